@@ -1,0 +1,1 @@
+"""tuyaio: an asyncio client for the Tuya Cloud OpenAPI."""
