@@ -1,1 +1,104 @@
-"""tuyaio: an asyncio client for the Tuya Cloud OpenAPI."""
+"""tuyaio: an asyncio client for the Tuya Cloud OpenAPI.
+
+Smart Engineering maintenance tasks (``client.maintenance``) and Smart Lighting construction
+management (``client.construction``), signed, token-managed, retried and typed::
+
+    async with tuyaio.TuyaClient(client_id, secret, region="eu") as client:
+        async for task in client.maintenance.iter_tasks(project_id):
+            print(task.task_id, task.status)
+"""
+
+from .client import Timeout, TuyaClient
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    ClientClosedError,
+    ClockSkewError,
+    ConnectError,
+    DecodeError,
+    InvalidParameterError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ServerError,
+    SignatureError,
+    TokenInvalidError,
+    TransportError,
+    TuyaError,
+    UnexpectedResponseError,
+)
+from .models import (
+    AuthorizationStatus,
+    ConstructionRecord,
+    ConstructionRecordDetail,
+    CreatedRecord,
+    DeviceType,
+    DeviceTypeInfo,
+    MaintenanceStatus,
+    MaintenanceTask,
+    MaintenanceTaskDetail,
+    Page,
+    Room,
+    RoomDevices,
+    RoomType,
+    TaskStatus,
+)
+from .pagination import AsyncPager
+from .ratelimit import RateLimiter, TokenBucket
+from .regions import REGIONS
+from .retry import RetryPolicy
+from .tokens import MemoryTokenStore, Token, TokenStore
+from .transport import Stats
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "REGIONS",
+    "ApiError",
+    "AsyncPager",
+    "AuthenticationError",
+    "AuthorizationStatus",
+    "ClientClosedError",
+    "ClockSkewError",
+    "ConnectError",
+    "ConstructionRecord",
+    "ConstructionRecordDetail",
+    "CreatedRecord",
+    "DecodeError",
+    "DeviceType",
+    "DeviceTypeInfo",
+    "InvalidParameterError",
+    "MaintenanceStatus",
+    "MaintenanceTask",
+    "MaintenanceTaskDetail",
+    "MemoryTokenStore",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "Page",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitedError",
+    "RateLimiter",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "Room",
+    "RoomDevices",
+    "RoomType",
+    "ServerError",
+    "SignatureError",
+    "Stats",
+    "TaskStatus",
+    "Timeout",
+    "Token",
+    "TokenBucket",
+    "TokenInvalidError",
+    "TokenStore",
+    "TransportError",
+    "TuyaClient",
+    "TuyaError",
+    "UnexpectedResponseError",
+    "__version__",
+]

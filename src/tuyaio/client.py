@@ -1,0 +1,227 @@
+"""``TuyaClient``: credentials, endpoint and options in one object, with the API families on it."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from .ratelimit import RateLimiter, TokenBucket
+from .regions import resolve_base_url
+from .requester import Requester
+from .resources import ConstructionResource, MaintenanceResource
+from .retry import RetryPolicy
+from .routes import Route, check_raw_path, method_name
+from .signing import QueryValue
+from .tokens import MemoryTokenStore, TokenStore
+from .transport import Credentials, Options, Stats, Transport
+
+__all__ = ["Timeout", "TuyaClient"]
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]+")
+
+
+@attrs.frozen(kw_only=True)
+class Timeout:
+    """Limits for one attempt, in seconds (``None``: no limit); each retry gets them afresh."""
+
+    total: float | None = 30.0
+    connect: float | None = 10.0
+
+    def _aiohttp(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.total, connect=self.connect)
+
+
+def _timeout(value: float | Timeout) -> aiohttp.ClientTimeout:
+    if isinstance(value, Timeout):
+        return value._aiohttp()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"timeout must be a number of seconds > 0 or a Timeout, got {value!r}")
+    return Timeout(total=float(value), connect=min(10.0, float(value)))._aiohttp()
+
+
+def _credential(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if not _HEADER_VALUE.fullmatch(value) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string of printable ASCII characters")
+    return value
+
+
+def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter | None:
+    if rate_limit is None or isinstance(rate_limit, RateLimiter):
+        return rate_limit
+    if isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)) or rate_limit <= 0:
+        raise ValueError(
+            f"rate_limit must be requests per second > 0 or a RateLimiter, got {rate_limit!r}"
+        )
+    return TokenBucket(float(rate_limit))
+
+
+def _signed_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    if not headers:
+        return ()
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"headers: {name!r} is not a valid header name")
+        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            raise ValueError(f"headers[{name!r}] must be printable ASCII")
+    return tuple(headers.items())
+
+
+class TuyaClient:
+    """An asyncio client for one Tuya cloud project.
+
+    >>> async with TuyaClient(client_id, secret, region="eu") as client:
+    ...     task = await client.maintenance.get_task(project_id, task_id)
+
+    Pass ``region`` (a key of :data:`tuyaio.REGIONS`) or ``base_url`` (a proxy, the sandbox).
+    ``session`` is an aiohttp session you own: it is used but never closed; without one the client
+    makes its own and closes it on :meth:`close`. ``rate_limit`` is requests per second for this
+    client, or a shared :class:`RateLimiter`. ``token_store`` lets clients or processes share one
+    token (default: in memory, this client only). ``timeout`` bounds each attempt.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        secret: str,
+        *,
+        region: str | None = None,
+        base_url: str | URL | None = None,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, shared safely
+        allow_insecure_http: bool = False,
+        rate_limit: float | RateLimiter | None = None,
+        token_store: TokenStore | None = None,
+        timeout: float | Timeout = 30.0,
+    ) -> None:
+        credentials = Credentials(
+            _credential("client_id", client_id), _credential("secret", secret)
+        )
+        if not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if token_store is not None and not isinstance(token_store, TokenStore):
+            raise TypeError(f"token_store must be a TokenStore, got {type(token_store).__name__}")
+        options = Options(timeout=_timeout(timeout), retry=retry)
+        transport = Transport(
+            credentials=credentials,
+            base_url=resolve_base_url(region, base_url, allow_insecure_http=allow_insecure_http),
+            session=session,
+            token_store=token_store if token_store is not None else MemoryTokenStore(),
+            rate_limiter=_limiter(rate_limit),
+            options=options,
+        )
+        self._requester = Requester(transport, options)
+        self._owner = True
+
+    @classmethod
+    def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> TuyaClient:
+        """A client from ``TUYA_CLIENT_ID``, ``TUYA_CLIENT_SECRET`` and ``TUYA_REGION`` or
+        ``TUYA_BASE_URL``; keyword arguments are passed on (and win over the environment)."""
+        env = os.environ if environ is None else environ
+        missing = [name for name in ("TUYA_CLIENT_ID", "TUYA_CLIENT_SECRET") if not env.get(name)]
+        if missing:
+            raise ValueError(f"environment variable {' and '.join(missing)} is not set")
+        if "region" not in options and "base_url" not in options:
+            if env.get("TUYA_BASE_URL"):
+                options["base_url"] = env["TUYA_BASE_URL"]
+            elif env.get("TUYA_REGION"):
+                options["region"] = env["TUYA_REGION"]
+            else:
+                raise ValueError("set TUYA_REGION (e.g. eu) or TUYA_BASE_URL")
+        return cls(env["TUYA_CLIENT_ID"], env["TUYA_CLIENT_SECRET"], **options)
+
+    def __repr__(self) -> str:
+        return repr(self._transport).replace("Transport", "TuyaClient", 1)
+
+    @property
+    def _transport(self) -> Transport:
+        return self._requester.transport
+
+    @cached_property
+    def maintenance(self) -> MaintenanceResource:
+        """Smart Engineering maintenance tasks (v1.0)."""
+        return MaintenanceResource(self._requester)
+
+    @cached_property
+    def construction(self) -> ConstructionResource:
+        """Smart Lighting construction management (v2.0)."""
+        return ConstructionResource(self._requester)
+
+    @property
+    def stats(self) -> Stats:
+        """Counts of attempts, retries, token grants and refreshes made so far."""
+        return self._transport.stats
+
+    @property
+    def clock_offset_ms(self) -> int:
+        """How far the server's clock is ahead of ours, as learned from the server (ms)."""
+        return self._transport.clock.offset_ms
+
+    @property
+    def closed(self) -> bool:
+        """True once the client has been closed."""
+        return self._transport.closed
+
+    def with_options(
+        self, *, timeout: float | Timeout | None = None, retry: RetryPolicy | None = None
+    ) -> TuyaClient:
+        """A view of this client with other per-call options; it shares the connection, token and
+        limits, and closing it does nothing (the original client owns them)."""
+        options = Options(
+            timeout=self._requester.options.timeout if timeout is None else _timeout(timeout),
+            retry=self._requester.options.retry if retry is None else retry,
+        )
+        view = object.__new__(TuyaClient)
+        view._requester = Requester(self._transport, options)
+        view._owner = False
+        return view
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Call an endpoint tuyaio does not wrap yet: signed, retried, envelope checked.
+
+        Returns the envelope's ``result`` as decoded JSON. ``headers`` are sent and signed (listed
+        in ``Signature-Headers``). ``idempotent`` says whether the call may be repeated after a
+        failure whose outcome is unknown; by default GET and DELETE may, POST may not.
+        """
+        route = Route(method_name(method), check_raw_path(path))
+        call = attrs.evolve(
+            route.build(query=params, body=json, idempotent=idempotent),
+            extra_headers=_signed_headers(headers),
+        )
+        envelope = await self._transport.send(call, self._requester.options)
+        return envelope.result
+
+    async def close(self) -> None:
+        """Close the client: calls still waiting fail with :class:`ClientClosedError`."""
+        if self._owner:
+            await self._transport.close()
+
+    async def __aenter__(self) -> TuyaClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,138 @@
+"""Decoding Tuya's response envelope: bytes and an HTTP status in, a result or a typed error out.
+
+Pure: the same input always gives the same answer, and any input at all gives either an
+:class:`Envelope` or one of tuyaio's own errors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import attrs
+
+from .errors import (
+    ApiError,
+    RateLimitedError,
+    UnexpectedResponseError,
+    error_for_code,
+    error_for_status,
+)
+
+__all__ = ["Envelope", "excerpt", "parse_envelope", "parse_retry_after", "server_time_from_date"]
+
+_EXCERPT_CHARS = 300
+_SECRET_VALUES = re.compile(
+    r'("(?:access_token|refresh_token|accessToken|refreshToken|sign|secret)"\s*:\s*)"[^"]*"'
+)
+
+
+@attrs.frozen
+class Envelope:
+    """A successful answer: the ``result`` and the server's time and request id."""
+
+    result: Any
+    t: int | None
+    tid: str | None
+
+
+def excerpt(body: bytes) -> str:
+    """A short, printable, redacted piece of a response body for error messages."""
+    text = body[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    text = _SECRET_VALUES.sub(r'\1"<redacted>"', text)
+    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header; ``None`` when absent or not a number."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def server_time_from_date(value: str | None) -> int | None:
+    """Milliseconds since the epoch from an HTTP ``Date`` header, or ``None``."""
+    if not value:
+        return None
+    try:
+        return int(parsedate_to_datetime(value).timestamp() * 1000)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_envelope(
+    *,
+    status: int,
+    body: bytes,
+    method: str,
+    route: str,
+    retry_after: str | None = None,
+) -> Envelope:
+    """Return the envelope of a successful call, or raise the error the answer stands for."""
+    status_error = error_for_status(status) if status != 200 else None
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        document = None
+
+    if not isinstance(document, dict) or not isinstance(document.get("success"), bool):
+        if status_error is not None:
+            raise _status_error(status_error, status, method, route, retry_after)
+        detail = (
+            f"HTTP {status} with a body that is not a Tuya envelope"
+            if status != 200
+            else "the body is not a Tuya envelope"
+        )
+        raise UnexpectedResponseError(
+            detail=detail,
+            http_status=status,
+            body_excerpt=excerpt(body),
+            method=method,
+            route=route,
+        )
+
+    t = _int_or_none(document.get("t"))
+    tid = document.get("tid") if isinstance(document.get("tid"), str) else None
+    if document["success"] and status == 200:
+        return Envelope(result=document.get("result"), t=t, tid=tid)
+
+    code = _int_or_none(document.get("code"))
+    msg = document.get("msg")
+    error_class = error_for_code(code) if code is not None else (status_error or ApiError)
+    kwargs: dict[str, Any] = {
+        "code": code,
+        "msg": msg if isinstance(msg, str) else "",
+        "tid": tid,
+        "http_status": status,
+        "server_time_ms": t,
+        "method": method,
+        "route": route,
+    }
+    if issubclass(error_class, RateLimitedError):
+        kwargs["retry_after"] = parse_retry_after(retry_after)
+    raise error_class(**kwargs)
+
+
+def _status_error(
+    error_class: type[ApiError], status: int, method: str, route: str, retry_after: str | None
+) -> ApiError:
+    message = f"HTTP {status}"
+    if issubclass(error_class, RateLimitedError):
+        return error_class(
+            http_status=status,
+            msg=message,
+            retry_after=parse_retry_after(retry_after),
+            method=method,
+            route=route,
+        )
+    return error_class(http_status=status, msg=message, method=method, route=route)

@@ -1,0 +1,201 @@
+"""One pager for both listing styles, walking pages in order with bounded prefetch.
+
+Both families report ``total``, so once the first page is in, the page numbers still to come are
+known and up to ``prefetch`` of them are requested ahead of the consumer. Items still come out in
+order, each once; at most ``prefetch + 1`` pages are held at a time.
+
+A listing that changes during the walk: the pages to fetch are planned from the first page's
+``total`` (and shrink if a later page reports less); the walk stops at the first empty page. It
+never fetches a page twice and always ends. Offset paging has no cursor, so when items are added or
+removed meanwhile, an item can move across a page boundary and be seen twice or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import weakref
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from ._converter import decode
+from .errors import DecodeError
+from .models.common import Page
+from .validation import check_count, check_page, check_page_size
+
+__all__ = ["CONSTRUCTION_STYLE", "MAINTENANCE_STYLE", "AsyncPager", "PageStyle", "decode_page"]
+
+T = TypeVar("T")
+
+PageFetcher = Callable[[int, int], Awaitable[Page[T]]]
+"""Fetches one page: ``(page_no, page_size) -> Page``."""
+
+
+@attrs.frozen
+class PageStyle:
+    """How one API family pages: parameter names, where the items are, the largest page."""
+
+    page_param: str
+    size_param: str
+    items_key: str
+    max_page_size: int
+    page_arg: str
+    """The name of the page-number argument in tuyaio's own methods."""
+
+    def check(self, page_no: object, page_size: object) -> None:
+        """Refuse a page number below 1 or a page size out of range, naming the argument."""
+        check_page(self.page_arg, page_no)
+        check_page_size("page_size", page_size, self.max_page_size)
+
+    def query(self, page_no: int, page_size: int) -> dict[str, int]:
+        """The paging part of a listing's query."""
+        return {self.page_param: page_no, self.size_param: page_size}
+
+
+MAINTENANCE_STYLE = PageStyle("page_no", "page_size", "tasks", 99, page_arg="page_no")
+CONSTRUCTION_STYLE = PageStyle("page", "pageSize", "list", 10_000, page_arg="page")
+
+
+def decode_page(
+    result: Any,
+    style: PageStyle,
+    item_type: type[T],
+    *,
+    page_no: int,
+    page_size: int,
+    method: str,
+    route: str,
+) -> Page[T]:
+    """A listing's ``result`` as a :class:`Page` (page number and size as requested)."""
+    if not isinstance(result, dict) or not isinstance(result.get("total", 0), int):
+        raise DecodeError(
+            errors=(f"expected {{total: int, {style.items_key}: [...]}} @ result",),
+            method=method,
+            route=route,
+        )
+    items_type: Any = tuple[item_type, ...]  # type: ignore[valid-type]
+    items: tuple[T, ...] = decode(
+        result.get(style.items_key), items_type, method=method, route=route
+    )
+    total = result.get("total", len(items))
+    return Page(items=items, total=total, page_no=page_no, page_size=page_size)
+
+
+def _last_page(total: int, page_size: int) -> int:
+    return max(1, math.ceil(total / page_size))
+
+
+class AsyncPager(Generic[T]):
+    """Every item of a listing, in order: ``async for item in pager``.
+
+    Each ``async for`` starts a new walk. ``pages()`` walks page by page instead. Leaving a loop
+    early cancels the page requests in flight; ``async with pager:`` (or :meth:`aclose`) makes that
+    happen at once rather than when the abandoned walk is collected.
+    """
+
+    def __init__(
+        self,
+        fetch: PageFetcher[T],
+        *,
+        page_size: int,
+        start_page: int = 1,
+        limit: int | None = None,
+        prefetch: int = 8,
+        max_page_size: int = 10_000,
+    ) -> None:
+        check_page("start_page", start_page)
+        check_page_size("page_size", page_size, max_page_size)
+        if limit is not None:
+            check_count("limit", limit, minimum=1)
+        check_count("prefetch", prefetch, minimum=0)
+        self._fetch = fetch
+        self._page_size = page_size
+        self._start_page = start_page
+        self._limit = limit
+        self._prefetch = prefetch
+        self._walks: weakref.WeakSet[AsyncGenerator[Any, None]] = weakref.WeakSet()
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncPager(page_size={self._page_size}, start_page={self._start_page}, "
+            f"limit={self._limit}, prefetch={self._prefetch})"
+        )
+
+    def __aiter__(self) -> AsyncGenerator[T, None]:
+        return self._track(self._items())
+
+    def pages(self) -> AsyncGenerator[Page[T], None]:
+        """Walk page by page (with ``limit``, the last page is cut short)."""
+        return self._track(self._pages())
+
+    async def to_list(self) -> list[T]:
+        """Collect every item (mind the memory on large listings)."""
+        return [item async for item in self]
+
+    async def aclose(self) -> None:
+        """Stop every walk of this pager that is still open, cancelling its requests."""
+        for walk in list(self._walks):
+            await walk.aclose()
+
+    async def __aenter__(self) -> AsyncPager[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _track(self, walk: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+        self._walks.add(walk)
+        return walk
+
+    async def _items(self) -> AsyncGenerator[T, None]:
+        async with aclosing(self._pages()) as pages:
+            async for page in pages:
+                for item in page.items:
+                    yield item
+
+    async def _pages(self) -> AsyncGenerator[Page[T], None]:
+        size, page_no = self._page_size, self._start_page
+        remaining = self._limit
+        page = await self._fetch(page_no, size)
+        last = _last_page(page.total, size)
+        if remaining is not None:
+            last = min(last, page_no + math.ceil(remaining / size) - 1)
+        ahead: deque[asyncio.Task[Page[T]]] = deque()
+        next_no = page_no + 1
+        try:
+            while True:
+                last = min(last, _last_page(page.total, size))
+                while len(ahead) < self._prefetch and next_no <= last:
+                    ahead.append(asyncio.ensure_future(self._fetch(next_no, size)))
+                    next_no += 1
+                if not page.items:
+                    return
+                if remaining is not None:
+                    if len(page.items) >= remaining:
+                        yield attrs.evolve(page, items=page.items[:remaining])
+                        return
+                    remaining -= len(page.items)
+                yield page
+                if page_no >= last:
+                    return
+                page_no += 1
+                if ahead:
+                    page = await ahead[0]
+                    ahead.popleft()
+                else:
+                    page = await self._fetch(page_no, size)
+        finally:
+            for task in ahead:
+                task.cancel()
+            if ahead:
+                await asyncio.gather(*ahead, return_exceptions=True)

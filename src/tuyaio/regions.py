@@ -1,0 +1,61 @@
+"""Tuya's data centers and the rules for a base URL (PROTOCOL.md §1)."""
+
+from __future__ import annotations
+
+import ipaddress
+from types import MappingProxyType
+
+from yarl import URL
+
+__all__ = ["REGIONS", "resolve_base_url"]
+
+REGIONS = MappingProxyType(
+    {
+        "cn": "https://openapi.tuyacn.com",
+        "us": "https://openapi.tuyaus.com",
+        "us-e": "https://openapi-ueaz.tuyaus.com",
+        "eu": "https://openapi.tuyaeu.com",
+        "eu-w": "https://openapi-weaz.tuyaeu.com",
+        "in": "https://openapi.tuyain.com",
+        "sg": "https://openapi-sg.iotbing.com",
+    }
+)
+"""Region code → base URL of that data center."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_base_url(
+    region: str | None, base_url: str | URL | None, *, allow_insecure_http: bool = False
+) -> URL:
+    """The base URL for a region code or an explicit URL (exactly one of them).
+
+    Plain ``http://`` is refused unless the host is loopback or ``allow_insecure_http`` is set.
+    """
+    if (region is None) == (base_url is None):
+        raise ValueError(f"pass exactly one of region (one of {', '.join(REGIONS)}) or base_url")
+    if region is not None:
+        if region not in REGIONS:
+            raise ValueError(f"region must be one of {', '.join(REGIONS)}, got {region!r}")
+        return URL(REGIONS[region])
+    url = URL(str(base_url))
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {str(base_url)!r}")
+    if url.user or url.password or url.query_string or url.fragment or url.path not in {"", "/"}:
+        raise ValueError(
+            "base_url must be scheme://host[:port] only (no credentials, path or query), "
+            f"got {str(base_url)!r}"
+        )
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise ValueError(
+            f"base_url {str(url)!r} is plain http to a non-loopback host; use https, "
+            "or pass allow_insecure_http=True if you really mean it"
+        )
+    return url.with_path("")

@@ -1,0 +1,130 @@
+"""Smart Engineering maintenance tasks (PROTOCOL.md §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .._converter import encode
+from ..models.common import Page
+from ..models.maintenance import MaintenanceTask, MaintenanceTaskDetail, RoomDevices, TaskCreation
+from ..pagination import MAINTENANCE_STYLE, AsyncPager
+from ..requester import Requester
+from ..routes import Route
+from ..validation import check_id, check_ids
+from ._listing import Listing
+
+__all__ = ["MaintenanceResource"]
+
+_PREFIX = "/v1.0/osaas/projects/{project_id}/maintenance"
+_CREATE = Route("POST", _PREFIX + "/task")
+_TASKS = Listing(Route("GET", _PREFIX + "/tasks"), MAINTENANCE_STYLE, MaintenanceTask)
+_TASK = Route("GET", _PREFIX + "/tasks/{task_id}")
+_REOPEN = Route("POST", _PREFIX + "/tasks/{task_id}/reopen", idempotent=True)
+_ACCEPT = Route("POST", _PREFIX + "/tasks/{task_id}/acceptance", idempotent=True)
+_DELETE = Route("DELETE", _PREFIX + "/tasks/{task_id}")
+
+RoomsArg = Mapping[str, Iterable[str]] | Iterable[RoomDevices]
+
+
+def _rooms(rooms: RoomsArg) -> tuple[RoomDevices, ...]:
+    if isinstance(rooms, Mapping):
+        pairs = list(rooms.items())
+    elif isinstance(rooms, (str, bytes)) or not isinstance(rooms, Iterable):
+        raise TypeError(
+            f"rooms must map room IDs to device IDs, or be a list of RoomDevices, got {rooms!r}"
+        )
+    else:
+        pairs = []
+        for item in rooms:
+            if not isinstance(item, RoomDevices):
+                raise TypeError(f"rooms must hold RoomDevices, got {type(item).__name__}")
+            pairs.append((item.room_id, item.device_ids))
+    if not pairs:
+        raise ValueError("rooms must name at least one room")
+    return tuple(
+        RoomDevices(
+            room_id=check_id("rooms: room ID", room_id),
+            device_ids=check_ids(f"rooms[{room_id!r}]", device_ids),
+        )
+        for room_id, device_ids in pairs
+    )
+
+
+class MaintenanceResource:
+    """Maintenance tasks of Smart Engineering projects: ``client.maintenance``."""
+
+    def __init__(self, requester: Requester) -> None:
+        self._requester = requester
+
+    def __repr__(self) -> str:
+        return "MaintenanceResource()"
+
+    async def create_task(self, project_id: str, *, worker_id: str, rooms: RoomsArg) -> str:
+        """Create a task for ``worker_id`` over ``rooms`` and return its ID.
+
+        ``rooms`` maps room IDs to the device IDs in them (or is a list of :class:`RoomDevices`).
+        Never retried once it may have reached the server: see :class:`OutcomeUnknownError`.
+        """
+        body = TaskCreation(worker_id=check_id("worker_id", worker_id), rooms=_rooms(rooms))
+        call = _CREATE.build(
+            {"project_id": project_id},
+            body=encode(body),
+            identifiers={
+                "project_id": project_id,
+                "worker_id": worker_id,
+                "room_ids": ",".join(room.room_id for room in body.rooms),
+            },
+        )
+        return await self._requester.fetch(call, str)
+
+    async def list_tasks(
+        self, project_id: str, *, page_no: int = 1, page_size: int = 20
+    ) -> Page[MaintenanceTask]:
+        """One page of the project's tasks, newest first (``page_size`` 1–99)."""
+        return await _TASKS.page(
+            self._requester, page_no=page_no, page_size=page_size, filters={}, project_id=project_id
+        )
+
+    def iter_tasks(
+        self,
+        project_id: str,
+        *,
+        page_size: int = 99,
+        limit: int | None = None,
+        start_page: int = 1,
+        prefetch: int = 8,
+    ) -> AsyncPager[MaintenanceTask]:
+        """Every task of the project, in order: ``async for task in maintenance.iter_tasks(p)``.
+
+        Stops at ``total``, at an empty page, or after ``limit`` tasks; up to ``prefetch`` pages
+        are requested ahead of the loop (0: one at a time).
+        """
+        return _TASKS.walk(
+            self._requester,
+            page_size=page_size,
+            limit=limit,
+            start_page=start_page,
+            prefetch=prefetch,
+            filters={},
+            project_id=project_id,
+        )
+
+    async def get_task(self, project_id: str, task_id: str) -> MaintenanceTaskDetail:
+        """One task with its rooms and devices."""
+        call = _TASK.build({"project_id": project_id, "task_id": task_id})
+        return await self._requester.fetch(call, MaintenanceTaskDetail)
+
+    async def reopen_task(self, project_id: str, task_id: str) -> bool:
+        """Send a task pending or past acceptance back to maintenance; the server's answer."""
+        call = _REOPEN.build({"project_id": project_id, "task_id": task_id})
+        return await self._requester.fetch(call, bool)
+
+    async def accept_task(self, project_id: str, task_id: str) -> bool:
+        """Accept a task that is pending acceptance; the server's answer (True)."""
+        call = _ACCEPT.build({"project_id": project_id, "task_id": task_id})
+        return await self._requester.fetch(call, bool)
+
+    async def delete_task(self, project_id: str, task_id: str) -> bool:
+        """Delete a task; the server's answer (True)."""
+        call = _DELETE.build({"project_id": project_id, "task_id": task_id})
+        return await self._requester.fetch(call, bool)

@@ -1,0 +1,133 @@
+"""Endpoint declarations and the requests built from them, before any I/O.
+
+A :class:`Route` names a method and a path template; :meth:`Route.build` checks the path arguments,
+encodes the query and serializes the body once, giving a :class:`Call` that the transport sends
+(and signs) as is, attempt after attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .signing import QueryValue, encode_query
+from .validation import check_id
+
+__all__ = ["Call", "Route", "check_raw_path"]
+
+_REPEATABLE_METHODS = frozenset({"GET", "HEAD", "DELETE", "PUT"})
+_RAW_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@attrs.frozen(kw_only=True)
+class Call:
+    """One request, ready to sign and send: the wire path, encoded query and exact body bytes."""
+
+    method: str
+    route: str
+    path: str = attrs.field(repr=False)
+    query: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = b""
+    idempotent: bool
+    authenticated: bool = True
+    identifiers: Mapping[str, str] = attrs.field(factory=dict)
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    secret_path: bool = False
+    """The filled path holds a secret (a refresh token): keep it out of every error and log."""
+
+
+def _template_fields(template: str) -> tuple[str, ...]:
+    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
+@attrs.frozen
+class Route:
+    """An endpoint: HTTP method and path template, e.g. ``GET /v1.0/…/tasks/{task_id}``.
+
+    ``idempotent`` says whether repeating a call can do harm; it defaults to the HTTP method's
+    meaning (GET and DELETE repeat safely, POST does not).
+    """
+
+    method: str
+    template: str
+    idempotent: bool | None = None
+    authenticated: bool = True
+    secret_path: bool = False
+    fields: tuple[str, ...] = attrs.field(init=False)
+
+    @fields.default
+    def _fields(self) -> tuple[str, ...]:
+        return _template_fields(self.template)
+
+    def build(
+        self,
+        path_args: Mapping[str, str] | None = None,
+        *,
+        query: Mapping[str, QueryValue] | None = None,
+        body: Any = None,
+        identifiers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Call:
+        """Check the path arguments (each must be a safe path segment) and build the call."""
+        path_args = path_args or {}
+        for name in self.fields:
+            check_id(name, path_args.get(name))
+        return Call(
+            method=self.method,
+            route=self.template,
+            path=self.template.format(**path_args),
+            query=encode_query(query),
+            body=serialize(body),
+            idempotent=_pick_idempotent(idempotent, self.idempotent, self.method),
+            authenticated=self.authenticated,
+            identifiers=dict(identifiers or {}),
+            secret_path=self.secret_path,
+        )
+
+
+def _pick_idempotent(call: bool | None, route: bool | None, method: str) -> bool:
+    if call is not None:
+        return call
+    if route is not None:
+        return route
+    return method in _REPEATABLE_METHODS
+
+
+def serialize(body: Any) -> bytes:
+    """Compact JSON bytes, made once: exactly these bytes are hashed, signed and sent."""
+    if body is None:
+        return b""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def check_raw_path(path: object) -> str:
+    """A path for :meth:`TuyaClient.request`: ``/``-separated segments of ``[A-Za-z0-9_.-]``.
+
+    ``.`` and ``..`` segments, empty segments, a query string or percent-escapes are refused, so
+    that the path signed is the path sent.
+    """
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str, got {type(path).__name__}")
+    segments = path.split("/")
+    if (
+        not path.startswith("/")
+        or len(segments) < 2
+        or any(not _RAW_SEGMENT.fullmatch(s) or s in {".", ".."} for s in segments[1:])
+    ):
+        raise ValueError(
+            "path must look like '/v1.0/resource/ID': segments of letters, digits, '.', '_' "
+            f"and '-' (no '..', no query string; pass params= instead), got {path!r}"
+        )
+    return path
+
+
+def method_name(method: object) -> str:
+    """An HTTP method, upper case."""
+    if not isinstance(method, str) or method.upper() not in {"GET", "POST", "PUT", "DELETE"}:
+        raise ValueError(f"method must be one of GET, POST, PUT, DELETE, got {method!r}")
+    return method.upper()

@@ -1,0 +1,136 @@
+"""Tuya's HMAC-SHA256 request signature ("new" algorithm), as pure functions.
+
+Nothing here reads a clock, draws a random number or does I/O: the caller passes ``t`` and
+``nonce``, so every rule can be checked against fixed vectors (see PROTOCOL.md §2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from enum import Enum
+
+__all__ = [
+    "EMPTY_BODY_SHA256",
+    "SIGN_METHOD",
+    "QueryValue",
+    "canonical_url",
+    "encode_query",
+    "sign",
+    "signed_headers",
+    "string_to_sign",
+]
+
+SIGN_METHOD = "HMAC-SHA256"
+EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+QueryScalar = str | int | float | bool | Enum
+QueryValue = QueryScalar | Sequence[QueryScalar] | None
+
+
+def _encode_scalar(value: QueryScalar) -> str:
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def encode_query(params: Mapping[str, QueryValue] | None) -> dict[str, str]:
+    """Turn query parameters into the strings that are both sent and signed.
+
+    ``None`` values are dropped; a list or tuple becomes one comma-joined value; enums send their
+    value; booleans are ``true``/``false``.
+    """
+    if not params:
+        return {}
+    encoded: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            encoded[key] = ",".join(_encode_scalar(item) for item in value)
+        else:
+            encoded[key] = _encode_scalar(value)  # type: ignore[arg-type]
+    return encoded
+
+
+def canonical_url(path: str, query: Mapping[str, str]) -> str:
+    """The URL line of the string to sign: the path, then the query sorted by key, values raw."""
+    if not query:
+        return path
+    return path + "?" + "&".join(f"{key}={query[key]}" for key in sorted(query))
+
+
+def string_to_sign(
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    body: bytes,
+    headers: Sequence[tuple[str, str]] = (),
+) -> str:
+    """Build ``METHOD\\nsha256(body)\\nHEADERS\\nURL`` for one request.
+
+    ``headers`` are the ``Signature-Headers`` in the order they are listed; each contributes a
+    ``name:value\\n`` line.
+    """
+    body_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_BODY_SHA256
+    header_lines = "".join(f"{name}:{value}\n" for name, value in headers)
+    return f"{method.upper()}\n{body_hash}\n{header_lines}\n{canonical_url(path, query)}"
+
+
+def sign(
+    *,
+    client_id: str,
+    secret: str,
+    t: str,
+    string_to_sign: str,
+    access_token: str = "",
+    nonce: str = "",
+) -> str:
+    """The upper-case hex HMAC-SHA256 signature.
+
+    Token calls pass no ``access_token``; business calls pass the current one.
+    """
+    message = f"{client_id}{access_token}{t}{nonce}{string_to_sign}"
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
+
+
+def signed_headers(
+    *,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    body: bytes,
+    client_id: str,
+    secret: str,
+    t: str,
+    nonce: str,
+    access_token: str | None,
+    extra_headers: Sequence[tuple[str, str]] = (),
+) -> dict[str, str]:
+    """All headers one attempt sends: credentials, time, nonce, signature and any signed extras."""
+    sts = string_to_sign(method, path, query, body, extra_headers)
+    headers = {
+        "client_id": client_id,
+        "sign_method": SIGN_METHOD,
+        "t": t,
+        "nonce": nonce,
+        "sign": sign(
+            client_id=client_id,
+            secret=secret,
+            t=t,
+            string_to_sign=sts,
+            access_token=access_token or "",
+            nonce=nonce,
+        ),
+    }
+    if access_token:
+        headers["access_token"] = access_token
+    if extra_headers:
+        headers.update(extra_headers)
+        headers["Signature-Headers"] = ":".join(name for name, _ in extra_headers)
+    if body:
+        headers["Content-Type"] = "application/json"
+    return headers

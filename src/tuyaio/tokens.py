@@ -1,0 +1,201 @@
+"""Access tokens: the record, where it is kept, and single-flight renewal (PROTOCOL.md §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from .clock import ServerClock
+from .errors import DecodeError, TokenInvalidError
+
+__all__ = ["MemoryTokenStore", "Token", "TokenManager", "TokenStore", "token_from_result"]
+
+_MAX_RENEWAL_MARGIN_MS = 60_000
+
+
+@attrs.frozen(kw_only=True)
+class Token:
+    """An access/refresh token pair, expiring on the server's clock; secrets kept out of repr."""
+
+    access_token: str = attrs.field(repr=False)
+    refresh_token: str = attrs.field(repr=False)
+    expires_at_ms: int
+    lifetime_ms: int
+    uid: str = ""
+
+    @property
+    def renew_at_ms(self) -> int:
+        """When to renew: 60 s or 10 % of the lifetime before expiry, whichever is smaller."""
+        return self.expires_at_ms - min(_MAX_RENEWAL_MARGIN_MS, self.lifetime_ms // 10)
+
+    def is_fresh(self, now_ms: int) -> bool:
+        """True while the token is not yet due for renewal."""
+        return now_ms < self.renew_at_ms
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where the current token lives; shared stores let several clients or processes use one token.
+
+    ``lock`` guards renewal across everyone who shares the store; ``clear`` removes the record only
+    if it still holds the given access token (a compare-and-delete).
+    """
+
+    async def get(self, key: str) -> Token | None:
+        """The stored token, or ``None``."""
+        ...
+
+    async def set(self, key: str, token: Token) -> None:
+        """Store a new token."""
+        ...
+
+    async def clear(self, key: str, *, access_token: str) -> None:
+        """Forget the token, but only if it is still the one with this access token."""
+        ...
+
+    def lock(self, key: str) -> AbstractAsyncContextManager[object]:
+        """Exclusive access for a renewal, held while a new token is fetched."""
+        ...
+
+
+class MemoryTokenStore:
+    """The default store: a dict in this process (share one instance to share tokens)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, Token] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore(keys={len(self._tokens)})"
+
+    async def get(self, key: str) -> Token | None:
+        """The stored token, or ``None``."""
+        return self._tokens.get(key)
+
+    async def set(self, key: str, token: Token) -> None:
+        """Store a new token."""
+        self._tokens[key] = token
+
+    async def clear(self, key: str, *, access_token: str) -> None:
+        """Forget the token if it is still the one with this access token."""
+        current = self._tokens.get(key)
+        if current is not None and current.access_token == access_token:
+            del self._tokens[key]
+
+    def lock(self, key: str) -> asyncio.Lock:
+        """A per-key asyncio lock."""
+        return self._locks.setdefault(key, asyncio.Lock())
+
+
+TokenFetcher = Callable[[str | None], Awaitable[Token]]
+"""Gets a token: with a refresh token, refreshes; with ``None``, makes a new grant."""
+
+
+class TokenManager:
+    """Hands out a valid token, renewing it at most once at a time however many callers wait.
+
+    Fast path without a lock; the renewal runs as one shielded task, so a caller that is cancelled
+    while waiting neither cancels it nor wedges the others (hikari's client-credentials strategy).
+    """
+
+    def __init__(
+        self, *, fetch: TokenFetcher, store: TokenStore, key: str, clock: ServerClock
+    ) -> None:
+        self._fetch = fetch
+        self._store = store
+        self._key = key
+        self._clock = clock
+        self._token: Token | None = None
+        self._rejected: Token | None = None
+        self._renewal: asyncio.Task[Token] | None = None
+
+    def __repr__(self) -> str:
+        return f"TokenManager(has_token={self._token is not None})"
+
+    @property
+    def current(self) -> Token | None:
+        """The token in use, if any (``None`` before the first call or after a rejection)."""
+        return self._token
+
+    async def get(self) -> Token:
+        """A token that is not due for renewal."""
+        token = self._token
+        if token is not None and token.is_fresh(self._clock.now_ms()):
+            return token
+        if self._renewal is None or self._renewal.done():
+            self._renewal = asyncio.get_running_loop().create_task(self._renew())
+            self._renewal.add_done_callback(_consume_exception)
+        return await asyncio.shield(self._renewal)
+
+    async def invalidate(self, failed: Token) -> None:
+        """The server refused ``failed``: forget it, unless a newer token replaced it already."""
+        if self._token is not None and self._token.access_token == failed.access_token:
+            self._token = None
+            self._rejected = failed
+        await self._store.clear(self._key, access_token=failed.access_token)
+
+    async def close(self) -> None:
+        """Cancel a renewal in flight."""
+        if self._renewal is not None and not self._renewal.done():
+            self._renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewal
+
+    async def _renew(self) -> Token:
+        async with self._store.lock(self._key):
+            stored = await self._store.get(self._key)
+            if stored is not None and stored.is_fresh(self._clock.now_ms()):
+                self._token, self._rejected = stored, None
+                return stored
+            previous = stored or self._token or self._rejected
+            token = await self._refresh_or_grant(previous)
+            await self._store.set(self._key, token)
+            self._token, self._rejected = token, None
+            return token
+
+    async def _refresh_or_grant(self, previous: Token | None) -> Token:
+        if previous is not None:
+            with contextlib.suppress(TokenInvalidError):
+                return await self._fetch(previous.refresh_token)
+        return await self._fetch(None)
+
+
+def _consume_exception(task: asyncio.Task[Token]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def token_from_result(result: object, *, server_ms: int, method: str, route: str) -> Token:
+    """The token in a grant or refresh ``result``; expiry counts from the answer's server time."""
+    if isinstance(result, dict):
+        access, refresh = result.get("access_token"), result.get("refresh_token")
+        expire_time, uid = result.get("expire_time"), result.get("uid", "")
+        if (
+            isinstance(access, str)
+            and access
+            and isinstance(refresh, str)
+            and refresh
+            and isinstance(expire_time, int)
+            and not isinstance(expire_time, bool)
+            and expire_time > 0
+        ):
+            lifetime_ms = expire_time * 1000
+            return Token(
+                access_token=access,
+                refresh_token=refresh,
+                expires_at_ms=server_ms + lifetime_ms,
+                lifetime_ms=lifetime_ms,
+                uid=str(uid) if isinstance(uid, (str, int)) else "",
+            )
+    raise DecodeError(
+        errors=(
+            "expected {access_token: str, refresh_token: str, expire_time: int > 0, uid: str}",
+        ),
+        method=method,
+        route=route,
+    )
