@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
@@ -94,8 +93,8 @@ class AsyncPager(Generic[T]):
     """Every item of a listing, in order: ``async for item in pager``.
 
     Each ``async for`` starts a new walk. ``pages()`` walks page by page instead. Leaving a loop
-    early cancels the page requests in flight; ``async with pager:`` (or :meth:`aclose`) makes that
-    happen at once rather than when the abandoned walk is collected.
+    early cancels the page requests in flight once the pager is dropped; ``async with pager:`` (or
+    :meth:`aclose`) does it at once.
     """
 
     def __init__(
@@ -118,7 +117,7 @@ class AsyncPager(Generic[T]):
         self._start_page = start_page
         self._limit = limit
         self._prefetch = prefetch
-        self._walks: weakref.WeakSet[AsyncGenerator[Any, None]] = weakref.WeakSet()
+        self._walks: list[AsyncGenerator[Any, None]] = []
 
     def __repr__(self) -> str:
         return (
@@ -139,7 +138,8 @@ class AsyncPager(Generic[T]):
 
     async def aclose(self) -> None:
         """Stop every walk of this pager that is still open, cancelling its requests."""
-        for walk in list(self._walks):
+        walks, self._walks = self._walks, []
+        for walk in walks:
             await walk.aclose()
 
     async def __aenter__(self) -> AsyncPager[T]:
@@ -154,7 +154,8 @@ class AsyncPager(Generic[T]):
         await self.aclose()
 
     def _track(self, walk: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
-        self._walks.add(walk)
+        self._walks = [open_walk for open_walk in self._walks if open_walk.ag_frame is not None]
+        self._walks.append(walk)
         return walk
 
     async def _items(self) -> AsyncGenerator[T, None]:

@@ -1,0 +1,205 @@
+"""Every published example response decodes, and the converter's wire decisions hold."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tuyaio import (
+    AuthorizationStatus,
+    ConstructionRecord,
+    ConstructionRecordDetail,
+    CreatedRecord,
+    DecodeError,
+    DeviceType,
+    MaintenanceStatus,
+    MaintenanceTask,
+    MaintenanceTaskDetail,
+    Room,
+    RoomType,
+)
+from tuyaio._converter import decode, encode, from_ms, to_ms
+from tuyaio.envelope import parse_envelope
+from tuyaio.models.construction import CancelResult, RecordRequest
+from tuyaio.pagination import CONSTRUCTION_STYLE, MAINTENANCE_STYLE, decode_page
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def result_of(name: str) -> Any:
+    body = (FIXTURES / name).read_bytes()
+    return parse_envelope(status=200, body=body, method="GET", route="/fixture").result
+
+
+def structure(data: Any, type_: Any) -> Any:
+    return decode(data, type_, method="GET", route="/fixture")
+
+
+def test_every_fixture_file_is_covered() -> None:
+    covered = {
+        "construction_cancel_authorization.json",
+        "construction_create_record.json",
+        "construction_get_record.json",
+        "construction_list_records.json",
+        "construction_list_rooms.json",
+        "error_500.json",
+        "maintenance_bool_result.json",
+        "maintenance_create_task.json",
+        "maintenance_get_task.json",
+        "maintenance_list_tasks.json",
+    }
+    assert {path.name for path in FIXTURES.glob("*.json")} == covered
+
+
+def test_maintenance_list_uses_maintenance_status() -> None:
+    page = decode_page(
+        result_of("maintenance_list_tasks.json"),
+        MAINTENANCE_STYLE,
+        MaintenanceTask,
+        page_no=1,
+        page_size=20,
+        method="GET",
+        route="/fixture",
+    )
+    assert (page.total, page.has_more, len(page)) == (1, False, 1)
+    task = page.items[0]
+    assert task.task_id == "1306411812723******"
+    assert task.status is MaintenanceStatus.PENDING_ACCEPTANCE
+    assert task.worker_username == "test@tuya.com" and task.worker_nickname == "Tom"
+    assert task.created_at == datetime(2020, 9, 22, 9, 22, 26, 913000, tzinfo=UTC)
+
+
+def test_maintenance_detail_uses_construction_status_and_relations() -> None:
+    task = structure(result_of("maintenance_get_task.json"), MaintenanceTaskDetail)
+    assert task.status is MaintenanceStatus.PENDING_ACCEPTANCE
+    assert [(room.room_id, room.device_ids) for room in task.rooms] == [
+        ("145267896505******", ("00122433******",))
+    ]
+
+
+def test_maintenance_scalar_results() -> None:
+    assert structure(result_of("maintenance_create_task.json"), str) == "11123823965053******"
+    assert structure(result_of("maintenance_bool_result.json"), bool) is True
+
+
+def test_construction_fixtures_decode() -> None:
+    rooms = decode_page(
+        result_of("construction_list_rooms.json"),
+        CONSTRUCTION_STYLE,
+        Room,
+        page_no=1,
+        page_size=3,
+        method="GET",
+        route="/fixture",
+    )
+    assert (rooms.total, len(rooms), rooms.has_more) == (8, 3, True)
+    assert rooms.items[2] == Room(
+        room_id="135865913932409****",
+        room_name="Room 1",
+        authorization_status=AuthorizationStatus.NOT_AUTHORIZED,
+        device_count_online=0,
+    )
+    records = decode_page(
+        result_of("construction_list_records.json"),
+        CONSTRUCTION_STYLE,
+        ConstructionRecord,
+        page_no=1,
+        page_size=50,
+        method="GET",
+        route="/fixture",
+    )
+    record = records.items[0]
+    assert record.record_id == "1367313487243620352" and record.room_names == ("Room 2",)
+    assert record.start_time == from_ms(1614827914626)
+    assert record.authorization_status is AuthorizationStatus.AUTHORIZED
+    detail = structure(result_of("construction_get_record.json"), ConstructionRecordDetail)
+    assert detail.remark == "" and detail.country_code == "86" and detail.device_types == ()
+    assert detail.rooms[0].room_name == "Room 2" and detail.rooms[0].device_count_finish == 0
+    created = structure(result_of("construction_create_record.json"), CreatedRecord)
+    assert created == CreatedRecord(record_id="120684995791562****", success=True)
+    cancelled = structure(result_of("construction_cancel_authorization.json"), CancelResult)
+    assert cancelled.success is True
+
+
+def test_error_fixture_is_a_server_error() -> None:
+    from tuyaio import ServerError
+
+    with pytest.raises(ServerError) as caught:
+        result_of("error_500.json")
+    assert caught.value.code == 500 and "system error" in caught.value.msg
+
+
+def test_unknown_values_keys_and_numeric_ids_decode() -> None:
+    room = structure(
+        {"roomId": 1333361826326470001, "roomType": 9, "taskStatus": 77, "newKey": [1], "x": {}},
+        Room,
+    )
+    assert room.room_id == "1333361826326470001"
+    assert room.room_type == 9 and not room.room_type.is_known
+    assert room.room_type is not RoomType.FLOOR and room.task_status == 77
+    task = structure({"task_id": "1", "maintenance_status": "ARCHIVED"}, MaintenanceTask)
+    assert task.status == "ARCHIVED" and task.status.name == "UNKNOWN"
+    assert not task.status.is_known and MaintenanceStatus.IN_MAINTENANCE.is_known
+
+
+def test_maintenance_status_key_is_preferred_over_construction_status() -> None:
+    data = {"task_id": "1", "maintenance_status": "IN_MAINTENANCE", "construction_status": "X"}
+    assert structure(data, MaintenanceTask).status is MaintenanceStatus.IN_MAINTENANCE
+
+
+def test_missing_lists_and_null_lists_are_empty_tuples() -> None:
+    detail = structure({"recordId": "1", "rooms": None}, ConstructionRecordDetail)
+    assert detail.rooms == () and detail.device_types == ()
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"task_id": {"nested": 1}}, "result.task_id"),
+        ({"task_id": "1", "gmt_create": "yesterday"}, "result.created_at"),
+        ({"task_id": "1", "room_device_relations": [{"room_id": "r"}, {"device_ids": []}]}, "[1]"),
+        ("a string", "result"),
+    ],
+)
+def test_bad_shapes_raise_decode_error_with_paths(data: Any, path: str) -> None:
+    with pytest.raises(DecodeError) as caught:
+        structure(data, MaintenanceTaskDetail)
+    assert any(path in message for message in caught.value.errors), caught.value.errors
+    assert "/fixture" in str(caught.value)
+
+
+def test_timestamps_round_trip_exactly() -> None:
+    for ms in (0, 1, 1614827914626, 1615564799999, 4102444800000):
+        assert to_ms(from_ms(ms)) == ms
+    assert from_ms(1614827914626).tzinfo is UTC
+
+
+def test_record_request_is_camel_case_and_leaves_unset_fields_out() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    body = encode(
+        RecordRequest(
+            request_type=1,
+            project_id="1",
+            user_account="a",
+            country_code="86",
+            operator_name="op",
+            start_time=start,
+            end_time=datetime(2026, 1, 2, tzinfo=UTC),
+            device_types=(DeviceType.LIGHT, DeviceType.SENSOR),
+        )
+    )
+    assert body == {
+        "requestType": 1,
+        "projectId": "1",
+        "userAccount": "a",
+        "countryCode": "86",
+        "operatorName": "op",
+        "startTime": 1767225600000,
+        "endTime": 1767312000000,
+        "deviceTypes": [0, 4],
+    }
+    assert json.dumps(body)

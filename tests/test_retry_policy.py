@@ -1,0 +1,90 @@
+"""The retry decision: a pure function of attempt, error, idempotency and a random draw."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tuyaio import (
+    ApiError,
+    ConnectError,
+    InvalidParameterError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitedError,
+    RequestTimeoutError,
+    RetryPolicy,
+    ServerError,
+    SignatureError,
+    TransportError,
+    UnexpectedResponseError,
+)
+
+POLICY = RetryPolicy()
+OUTCOME_UNKNOWN = [
+    TransportError(detail="reset"),
+    RequestTimeoutError(detail="slow"),
+    ServerError(code=500),
+    ServerError(http_status=502),
+    UnexpectedResponseError(detail="html"),
+]
+NOTHING_HAPPENED = [RateLimitedError(code=1199), RateLimitedError(http_status=429), ConnectError()]
+NEVER = [
+    SignatureError(code=1004),
+    PermissionDeniedError(code=1106),
+    InvalidParameterError(code=1101),
+    QuotaExceededError(code=28841002),
+    ApiError(code=1113),
+    ApiError(code=2001),
+]
+
+
+@pytest.mark.parametrize("error", OUTCOME_UNKNOWN)
+def test_outcome_unknown_is_retried_only_when_idempotent(error: Exception) -> None:
+    assert POLICY.delay(0, error, idempotent=True, rand=0.0) == pytest.approx(0.25)
+    assert POLICY.delay(0, error, idempotent=False, rand=0.0) is None
+
+
+@pytest.mark.parametrize("error", NOTHING_HAPPENED)
+def test_rejected_before_processing_is_retried_even_for_creates(error: Exception) -> None:
+    assert POLICY.delay(0, error, idempotent=False, rand=0.0) is not None
+
+
+@pytest.mark.parametrize("error", NEVER)
+def test_caller_and_quota_errors_are_never_retried(error: Exception) -> None:
+    assert POLICY.delay(0, error, idempotent=True, rand=0.0) is None
+
+
+def test_backoff_doubles_and_is_capped_and_gives_up_after_max_retries() -> None:
+    error = ServerError(code=500)
+    delays = [POLICY.delay(n, error, idempotent=True, rand=0.0) for n in range(6)]
+    assert delays == [0.25, 0.5, 1.0, 2.0, None, None]
+    capped = RetryPolicy(max_retries=10, max_delay=3.0)
+    assert capped.delay(9, error, idempotent=True, rand=0.0) == 3.0
+
+
+def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    assert POLICY.delay(0, RateLimitedError(retry_after=5.0), idempotent=True, rand=0.0) == 5.0
+    assert POLICY.delay(0, RateLimitedError(retry_after=60.0), idempotent=True, rand=0.0) == 8.0
+
+
+def test_retries_can_be_turned_off() -> None:
+    assert RetryPolicy(max_retries=0).delay(0, ServerError(), idempotent=True, rand=0.5) is None
+
+
+@given(attempt=st.integers(0, 3), rand=st.floats(0, 1, exclude_max=True))
+def test_jitter_shortens_by_at_most_the_jitter_fraction(attempt: int, rand: float) -> None:
+    delay = POLICY.delay(attempt, ServerError(), idempotent=True, rand=rand)
+    full = min(8.0, 0.25 * 2**attempt)
+    assert delay is not None and full * 0.75 <= delay <= full
+
+
+def test_policy_is_frozen_and_validated() -> None:
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        POLICY.max_retries = 9  # type: ignore[misc]
+    with pytest.raises(ValueError, match="max_retries"):
+        RetryPolicy(max_retries=-1)
+    with pytest.raises(ValueError, match="jitter"):
+        RetryPolicy(jitter=2)
