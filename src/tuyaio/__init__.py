@@ -8,6 +8,7 @@ management (``client.construction``), signed, token-managed, retried and typed::
             print(task.task_id, task.status)
 """
 
+from . import batch
 from .client import Timeout, TuyaClient
 from .errors import (
     ApiError,
@@ -101,4 +102,5 @@ __all__ = [
     "TuyaError",
     "UnexpectedResponseError",
     "__version__",
+    "batch",
 ]

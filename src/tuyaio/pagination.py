@@ -154,7 +154,7 @@ class AsyncPager(Generic[T]):
         await self.aclose()
 
     def _track(self, walk: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
-        self._walks = [open_walk for open_walk in self._walks if open_walk.ag_frame is not None]
+        self._walks = [w for w in self._walks if getattr(w, "ag_frame", None) is not None]
         self._walks.append(walk)
         return walk
 

@@ -1,0 +1,93 @@
+"""The batch runner: bounded concurrency, one outcome per input, order, progress, stopping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tuyaio import batch
+
+
+class Probe:
+    """An async function that records how many calls run at once; fails on multiples of 7."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.running = 0
+        self.max_running = 0
+        self.calls = 0
+        self.delay = delay
+
+    async def __call__(self, n: int) -> int:
+        self.calls += 1
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            await asyncio.sleep(self.delay * ((n * 7919) % 5) / 4)
+            if n % 7 == 0:
+                raise ValueError(f"bad {n}")
+            return n * n
+        finally:
+            self.running -= 1
+
+
+async def test_outcomes_in_input_order_with_errors_kept_per_item() -> None:
+    probe = Probe(delay=0.002)
+    seen: list[batch.Progress] = []
+    outcomes = await batch.run(probe, range(200), concurrency=8, progress=seen.append)
+    assert [o.index for o in outcomes] == list(range(200))
+    assert [o.input for o in outcomes] == list(range(200))
+    assert all(o.result == o.input**2 for o in outcomes if o.ok)
+    failures = [o for o in outcomes if not o.ok]
+    assert [o.input for o in failures] == list(range(0, 200, 7))
+    assert all(isinstance(o.error, ValueError) for o in failures)
+    assert probe.max_running <= 8 and probe.calls == 200
+    assert seen[-1] == batch.Progress(done=200, failed=len(failures), total=200)
+    with pytest.raises(ValueError, match="bad 0"):
+        outcomes[0].unwrap()
+    assert outcomes[1].unwrap() == 1
+
+
+async def test_completion_order_streams_from_an_async_iterable_lazily() -> None:
+    produced = 0
+
+    async def numbers() -> AsyncIterator[int]:
+        nonlocal produced
+        for n in range(1, 10_000):
+            produced += 1
+            yield n
+
+    probe = Probe()
+    got = []
+    async for outcome in batch.stream(probe, numbers(), concurrency=4, ordered=False):
+        got.append(outcome.input)
+        if len(got) == 20:
+            break
+    assert len(got) == 20 and produced <= 20 + 4
+    assert probe.max_running <= 4
+
+
+async def test_a_million_inputs_do_not_make_a_million_tasks() -> None:
+    probe = Probe()
+    tasks_seen = 0
+    async for outcome in batch.stream(probe, range(1_000_000), concurrency=16):
+        tasks_seen = max(tasks_seen, len(asyncio.all_tasks()))
+        if outcome.index == 2_000:
+            break
+    assert tasks_seen <= 2 * 16 + 2
+
+
+async def test_stop_on_error_cancels_the_rest() -> None:
+    probe = Probe(delay=0.01)
+    before = asyncio.all_tasks()
+    outcomes = await batch.run(probe, range(1, 100), concurrency=4, stop_on_error=True)
+    assert not outcomes[-1].ok and outcomes[-1].input == 7
+    assert all(o.ok for o in outcomes[:-1])
+    assert asyncio.all_tasks() - before == set()
+    assert probe.calls < 99
+
+
+def test_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        asyncio.run(batch.run(Probe(), [1], concurrency=0))
