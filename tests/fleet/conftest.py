@@ -5,6 +5,7 @@ Without the binary every fleet test is skipped with a message that says how to i
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
@@ -17,8 +18,8 @@ import pytest
 
 pytest.importorskip("redis", reason="the fleet tests need redis-py: pip install 'tuyaio[redis]'")
 
-import redis  # noqa: E402 - after the skip above
-import redis.asyncio as aioredis  # noqa: E402
+import redis
+import redis.asyncio as aioredis
 
 INSTALL_HINT = (
     "redis-server is not installed: `apt-get install redis-server` (Debian/Ubuntu), "
@@ -50,17 +51,20 @@ def _start(executable: str, directory: Path) -> tuple[subprocess.Popen[bytes], R
     """Start redis-server on a free port; a few tries in case another process takes the port."""
     for _ in range(3):
         server = RedisServer("127.0.0.1", _free_port())
+        options = {
+            "bind": server.host,
+            "port": str(server.port),
+            "save": "",
+            "appendonly": "no",
+            "dir": str(directory),
+            "daemonize": "no",
+            "loglevel": "warning",
+        }
         process = subprocess.Popen(
             [
                 executable,
-                "--bind", "127.0.0.1",
-                "--port", str(server.port),
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(directory),
-                "--daemonize", "no",
-                "--loglevel", "warning",
-            ],  # fmt: skip
+                *(part for name, value in options.items() for part in (f"--{name}", value)),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -105,6 +109,16 @@ def redis_url(redis_server: RedisServer) -> str:
     with redis.Redis(host=redis_server.host, port=redis_server.port) as client:
         client.flushall()
     return redis_server.url
+
+
+@pytest.fixture
+async def dead_redis_url() -> str:
+    """A redis:// URL of a loopback port where nothing listens."""
+    server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    return f"redis://127.0.0.1:{port}/0"
 
 
 @pytest.fixture

@@ -1,0 +1,115 @@
+"""RedisRateLimiter against a real redis-server: one schedule for every worker, on Redis's clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import redis.asyncio as aioredis
+
+from tuyaio.fleet import RedisRateLimiter, RedisUnavailableError
+from tuyaio.ratelimit import RateLimiter
+
+LimiterFactory = Callable[..., RedisRateLimiter]
+
+
+@pytest.fixture
+async def make_limiter(redis_url: str) -> AsyncIterator[LimiterFactory]:
+    """Limiters with their own Redis connections, as separate workers would have."""
+    limiters: list[RedisRateLimiter] = []
+
+    def make(rate: float, burst: int = 1, **options: object) -> RedisRateLimiter:
+        options.setdefault("key", "fleet-client-id")
+        url = options.pop("url", redis_url)
+        limiter = RedisRateLimiter(url, rate, burst, **options)  # type: ignore[arg-type]
+        limiters.append(limiter)
+        return limiter
+
+    yield make
+    for limiter in limiters:
+        await limiter.aclose()
+
+
+async def _grant_times(limiters: list[RedisRateLimiter], per_limiter: int) -> list[float]:
+    """Every limiter is asked by ``per_limiter`` concurrent callers; when each was let through."""
+    times: list[float] = []
+
+    async def one(limiter: RedisRateLimiter) -> None:
+        await limiter.acquire()
+        times.append(time.monotonic())
+
+    await asyncio.gather(*(one(limiter) for limiter in limiters for _ in range(per_limiter)))
+    return sorted(times)
+
+
+def _most_in_any_window(times: list[float], width: float) -> int:
+    return max(sum(1 for t in times[i:] if t < start + width) for i, start in enumerate(times))
+
+
+async def test_implements_the_rate_limiter_protocol(make_limiter: LimiterFactory) -> None:
+    assert isinstance(make_limiter(10), RateLimiter)
+
+
+async def test_workers_sharing_a_key_share_one_limit(make_limiter: LimiterFactory) -> None:
+    workers = [make_limiter(40) for _ in range(4)]
+    times = await _grant_times(workers, 15)  # 60 requests at 40/s: 1.5 s
+    assert len(times) == 60
+    assert _most_in_any_window(times, 0.5) <= 40 * 0.5 + 2
+    assert times[-1] - times[0] >= 59 / 40 - 0.05
+
+
+async def test_burst_lets_that_many_through_at_once(make_limiter: LimiterFactory) -> None:
+    times = await _grant_times([make_limiter(10, 5), make_limiter(10, 5)], 4)
+    assert times[4] - times[0] < 0.05  # the burst
+    assert times[5] - times[0] >= 0.08  # then one every 0.1 s
+    assert _most_in_any_window(times, 0.5) <= 5 + 5
+
+
+async def test_keys_are_separate_limits(make_limiter: LimiterFactory) -> None:
+    times = await _grant_times([make_limiter(5, key="a"), make_limiter(5, key="b")], 1)
+    assert times[1] - times[0] < 0.05
+
+
+async def test_the_schedule_is_kept_on_redis_time_and_expires(
+    make_limiter: LimiterFactory, redis_client: aioredis.Redis
+) -> None:
+    limiter = make_limiter(2, key="cid")
+    await limiter.acquire()
+    seconds, micros = await redis_client.time()
+    tat = int(await redis_client.get("tuyaio:rate:cid"))
+    assert 0 < tat - (seconds * 1_000_000 + micros) <= 500_000
+    assert 0 < await redis_client.pttl("tuyaio:rate:cid") <= 1500
+
+
+async def test_redis_down_is_a_clear_error(
+    make_limiter: LimiterFactory, dead_redis_url: str
+) -> None:
+    limiter = make_limiter(10, url=dead_redis_url, timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(RedisUnavailableError, match="rate-limit script"):
+        await limiter.acquire()
+    assert time.monotonic() - started < 1.0
+
+
+async def test_local_fallback_paces_this_worker_alone(
+    make_limiter: LimiterFactory, dead_redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = make_limiter(10, url=dead_redis_url, timeout=0.5, local_fallback_rate=50)
+    times = await _grant_times([limiter], 3)
+    assert len(times) == 3
+    assert sum("pacing this worker alone" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_bad_arguments_are_refused() -> None:
+    url = "redis://127.0.0.1:1/0"
+    with pytest.raises(ValueError, match="rate"):
+        RedisRateLimiter(url, 0, key="k")
+    with pytest.raises(ValueError, match="burst"):
+        RedisRateLimiter(url, 10, 0, key="k")
+    with pytest.raises(ValueError, match="key"):
+        RedisRateLimiter(url, 10, key="")
+    assert repr(RedisRateLimiter(url, 10, key="k")) == (
+        "RedisRateLimiter(rate=10, burst=1, key='tuyaio:rate:k')"
+    )
