@@ -1,0 +1,60 @@
+"""Shared fixtures: a strict sandbox on a loopback port, and clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+
+from tuyaio import RetryPolicy, TuyaClient
+from tuyaio.sandbox import Sandbox, SandboxConfig
+
+FAST_RETRY = RetryPolicy(base_delay=0.001, max_delay=0.01)
+"""The default retry count with millisecond waits, so tests never sleep for long."""
+
+SandboxFactory = Callable[..., Awaitable[Sandbox]]
+ClientFactory = Callable[..., Awaitable[TuyaClient]]
+
+
+@pytest.fixture
+async def exit_stack() -> AsyncIterator[AsyncExitStack]:
+    async with AsyncExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def make_sandbox(exit_stack: AsyncExitStack) -> SandboxFactory:
+    """Start a sandbox with the given SandboxConfig fields; stopped at the end of the test."""
+
+    async def make(**config: Any) -> Sandbox:
+        return await exit_stack.enter_async_context(Sandbox(SandboxConfig(**config)))
+
+    return make
+
+
+@pytest.fixture
+def make_client(exit_stack: AsyncExitStack) -> ClientFactory:
+    """A client for a sandbox (its credentials unless overridden); closed at the end of the test."""
+
+    async def make(sandbox: Sandbox, **options: Any) -> TuyaClient:
+        options.setdefault("retry", FAST_RETRY)
+        client_id = options.pop("client_id", sandbox.client_id)
+        secret = options.pop("secret", sandbox.secret)
+        client = TuyaClient(client_id, secret, base_url=sandbox.base_url, **options)
+        return await exit_stack.enter_async_context(client)
+
+    return make
+
+
+@pytest.fixture
+async def sandbox(make_sandbox: SandboxFactory) -> Sandbox:
+    """A sandbox with the default configuration."""
+    return await make_sandbox()
+
+
+@pytest.fixture
+async def client(sandbox: Sandbox, make_client: ClientFactory) -> TuyaClient:
+    """A client for the default sandbox."""
+    return await make_client(sandbox)

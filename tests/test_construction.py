@@ -1,0 +1,236 @@
+"""Construction management end to end against the sandbox: records, rooms, filters, inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from tuyaio import (
+    AuthorizationStatus,
+    ConstructionRecordDetail,
+    DeviceType,
+    NotFoundError,
+    PermissionDeniedError,
+    TuyaClient,
+)
+from tuyaio.sandbox import Sandbox
+
+from .conftest import ClientFactory, SandboxFactory
+
+ROOMS_ROUTE = "GET /v2.0/illumination/construction/task/rooms"
+START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+END = START + timedelta(days=10)
+
+
+def free_rooms(sandbox: Sandbox, count: int) -> list[str]:
+    rooms = sandbox.state.rooms(sandbox.lighting_project_id)
+    return [room["roomId"] for room in rooms if room["authorizationStatus"] == 0][:count]
+
+
+async def test_record_lifecycle_create_detail_list_cancel_releases_rooms(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    project = sandbox.lighting_project_id
+    room_ids = free_rooms(sandbox, 3)
+    created = await client.construction.create_record(
+        project_id=project,
+        user_account="18655280000",
+        country_code="86",
+        operator_name="James",
+        start=START,
+        end=END,
+        device_types=[DeviceType.LIGHT, 1],
+        room_ids=room_ids,
+    )
+    assert created.success and created.record_id.isdigit()
+
+    detail = await client.construction.get_record(created.record_id)
+    assert isinstance(detail, ConstructionRecordDetail)
+    assert (detail.start_time, detail.end_time) == (START, END)
+    assert detail.authorization_status is AuthorizationStatus.AUTHORIZED
+    assert [(d.id, d.name) for d in detail.device_types] == [
+        (DeviceType.LIGHT, "smart light"),
+        (DeviceType.GATEWAY, "gateway"),
+    ]
+    assert sorted(room.room_id for room in detail.rooms) == sorted(room_ids)
+
+    mine = [
+        record.record_id
+        async for record in client.construction.iter_records(
+            project, operator_name="James", authorization_status=[AuthorizationStatus.AUTHORIZED]
+        )
+    ]
+    assert mine == [created.record_id]
+
+    authorised = {
+        room.room_id: room
+        async for room in client.construction.iter_rooms(project, authorization_status=[1])
+    }
+    assert set(room_ids) <= set(authorised)
+    assert authorised[room_ids[0]].record_id == created.record_id
+
+    assert await client.construction.cancel_authorization(created.record_id) is True
+    released = {
+        room.room_id: room
+        async for room in client.construction.iter_rooms(project, authorization_status=0)
+    }
+    assert set(room_ids) <= set(released)
+    assert released[room_ids[0]].record_id is None
+    cancelled = await client.construction.get_record(created.record_id)
+    assert cancelled.authorization_status is AuthorizationStatus.CANCELLED
+
+
+async def test_update_record_changes_the_window(sandbox: Sandbox, client: TuyaClient) -> None:
+    common = {
+        "project_id": sandbox.lighting_project_id,
+        "user_account": "a@example.com",
+        "country_code": "1",
+        "operator_name": "Ann",
+    }
+    created = await client.construction.create_record(start=START, end=END, **common)
+    later = END + timedelta(days=5)
+    updated = await client.construction.update_record(
+        created.record_id, start=START, end=later, remark="extended", **common
+    )
+    assert updated.record_id == created.record_id
+    detail = await client.construction.get_record(created.record_id)
+    assert detail.end_time == later and detail.remark == "extended"
+
+
+@pytest.mark.parametrize("page_size", [1, 333, 10000])
+async def test_iter_rooms_yields_each_room_once_in_order(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, page_size: int
+) -> None:
+    sandbox = await make_sandbox(rooms=5000)
+    client = await make_client(sandbox)
+    expected = [room["roomId"] for room in sandbox.state.rooms(sandbox.lighting_project_id)]
+    got = [
+        room.room_id
+        async for room in client.construction.iter_rooms(
+            sandbox.lighting_project_id, page_size=page_size
+        )
+    ]
+    assert len(expected) == 5000 and got == expected
+    assert sandbox.state.by_route[ROOMS_ROUTE] == -(-5000 // page_size)
+
+
+async def test_filters_match_the_sandboxs_own_filtering(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    project = sandbox.lighting_project_id
+    rooms = sandbox.state.rooms(project)
+    wanted = [r["roomId"] for r in rooms if r["authorizationStatus"] in (1, 2)]
+    got = [
+        room.room_id
+        async for room in client.construction.iter_rooms(
+            project, authorization_status=[AuthorizationStatus.AUTHORIZED, 2], page_size=97
+        )
+    ]
+    assert got == wanted and got
+
+    name = rooms[5]["roomName"]
+    named = [r["roomId"] for r in rooms if name in r["roomName"]]
+    assert [r.room_id async for r in client.construction.iter_rooms(project, room_name=name)] == named
+
+    records = sandbox.state.records(project)
+    operator = records[0]["operatorName"]
+    by_operator = [r["recordId"] for r in records if r["operatorName"] == operator]
+    got_records = [
+        r.record_id async for r in client.construction.iter_records(project, operator_name=operator)
+    ]
+    assert got_records == by_operator
+
+    window_start = datetime.fromtimestamp(records[3]["startTime"] / 1000, UTC)
+    window_end = window_start + timedelta(days=1)
+    in_window = [
+        r["recordId"]
+        for r in records
+        if r["startTime"] <= window_end.timestamp() * 1000
+        and r["endTime"] >= window_start.timestamp() * 1000
+    ]
+    got_window = [
+        r.record_id
+        async for r in client.construction.iter_records(project, start=window_start, end=window_end)
+    ]
+    assert got_window == in_window and got_window
+
+
+async def test_permission_and_not_found_errors(sandbox: Sandbox, client: TuyaClient) -> None:
+    with pytest.raises(PermissionDeniedError) as denied:
+        await client.construction.list_rooms("1111111111111111111")
+    assert denied.value.code == 1106
+    with pytest.raises(NotFoundError):
+        await client.construction.get_record("1234567890123456789")
+    with pytest.raises(NotFoundError):
+        await client.construction.cancel_authorization("1234567890123456789")
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "match"),
+    [
+        ({"start": datetime(2026, 12, 1)}, ValueError, "start must be timezone-aware"),
+        ({"end": START}, ValueError, "end must be after start"),
+        ({"end": START - timedelta(hours=1)}, ValueError, "end must be after start"),
+        ({"device_types": [2]}, ValueError, "device_types"),
+        ({"device_types": []}, ValueError, "device_types"),
+        ({"device_types": [True]}, TypeError, "device_types"),
+        ({"operator_name": " "}, ValueError, "operator_name"),
+        ({"user_account": ""}, ValueError, "user_account"),
+        ({"project_id": "../1"}, ValueError, "project_id"),
+        ({"room_ids": []}, ValueError, "room_ids"),
+        ({"room_ids": "r1"}, TypeError, "room_ids"),
+        ({"remark": 5}, TypeError, "remark"),
+        ({"start": "2026-12-01"}, TypeError, "start"),
+    ],
+)
+async def test_bad_record_inputs_are_refused_before_io(
+    sandbox: Sandbox, client: TuyaClient, changes: dict[str, object], error: type, match: str
+) -> None:
+    args: dict[str, object] = {
+        "project_id": sandbox.lighting_project_id,
+        "user_account": "a",
+        "country_code": "86",
+        "operator_name": "op",
+        "start": START,
+        "end": END,
+        **changes,
+    }
+    with pytest.raises(error, match=match):
+        await client.construction.create_record(**args)  # type: ignore[arg-type]
+    assert sandbox.state.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"page_size": 10_001}, "page_size"),
+        ({"page": 0}, "page"),
+        ({"authorization_status": []}, "authorization_status"),
+        ({"authorization_status": [7]}, "authorization_status"),
+        ({"task_status": [1, 2]}, "task_status"),
+        ({"room_name": ""}, "room_name"),
+    ],
+)
+async def test_bad_room_filters_are_refused_before_io(
+    sandbox: Sandbox, client: TuyaClient, kwargs: dict[str, object], match: str
+) -> None:
+    with pytest.raises((ValueError, TypeError), match=match):
+        await client.construction.list_rooms(sandbox.lighting_project_id, **kwargs)  # type: ignore[arg-type]
+    assert sandbox.state.requests == 0
+
+
+async def test_aware_datetimes_in_any_zone_are_sent_as_the_same_instant(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    tokyo = timezone(timedelta(hours=9))
+    created = await client.construction.create_record(
+        project_id=sandbox.lighting_project_id,
+        user_account="a",
+        country_code="81",
+        operator_name="Kenji",
+        start=START.astimezone(tokyo),
+        end=END.astimezone(tokyo),
+    )
+    detail = await client.construction.get_record(created.record_id)
+    assert detail.start_time == START and detail.start_time.tzinfo is UTC

@@ -1,0 +1,185 @@
+"""Maintenance tasks end to end against the sandbox: lifecycle, listings, state machine, inputs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+
+from tuyaio import (
+    ApiError,
+    InvalidParameterError,
+    MaintenanceStatus,
+    MaintenanceTaskDetail,
+    NotFoundError,
+    RoomDevices,
+    TuyaClient,
+)
+from tuyaio.sandbox import Sandbox
+
+from .conftest import ClientFactory, SandboxFactory
+
+LIST_ROUTE = "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks"
+
+
+async def test_full_lifecycle(sandbox: Sandbox, client: TuyaClient) -> None:
+    project = sandbox.project_id
+    task_id = await client.maintenance.create_task(
+        project, worker_id="1306411812723001", rooms={"145267896505001": ["00122433001", "dev2"]}
+    )
+    assert isinstance(task_id, str) and task_id.isdigit()
+
+    detail = await client.maintenance.get_task(project, task_id)
+    assert isinstance(detail, MaintenanceTaskDetail)
+    assert detail.task_id == task_id
+    assert detail.status is MaintenanceStatus.PENDING_MAINTENANCE
+    assert detail.rooms == (
+        RoomDevices(room_id="145267896505001", device_ids=("00122433001", "dev2")),
+    )
+    assert isinstance(detail.created_at, datetime) and detail.created_at.tzinfo is not None
+
+    first = await client.maintenance.list_tasks(project, page_size=5)
+    assert first.items[0].task_id == task_id  # newest first
+    assert first.items[0].status is MaintenanceStatus.PENDING_MAINTENANCE
+
+    with pytest.raises(ApiError) as refused:
+        await client.maintenance.accept_task(project, task_id)
+    assert refused.value.code is not None and refused.value.tid
+
+    sandbox.state.set_task_status(project, task_id, "PENDING_ACCEPTANCE")
+    assert await client.maintenance.accept_task(project, task_id) is True
+    accepted = await client.maintenance.get_task(project, task_id)
+    assert accepted.status is MaintenanceStatus.ACCEPTANCE_COMPLETE
+
+    assert await client.maintenance.reopen_task(project, task_id) is True
+    reopened = await client.maintenance.get_task(project, task_id)
+    assert reopened.status is MaintenanceStatus.PENDING_MAINTENANCE
+
+    assert await client.maintenance.delete_task(project, task_id) is True
+    with pytest.raises(NotFoundError):
+        await client.maintenance.get_task(project, task_id)
+
+
+async def test_both_status_keys_decode_to_one_attribute(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    page = await client.maintenance.list_tasks(sandbox.project_id, page_size=20)
+    for task in page.items:
+        detail = await client.maintenance.get_task(sandbox.project_id, task.task_id)
+        assert task.status is not None and task.status.is_known
+        assert detail.status is task.status
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 99])
+async def test_iter_tasks_yields_exactly_the_seeded_ids_in_order(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, page_size: int
+) -> None:
+    sandbox = await make_sandbox(tasks=1000)
+    client = await make_client(sandbox)
+    expected = [task["task_id"] for task in sandbox.state.tasks(sandbox.project_id)]
+    got = [t.task_id async for t in client.maintenance.iter_tasks(sandbox.project_id, page_size=page_size)]
+    assert len(expected) == 1000
+    assert got == expected
+    assert sandbox.state.by_route[LIST_ROUTE] == -(-1000 // page_size)
+
+
+@pytest.mark.parametrize("prefetch", [0, 8])
+async def test_limit_stops_early_without_extra_pages(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, prefetch: int
+) -> None:
+    sandbox = await make_sandbox(tasks=1000)
+    client = await make_client(sandbox)
+    pager = client.maintenance.iter_tasks(
+        sandbox.project_id, page_size=10, limit=25, prefetch=prefetch
+    )
+    tasks = [task async for task in pager]
+    assert len(tasks) == 25
+    assert sandbox.state.by_route[LIST_ROUTE] == 3
+
+
+async def test_breaking_out_early_with_prefetch_fetches_at_most_prefetch_extra_pages(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(tasks=1000, latency_ms=5)
+    client = await make_client(sandbox)
+    before = asyncio.all_tasks()
+    async with client.maintenance.iter_tasks(sandbox.project_id, page_size=10, prefetch=4) as pager:
+        async for task in pager:
+            if task.task_id == sandbox.state.tasks(sandbox.project_id)[12]["task_id"]:
+                break
+    assert asyncio.all_tasks() - before == set()
+    assert sandbox.state.by_route[LIST_ROUTE] <= 2 + 4
+
+
+async def test_start_page_and_reiteration(sandbox: Sandbox, client: TuyaClient) -> None:
+    seeded = [task["task_id"] for task in sandbox.state.tasks(sandbox.project_id)]
+    pager = client.maintenance.iter_tasks(sandbox.project_id, page_size=50, start_page=3)
+    first = [task.task_id async for task in pager]
+    again = [task.task_id async for task in pager]
+    assert first == again == seeded[100:]
+
+
+async def test_unknown_task_is_not_found(sandbox: Sandbox, client: TuyaClient) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        await client.maintenance.get_task(sandbox.project_id, "404")
+    assert caught.value.code == 1000
+    assert caught.value.route == "/v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"page_size": 0}, ValueError, "page_size"),
+        ({"page_size": 100}, ValueError, "page_size"),
+        ({"page_no": 0}, ValueError, "page_no"),
+        ({"page_no": "1"}, TypeError, "page_no"),
+        ({"page_size": 2.5}, TypeError, "page_size"),
+    ],
+)
+async def test_bad_listing_arguments_are_refused_before_io(
+    sandbox: Sandbox, client: TuyaClient, kwargs: dict[str, object], error: type, match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        await client.maintenance.list_tasks(sandbox.project_id, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises((ValueError, TypeError)):
+        client.maintenance.iter_tasks(sandbox.project_id, page_size=100)
+    assert sandbox.state.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("rooms", "match"),
+    [
+        ({}, "at least one room"),
+        ({"r1": []}, "must not be empty"),
+        ({"r1": "dev1"}, "list of str"),
+        ({"../r": ["d"]}, "room ID"),
+        ({"r1": ["d/1"]}, "rooms"),
+        ([("r1", ["d"])], "RoomDevices"),
+        ("r1", "rooms must map"),
+    ],
+)
+async def test_bad_create_arguments_are_refused_before_io(
+    sandbox: Sandbox, client: TuyaClient, rooms: object, match: str
+) -> None:
+    with pytest.raises((ValueError, TypeError), match=match):
+        await client.maintenance.create_task(sandbox.project_id, worker_id="w1", rooms=rooms)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="worker_id"):
+        await client.maintenance.create_task(sandbox.project_id, worker_id="", rooms={"r": ["d"]})
+    assert sandbox.state.requests == 0
+
+
+async def test_rooms_as_room_devices_and_server_side_validation(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    task_id = await client.maintenance.create_task(
+        sandbox.project_id, worker_id="w1", rooms=[RoomDevices(room_id="r1", device_ids=("d1",))]
+    )
+    detail = await client.maintenance.get_task(sandbox.project_id, task_id)
+    assert detail.rooms[0].device_ids == ("d1",)
+    with pytest.raises(InvalidParameterError):
+        await client.request(
+            "GET",
+            f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks",
+            params={"page_size": 500},
+        )
