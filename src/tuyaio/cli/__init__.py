@@ -1,0 +1,32 @@
+"""The ``tuyaio`` command line (install the ``cli`` extra: ``pip install 'tuyaio[cli]'``).
+
+``tuyaio demo`` runs the whole library against the built-in sandbox; ``tuyaio doctor`` checks
+credentials; ``tuyaio maintenance …`` and ``tuyaio construction …`` map one-to-one onto
+``client.maintenance`` and ``client.construction``; ``tuyaio sandbox serve`` runs the sandbox for
+other programs. The core library never imports this package, and this module imports rich only
+once :func:`main` runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+_INSTALL_HINT = "tuyaio: the command line needs rich; install it with: pip install 'tuyaio[cli]'"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    0 success, 1 API error (the server said no), 2 usage error, 3 transport error.
+    """
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        print(_INSTALL_HINT, file=sys.stderr)
+        return 2
+    from .app import run
+
+    return run(argv)

@@ -1,0 +1,310 @@
+"""``tuyaio doctor``: the first troubleshooting step for credentials and endpoint.
+
+It asks for a token (that alone proves the client ID, the secret, the data center and the clock),
+then measures the offset between this machine's clock and the server's, the token's lifetime and
+the round-trip time, optionally reads one page of a project (which shows a wrong data center or a
+missing API authorisation), and prints a verdict with the fix to try.
+
+The token grant goes through the public API: a :class:`~tuyaio.TokenStore` that records the token
+it is given and, for the probe call, stops the call right after the grant, so that nothing but the
+token request is sent. The token is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+import attrs
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import ApiError, DecodeError, TransportError, TuyaError
+from ..retry import RetryPolicy
+from ..tokens import MemoryTokenStore, Token
+from .argtypes import id_text
+from .commands import Subparsers
+from .failures import ExitCode, hint_for, one_line
+from .output import Format, Output, add_format_flags
+from .settings import Settings, resolve
+
+__all__ = ["Check", "Diagnosis", "register"]
+
+_CLOCK_WARN_MS = 60_000
+_CLOCK_WINDOW_MS = 300_000
+_SHORT_TOKEN_S = 600
+_DOCTOR_TIMEOUT_S = 15.0
+
+
+def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
+    """Add ``doctor``."""
+    doctor = commands.add_parser(
+        "doctor",
+        parents=parents,
+        help="check the credentials, endpoint and clock, and suggest a fix",
+        description="Check the configured credentials and endpoint: token grant, clock offset, "
+        "token lifetime, round-trip time; optionally one page of a project.",
+    )
+    doctor.add_argument(
+        "--project-id",
+        type=id_text,
+        metavar="P",
+        help="also read one page of this Smart Engineering project's maintenance tasks",
+    )
+    doctor.add_argument(
+        "--lighting-project-id",
+        type=id_text,
+        metavar="P",
+        help="also read one page of this Smart Lighting project's rooms",
+    )
+    add_format_flags(doctor, lines=False)
+    doctor.set_defaults(handler=_doctor)
+
+
+@attrs.define
+class Check:
+    """One finding: ``ok``, ``warn`` or ``fail``, with what was seen."""
+
+    name: str
+    status: str
+    detail: str
+
+
+@attrs.define
+class Diagnosis:
+    """Everything the doctor found."""
+
+    endpoint: str
+    client_id: str
+    checks: list[Check] = attrs.field(factory=list)
+    verdict: str = ""
+    fix: str = ""
+    exit_code: ExitCode = ExitCode.OK
+    clock_offset_ms: int | None = None
+    token_lifetime_s: float | None = None
+    grant_ms: float | None = None
+    rtt_ms: float | None = None
+    error: dict[str, Any] | None = None
+
+    def add(self, name: str, status: str, detail: str) -> None:
+        """Record a finding."""
+        self.checks.append(Check(name, status, detail))
+
+
+class _GrantOnly(Exception):
+    """Raised by the probe store right after a token arrives: the probe needs nothing more."""
+
+
+class _ProbeStore:
+    """A token store (the public ``TokenStore`` protocol) that notes when a token arrives."""
+
+    def __init__(self, *, stop_after_grant: bool) -> None:
+        self._inner = MemoryTokenStore()
+        self.stop_after_grant = stop_after_grant
+        self.token: Token | None = None
+        self.received_wall_ms: float = 0.0
+        self.received_perf: float = 0.0
+
+    async def get(self, key: str) -> Token | None:
+        return await self._inner.get(key)
+
+    async def set(self, key: str, token: Token) -> None:
+        self.received_perf = time.perf_counter()
+        self.received_wall_ms = time.time() * 1000
+        self.token = token
+        await self._inner.set(key, token)
+        if self.stop_after_grant:
+            raise _GrantOnly
+
+    async def clear(self, key: str, *, access_token: str) -> None:
+        await self._inner.clear(key, access_token=access_token)
+
+    def lock(self, key: str) -> Any:
+        return self._inner.lock(key)
+
+
+@attrs.define
+class _Grant:
+    store: _ProbeStore
+    seconds: float = 0.0
+    corrections: int = 0
+    client_offset_ms: int = 0
+    error: TuyaError | None = None
+
+
+async def _grant(settings: Settings, session: aiohttp.ClientSession) -> _Grant:
+    store = _ProbeStore(stop_after_grant=True)
+    grant = _Grant(store)
+    client = settings.client(
+        session=session,
+        token_store=store,
+        retry=RetryPolicy(max_retries=1, base_delay=0.2),
+        timeout=min(settings.timeout, _DOCTOR_TIMEOUT_S),
+    )
+    async with client:
+        started = time.perf_counter()
+        try:
+            # Never sent: the store stops the call once the token has arrived.
+            await client.request("GET", "/v1.0/token", params={"grant_type": 1})
+        except _GrantOnly:
+            pass
+        except TuyaError as error:
+            grant.error = error
+        grant.seconds = (store.received_perf or time.perf_counter()) - started
+        grant.corrections = client.stats.clock_corrections
+        grant.client_offset_ms = client.clock_offset_ms
+    return grant
+
+
+async def _probe(
+    settings: Settings, session: aiohttp.ClientSession, store: _ProbeStore, what: str, project: str
+) -> tuple[float, int]:
+    store.stop_after_grant = False
+    client = settings.client(
+        session=session,
+        token_store=store,
+        retry=RetryPolicy(max_retries=1, base_delay=0.2),
+        timeout=min(settings.timeout, _DOCTOR_TIMEOUT_S),
+    )
+    async with client:
+        started = time.perf_counter()
+        if what == "maintenance":
+            total = (await client.maintenance.list_tasks(project, page_size=1)).total
+        else:
+            total = (await client.construction.list_rooms(project, page_size=1)).total
+        return time.perf_counter() - started, total
+
+
+def _explain(diagnosis: Diagnosis, error: TuyaError, step: str) -> None:
+    diagnosis.add(step, "fail", one_line(error))
+    if isinstance(error, ApiError):
+        hint = hint_for(error.code)
+        diagnosis.error = {"code": error.code, "msg": error.msg, "tid": error.tid}
+        diagnosis.verdict = hint.meaning if hint else f"the server refused: {error.msg}"
+        diagnosis.fix = hint.fix if hint else "look up the code in Tuya's error code list"
+        diagnosis.exit_code = ExitCode.API_ERROR
+    elif isinstance(error, DecodeError):
+        diagnosis.verdict = "the endpoint answered, but not like the Tuya OpenAPI"
+        diagnosis.fix = "check --base-url / TUYA_BASE_URL (a proxy or a wrong host?)"
+        diagnosis.exit_code = ExitCode.TRANSPORT
+    else:
+        detail = error.detail if isinstance(error, TransportError) else type(error).__name__
+        diagnosis.verdict = f"could not reach {diagnosis.endpoint}: {detail}"
+        diagnosis.fix = (
+            "check the network, proxy and firewall, and the region (--region) or --base-url"
+        )
+        diagnosis.exit_code = ExitCode.TRANSPORT
+
+
+def _clock(diagnosis: Diagnosis, grant: _Grant) -> None:
+    token = grant.store.token
+    assert token is not None
+    server_ms = token.expires_at_ms - token.lifetime_ms
+    one_way_ms = min(grant.seconds, 2.0) * 500
+    offset = round(server_ms - (grant.store.received_wall_ms - one_way_ms))
+    diagnosis.clock_offset_ms = offset
+    text = f"server clock is {offset / 1000:+.1f} s from this machine's"
+    if grant.corrections:
+        diagnosis.add(
+            "clock",
+            "warn",
+            f"{text}: the server refused the first request (1013) and tuyaio corrected "
+            "for it, but other tools will fail",
+        )
+        diagnosis.fix = "synchronise this machine's clock (NTP: timedatectl set-ntp true)"
+    elif abs(offset) > _CLOCK_WARN_MS:
+        limit = _CLOCK_WINDOW_MS // 1000
+        diagnosis.add("clock", "warn", f"{text}; Tuya refuses requests beyond {limit} s")
+        diagnosis.fix = "synchronise this machine's clock (NTP: timedatectl set-ntp true)"
+    else:
+        diagnosis.add("clock", "ok", text)
+
+
+async def diagnose(settings: Settings, args: argparse.Namespace) -> Diagnosis:
+    """Run every check against the configured endpoint."""
+    diagnosis = Diagnosis(endpoint=settings.endpoint, client_id=settings.client_id)
+    diagnosis.add("configuration", "ok", f"client ID {settings.client_id}, secret set")
+    async with aiohttp.ClientSession() as session:
+        first = await _grant(settings, session)
+        if first.error is not None or first.store.token is None:
+            error = first.error or TuyaError(method="GET", route="/v1.0/token")
+            _explain(diagnosis, error, "token grant")
+            return diagnosis
+        token = first.store.token
+        diagnosis.grant_ms = round(first.seconds * 1000, 1)
+        lifetime = token.lifetime_ms / 1000
+        diagnosis.token_lifetime_s = lifetime
+        diagnosis.add(
+            "token grant",
+            "ok",
+            f"granted in {first.seconds * 1000:.0f} ms (with connecting); "
+            f"lifetime {lifetime:.0f} s",
+        )
+        if lifetime < _SHORT_TOKEN_S:
+            diagnosis.add("token lifetime", "warn", f"only {lifetime:.0f} s")
+        second = await _grant(settings, session)
+        timing = second if second.error is None and second.store.token else first
+        diagnosis.rtt_ms = round(timing.seconds * 1000, 1)
+        diagnosis.add("round trip", "ok", f"{timing.seconds * 1000:.0f} ms per request")
+        _clock(diagnosis, timing)
+        probes = [
+            ("maintenance", args.project_id, "tasks"),
+            ("lighting", args.lighting_project_id, "rooms"),
+        ]
+        for what, project, noun in probes:
+            if project is None:
+                continue
+            try:
+                seconds, total = await _probe(settings, session, timing.store, what, project)
+            except TuyaError as error:
+                _explain(diagnosis, error, f"{what} project {project}")
+                return diagnosis
+            diagnosis.add(
+                f"{what} project",
+                "ok",
+                f"{project}: {total} {noun}, first page in {seconds * 1000:.0f} ms",
+            )
+    warned = any(check.status == "warn" for check in diagnosis.checks)
+    diagnosis.verdict = (
+        "credentials and endpoint work, with a warning"
+        if warned
+        else "credentials and endpoint work"
+    )
+    if not warned:
+        diagnosis.fix = "nothing to fix"
+    return diagnosis
+
+
+_MARKS = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
+
+
+async def _doctor(args: argparse.Namespace, out: Output) -> int:
+    settings = resolve(args)
+    diagnosis = await diagnose(settings, args)
+    if out.format is not Format.TABLE:
+        data = attrs.asdict(diagnosis)
+        data["ok"] = diagnosis.exit_code is ExitCode.OK
+        data["exit_code"] = int(diagnosis.exit_code)
+        out.document(data)
+        return diagnosis.exit_code
+    table = Table(
+        title=f"tuyaio doctor: {diagnosis.endpoint}", box=box.SIMPLE_HEAD, title_justify="left"
+    )
+    table.add_column("")
+    table.add_column("check")
+    table.add_column("finding", overflow="fold")
+    for check in diagnosis.checks:
+        table.add_row(_MARKS[check.status], check.name, Text(check.detail))
+    console = out.console
+    console.print(table)
+    style = "green" if diagnosis.exit_code is ExitCode.OK else "red"
+    console.print(
+        f"[bold {style}]Verdict:[/bold {style}] {escape(diagnosis.verdict)}", highlight=False
+    )
+    console.print(f"[bold]Fix:[/bold] {escape(diagnosis.fix)}", highlight=False)
+    return diagnosis.exit_code
