@@ -1,0 +1,169 @@
+"""Run the command line as a subprocess, against a sandbox served by ``tuyaio sandbox serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+import pytest
+
+TIMEOUT_S = 60.0
+START_TIMEOUT_S = 30.0
+
+USAGE, API, TRANSPORT = 2, 1, 3
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without any TUYA_* variable, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TUYA_")}
+    env.pop("COLUMNS", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+@attrs.frozen
+class Served:
+    """A running ``tuyaio sandbox serve``: what it printed, and the environment to reach it."""
+
+    process: subprocess.Popen[str]
+    info: dict[str, Any]
+
+    @property
+    def env(self) -> dict[str, str]:
+        """TUYA_BASE_URL, TUYA_CLIENT_ID and TUYA_CLIENT_SECRET for this sandbox."""
+        return dict(self.info["env"])
+
+    @property
+    def project_id(self) -> str:
+        return str(self.info["project_id"])
+
+    @property
+    def lighting_project_id(self) -> str:
+        return str(self.info["lighting_project_id"])
+
+    @property
+    def secret(self) -> str:
+        return str(self.info["client_secret"])
+
+
+def read_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """The first line of the process's stdout, waiting at most ``timeout`` seconds."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise AssertionError(f"no output within {timeout} s")
+    return process.stdout.readline()
+
+
+def start_sandbox(*flags: str) -> Served:
+    """Start ``tuyaio sandbox serve --json`` with ``flags`` and wait for its announcement."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tuyaio", "sandbox", "serve", "--json", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        line = read_line(process, START_TIMEOUT_S)
+        if not line:
+            raise AssertionError(f"sandbox did not start: {process.communicate(timeout=5)}")
+        return Served(process, json.loads(line))
+    except BaseException:
+        stop_sandbox(process)
+        raise
+
+
+def stop_sandbox(process: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[str, str]:
+    """Stop a served sandbox (Ctrl-C by default) and return what it printed after starting."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        return process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()
+
+
+@pytest.fixture(scope="session")
+def served() -> Iterator[Served]:
+    """One sandbox for the session: 100,000 tasks, a couple of milliseconds of latency."""
+    sandbox = start_sandbox(
+        "--tasks", "100000", "--rooms", "3000", "--latency-ms", "2", "--max-seconds", "600"
+    )
+    yield sandbox
+    stop_sandbox(sandbox.process)
+
+
+@attrs.frozen
+class Result:
+    """A finished CLI run."""
+
+    code: int
+    out: str
+    err: str
+    seconds: float
+
+    def json(self) -> Any:
+        """stdout as one JSON document."""
+        return json.loads(self.out)
+
+    def lines(self) -> list[Any]:
+        """stdout as JSON lines."""
+        return [json.loads(line) for line in self.out.splitlines()]
+
+
+def run_cli(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    secret: str | None = None,
+    timeout: float = TIMEOUT_S,
+) -> Result:
+    """Run ``python -m tuyaio *args``; the secret (when given) must not appear in the output."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "tuyaio", *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(env),
+        timeout=timeout,
+        check=False,
+    )
+    result = Result(done.returncode, done.stdout, done.stderr, time.perf_counter() - started)
+    if secret:
+        assert secret not in result.out
+        assert secret not in result.err
+    return result
+
+
+@pytest.fixture
+def cli(served: Served) -> Any:
+    """``cli(*args, env=...)``: run the CLI against the session sandbox."""
+
+    def run(*args: str, env: Mapping[str, str] | None = None, timeout: float = TIMEOUT_S) -> Result:
+        return run_cli(
+            *args, env={**served.env, **(env or {})}, secret=served.secret, timeout=timeout
+        )
+
+    return run
+
+
+def assert_one_error_line(result: Result, code: int, *needles: str) -> None:
+    """Exit code ``code``, one line on stderr that starts with ``tuyaio:`` and holds ``needles``."""
+    assert result.code == code, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("tuyaio: "), lines
+    assert "Traceback" not in result.err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
