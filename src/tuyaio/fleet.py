@@ -58,6 +58,7 @@ logger = logging.getLogger("tuyaio.fleet")
 
 _T = TypeVar("_T")
 
+_POOL_SIZE = 16
 _FIRST_POLL_S = 0.005
 _MAX_POLL_S = 0.1
 
@@ -133,13 +134,19 @@ class _Redis:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ValueError(f"timeout must be seconds > 0, got {timeout!r}")
         self.timeout = float(timeout)
+        self.pool: aioredis.BlockingConnectionPool | None = None
         if isinstance(client, str):
-            self.client = aioredis.Redis.from_url(
-                client, socket_connect_timeout=self.timeout, socket_timeout=self.timeout
+            # Many callers at once wait (within the timeout) for one of a few connections.
+            self.pool = aioredis.BlockingConnectionPool.from_url(
+                client,
+                max_connections=_POOL_SIZE,
+                timeout=self.timeout,
+                socket_connect_timeout=self.timeout,
+                socket_timeout=self.timeout,
             )
-            self.owned = True
+            self.client = aioredis.Redis(connection_pool=self.pool)
         elif isinstance(client, aioredis.Redis):
-            self.client, self.owned = client, False
+            self.client = client
         else:
             kind = type(client).__name__
             raise TypeError(f"redis must be a redis.asyncio.Redis or a redis:// URL, got {kind}")
@@ -159,9 +166,10 @@ class _Redis:
             ) from error
 
     async def aclose(self) -> None:
-        """Close the client if we made it from a URL."""
-        if self.owned:
+        """Close the client and its connections if we made them from a URL."""
+        if self.pool is not None:
             await self.client.aclose()
+            await self.pool.disconnect()
 
 
 def _text(value: object) -> str:
@@ -196,8 +204,9 @@ class RedisTokenStore:
     holding it blocks the fleet for at most ``lock_ttl`` seconds. Only its owner releases it (a
     Lua compare-and-delete), and a rejected token is forgotten only if it is still the stored one.
 
-    ``redis`` is a ``redis.asyncio.Redis`` you own (never closed here) or a ``redis://`` URL (the
-    client made from it is closed by :meth:`aclose`). Each Redis command is bounded by
+    ``redis`` is a ``redis.asyncio.Redis`` you own (never closed here) or a ``redis://`` URL, from
+    which a client of up to 16 connections is made (closed by :meth:`aclose`; more callers at once
+    wait for a free connection, within the timeout). Each Redis command is bounded by
     ``timeout`` seconds; when Redis fails, :class:`RedisUnavailableError` is raised, or with
     ``local_fallback=True`` this worker keeps going with a token of its own, kept in memory until
     Redis answers again (the fleet then makes more grants, but no call fails for want of Redis).

@@ -21,6 +21,8 @@ pytest.importorskip("redis", reason="the fleet tests need redis-py: pip install 
 import redis
 import redis.asyncio as aioredis
 
+from .processes import Workers
+
 INSTALL_HINT = (
     "redis-server is not installed: `apt-get install redis-server` (Debian/Ubuntu), "
     "`brew install redis` (macOS); .ci/run installs it"
@@ -129,3 +131,13 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def workers() -> AsyncIterator[Workers]:
+    """Start worker processes; any still running at the end of the test is killed."""
+    started = Workers()
+    try:
+        yield started
+    finally:
+        await started.stop()

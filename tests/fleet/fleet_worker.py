@@ -1,0 +1,115 @@
+"""One worker of a test fleet, run as its own process by the fleet tests.
+
+``python fleet_worker.py MODE`` with its settings in the environment (the secret too, never on the
+command line). It builds a TuyaClient with the Redis token store (and, with ``FLEET_RATE``, the
+Redis rate limiter), prints ``ready``, waits for a line on stdin, then works and prints one JSON
+line of results:
+
+- ``load``: ``FLEET_CONCURRENCY`` callers each make calls back to back; after ``FLEET_DURATION`` s
+  the calls still under way are cancelled (and not counted).
+- ``once``: one call; reports when it succeeded (``ok_at``, wall clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from tuyaio import RetryPolicy, TuyaClient, TuyaError
+from tuyaio.fleet import RedisRateLimiter, RedisTokenStore
+
+FAST_RETRY = RetryPolicy(base_delay=0.001, max_delay=0.01)
+
+
+async def _load(client: TuyaClient, project_id: str, result: dict[str, Any]) -> None:
+    errors: collections.Counter[str] = collections.Counter()
+    calls = failed = 0
+
+    async def caller() -> None:
+        nonlocal calls, failed
+        while True:  # until the run is cancelled at its end
+            try:
+                await client.maintenance.list_tasks(project_id, page_no=1, page_size=1)
+            except TuyaError as error:
+                failed += 1
+                errors[f"{type(error).__name__}: {error}"] += 1
+            calls += 1
+
+    concurrency = int(os.environ["FLEET_CONCURRENCY"])
+    callers = [asyncio.create_task(caller()) for _ in range(concurrency)]
+    await asyncio.sleep(float(os.environ["FLEET_DURATION"]))
+    for task in callers:
+        task.cancel()
+    await asyncio.gather(*callers, return_exceptions=True)
+    result.update(calls=calls, failed=failed, errors=dict(errors.most_common(5)))
+
+
+async def _once(client: TuyaClient, project_id: str, result: dict[str, Any]) -> None:
+    await client.maintenance.list_tasks(project_id, page_no=1, page_size=1)
+    result.update(calls=1, failed=0, ok_at=time.time())
+
+
+async def _watchdog(seconds: float) -> None:
+    """Bound the worker's life: past ``seconds``, show what every task waits on, then exit 3."""
+    await asyncio.sleep(seconds)
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=12, file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(3)
+
+
+async def main(mode: str) -> None:
+    env = os.environ
+    watchdog = asyncio.create_task(_watchdog(float(env.get("FLEET_DURATION", "0")) + 40))
+    redis_url = env["FLEET_REDIS_URL"]
+    store = RedisTokenStore(
+        redis_url,
+        lock_ttl=float(env.get("FLEET_LOCK_TTL", "10")),
+        lock_wait=float(env.get("FLEET_LOCK_WAIT", "30")),
+    )
+    limiter = None
+    if env.get("FLEET_RATE"):
+        limiter = RedisRateLimiter(
+            redis_url,
+            float(env["FLEET_RATE"]),
+            int(env.get("FLEET_BURST", "1")),
+            key=env["TUYA_CLIENT_ID"],
+        )
+    # As many connections as callers: a call never waits for a connection after taking its token.
+    concurrency = int(env.get("FLEET_CONCURRENCY", "1"))
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+    client = TuyaClient.from_env(
+        session=session, token_store=store, rate_limit=limiter, retry=FAST_RETRY, timeout=20.0
+    )
+    result: dict[str, Any] = {"pid": os.getpid()}
+    try:
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        work = {"load": _load, "once": _once}[mode]
+        await work(client, env["TUYA_PROJECT_ID"], result)
+        stats = client.stats
+        result.update(
+            grants=stats.token_grants,
+            refreshes=stats.token_refreshes,
+            rejections=stats.token_rejections,
+            rate_limited=stats.rate_limited,
+        )
+    finally:
+        await client.close()
+        await session.close()
+        await store.aclose()
+        if limiter is not None:
+            await limiter.aclose()
+    watchdog.cancel()
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1]))
