@@ -1,0 +1,148 @@
+"""A fleet of real worker processes against one sandbox and one real Redis: the issue's figures.
+
+The sandbox runs in the test's event loop, which keeps serving while the workers run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import redis.asyncio as aioredis
+
+from tuyaio.sandbox import Sandbox, SandboxConfig, SandboxState
+
+from .processes import Workers
+
+GRANT_ROUTE = "GET /v1.0/token"
+REFRESH_ROUTE = "GET /v1.0/token/{refresh_token}"
+
+
+def fleet_env(sandbox: Sandbox, redis_url: str, **settings: object) -> dict[str, str]:
+    env = {
+        "TUYA_BASE_URL": sandbox.base_url,
+        "TUYA_CLIENT_ID": sandbox.client_id,
+        "TUYA_CLIENT_SECRET": sandbox.secret,
+        "TUYA_PROJECT_ID": sandbox.project_id,
+        "FLEET_REDIS_URL": redis_url,
+    }
+    env.update({f"FLEET_{name.upper()}": str(value) for name, value in settings.items()})
+    return env
+
+
+async def _watch_token_issues(state: SandboxState, issued: list[float], seconds: float) -> None:
+    """Note when the sandbox issued each token (a grant or a refresh), every 5 ms."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        while len(issued) < state.grants + state.refreshes:
+            issued.append(time.monotonic())
+        await asyncio.sleep(0.005)
+
+
+async def test_one_grant_and_one_refresh_per_expiry_for_the_whole_fleet(
+    redis_url: str, workers: Workers
+) -> None:
+    ttl_s, duration_s = 2, 4.6
+    renew_every = 0.9 * ttl_s  # the client renews 10 % of the lifetime before expiry
+    async with Sandbox(SandboxConfig(token_ttl_s=ttl_s, tasks=20)) as sandbox:
+        env = fleet_env(sandbox, redis_url, duration=duration_s, concurrency=200)
+        fleet = await workers.start_workers(8, "load", env)
+        issued: list[float] = []
+        watcher = asyncio.create_task(_watch_token_issues(sandbox.state, issued, 60))
+        await workers.go(fleet)
+        results = await workers.results(fleet, 60)
+        watcher.cancel()
+        state = sandbox.state
+        last_request = max(state.request_times)
+
+    calls = sum(result["calls"] for result in results)
+    print(
+        f"\n8 workers x 200 callers, token TTL {ttl_s} s: {calls} calls, "
+        f"{state.grants} grant, {state.refreshes} refreshes, "
+        f"{sum(r['rejections'] for r in results)} stale-token repeats, issued at "
+        f"{[round(t - issued[0], 2) for t in issued]}"
+    )
+    assert sum(result["failed"] for result in results) == 0, [r["errors"] for r in results]
+    assert calls > 1000
+    # Exactly one grant, and every token call the fleet made succeeded: no double refresh.
+    assert state.grants == 1
+    assert state.by_route[GRANT_ROUTE] == 1
+    assert state.by_route[REFRESH_ROUTE] == state.refreshes
+    assert sum(result["grants"] for result in results) == 1
+    assert sum(result["refreshes"] for result in results) == state.refreshes
+    # One refresh per expiry: each token was renewed once, at its renewal point and not before,
+    # and the last one was not yet due when the run ended.
+    assert state.refreshes >= 2
+    assert len(issued) == 1 + state.refreshes
+    for earlier, later in itertools.pairwise(issued):
+        assert renew_every - 0.1 <= later - earlier <= ttl_s + 0.5
+    assert last_request - issued[-1] < renew_every + 0.1
+
+
+async def test_fleet_rate_limit_holds_across_processes(redis_url: str, workers: Workers) -> None:
+    config = SandboxConfig(rate_limit_rps=110, rate_limit_burst=10, tasks=20)
+    async with Sandbox(config) as sandbox:
+        env = fleet_env(sandbox, redis_url, duration=5, concurrency=50, rate=100, burst=1)
+        fleet = await workers.start_workers(8, "load", env)
+        await workers.go(fleet)
+        results = await workers.results(fleet, 60)
+        state = sandbox.state
+        times = sorted(state.request_times)
+
+    first, last = times[0], times[-1]
+    windows = [
+        sum(1 for t in times[i:] if t < start + 1.0)
+        for i, start in enumerate(times)
+        if start >= first + 1.0 and start + 1.0 <= last
+    ]
+    steady = [t for t in times if t >= first + 1.0]
+    mean_rate = len(steady) / (last - first - 1.0)
+    print(
+        f"\n8 workers flat out under a 100 req/s fleet limit: {len(times)} requests in "
+        f"{last - first:.2f} s, busiest 1-s window {max(windows)}, mean {mean_rate:.1f} req/s, "
+        f"{state.rate_limited} rejected by the sandbox at 110 req/s"
+    )
+    assert sum(result["failed"] for result in results) == 0, [r["errors"] for r in results]
+    assert max(windows) <= 105
+    assert mean_rate >= 90
+    assert state.rate_limited == 0
+    assert sum(result["rate_limited"] for result in results) == 0
+
+
+async def test_a_worker_killed_holding_the_lock_blocks_the_fleet_only_for_the_lock_ttl(
+    redis_url: str, redis_client: aioredis.Redis, workers: Workers
+) -> None:
+    lock_ttl = 2.0
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # holds the connection open until the client goes away
+
+    silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    silent_url = f"http://127.0.0.1:{silent.sockets[0].getsockname()[1]}"
+    async with silent, Sandbox(SandboxConfig(tasks=20)) as sandbox:
+        env = fleet_env(sandbox, redis_url, lock_ttl=lock_ttl, lock_wait=20)
+        # The holder renews against a server that never answers, so it sits in the lock.
+        (holder,) = await workers.start_workers(1, "once", {**env, "TUYA_BASE_URL": silent_url})
+        await workers.go([holder])
+        lock_key = f"tuyaio:token-lock:127.0.0.1:{sandbox.client_id}"
+        for _ in range(500):
+            if await redis_client.exists(lock_key):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the holder never took the lock")
+
+        others = await workers.start_workers(3, "once", env)
+        await workers.go(others)
+        await asyncio.sleep(lock_ttl)  # the holder's keep-alive holds the lock past its TTL
+        assert sandbox.state.grants == 0
+        holder.kill()
+        killed_at = time.time()
+        results = await workers.results(others, 30)
+        grants = sandbox.state.grants
+
+    recovered = [result["ok_at"] - killed_at for result in results]
+    print(f"\nholder killed; the others got a token after {[round(r, 2) for r in recovered]} s")
+    assert all(0 < delay <= lock_ttl + 0.5 for delay in recovered)
+    assert grants == 1
