@@ -23,7 +23,9 @@ and never hangs. The core of tuyaio does not import this module, nor redis.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import hashlib
 import logging
 import math
 import random
@@ -237,6 +239,8 @@ class RedisTokenStore:
         self._release = self._redis.client.register_script(_RELEASE)
         self._extend = self._redis.client.register_script(_EXTEND)
         self._clear = self._redis.client.register_script(_CLEAR)
+        self._clearing: dict[str, asyncio.Task[None]] = {}
+        self._cleared: collections.deque[str] = collections.deque(maxlen=16)
         self._degraded = False
 
     def __repr__(self) -> str:
@@ -285,15 +289,35 @@ class RedisTokenStore:
         self._recovered()
 
     async def clear(self, key: str, *, access_token: str) -> None:
-        """Forget the token, but only if the stored one still has this access token."""
+        """Forget the token, but only if the stored one still has this access token.
+
+        When a token dies, every call in flight with it is refused at once; their clears of the
+        same token share one Redis round trip, and later ones for it cost none.
+        """
         await self._local.clear(key, access_token=access_token)
+        mark = hashlib.sha256(f"{key}\0{access_token}".encode()).hexdigest()
+        if mark in self._cleared:
+            return
+        pending = self._clearing.get(mark)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_task(self._clear_shared(key, access_token))
+            self._clearing[mark] = pending
+            pending.add_done_callback(lambda done: self._cleared_by(mark, done))
         try:
-            await self._redis.run(
-                "the token compare-and-delete",
-                self._clear(keys=[self.token_key(key)], args=[access_token]),
-            )
+            await asyncio.shield(pending)
         except RedisUnavailableError as error:
             self._fall_back(error)
+
+    async def _clear_shared(self, key: str, access_token: str) -> None:
+        await self._redis.run(
+            "the token compare-and-delete",
+            self._clear(keys=[self.token_key(key)], args=[access_token]),
+        )
+
+    def _cleared_by(self, mark: str, done: asyncio.Task[None]) -> None:
+        del self._clearing[mark]
+        if not done.cancelled() and done.exception() is None:
+            self._cleared.append(mark)
 
     def lock(self, key: str) -> _FleetLock:
         """The fleet-wide renewal lock for ``key`` (an async context manager)."""

@@ -75,6 +75,22 @@ async def test_clear_deletes_only_the_token_that_failed(make_store: StoreFactory
     assert await store.get(KEY) is None
 
 
+async def test_the_calls_refused_with_one_token_share_one_clear(
+    make_store: StoreFactory, redis_client: aioredis.Redis
+) -> None:
+    async def script_calls() -> int:
+        stats = await redis_client.info("commandstats")
+        return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("eval", "evalsha"))
+
+    store = make_store()
+    await store.set(KEY, make_token("dead"))
+    before = await script_calls()
+    await asyncio.gather(*(store.clear(KEY, access_token="access-dead") for _ in range(100)))
+    await store.clear(KEY, access_token="access-dead")
+    assert await store.get(KEY) is None
+    assert await script_calls() - before <= 2  # one EVALSHA (after an EVAL if not yet loaded)
+
+
 async def test_lock_is_exclusive_across_workers(make_store: StoreFactory) -> None:
     first, second = make_store(), make_store()
     order: list[str] = []
