@@ -42,7 +42,8 @@ async def test_outcomes_in_input_order_with_errors_kept_per_item() -> None:
     failures = [o for o in outcomes if not o.ok]
     assert [o.input for o in failures] == list(range(0, 200, 7))
     assert all(isinstance(o.error, ValueError) for o in failures)
-    assert probe.max_running <= 8 and probe.calls == 200
+    assert probe.max_running <= 8
+    assert probe.calls == 200
     assert seen[-1] == batch.Progress(done=200, failed=len(failures), total=200)
     with pytest.raises(ValueError, match="bad 0"):
         outcomes[0].unwrap()
@@ -64,7 +65,8 @@ async def test_completion_order_streams_from_an_async_iterable_lazily() -> None:
         got.append(outcome.input)
         if len(got) == 20:
             break
-    assert len(got) == 20 and produced <= 20 + 4
+    assert len(got) == 20
+    assert produced <= 20 + 4
     assert probe.max_running <= 4
 
 
@@ -82,7 +84,8 @@ async def test_stop_on_error_cancels_the_rest() -> None:
     probe = Probe(delay=0.01)
     before = asyncio.all_tasks()
     outcomes = await batch.run(probe, range(1, 100), concurrency=4, stop_on_error=True)
-    assert not outcomes[-1].ok and outcomes[-1].input == 7
+    assert not outcomes[-1].ok
+    assert outcomes[-1].input == 7
     assert all(o.ok for o in outcomes[:-1])
     assert asyncio.all_tasks() - before == set()
     assert probe.calls < 99

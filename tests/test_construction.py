@@ -37,13 +37,14 @@ async def test_record_lifecycle_create_detail_list_cancel_releases_rooms(
         project_id=project,
         user_account="18655280000",
         country_code="86",
-        operator_name="James",
+        operator_name="Operator Zed",
         start=START,
         end=END,
         device_types=[DeviceType.LIGHT, 1],
         room_ids=room_ids,
     )
-    assert created.success and created.record_id.isdigit()
+    assert created.success
+    assert created.record_id.isdigit()
 
     detail = await client.construction.get_record(created.record_id)
     assert isinstance(detail, ConstructionRecordDetail)
@@ -58,7 +59,9 @@ async def test_record_lifecycle_create_detail_list_cancel_releases_rooms(
     mine = [
         record.record_id
         async for record in client.construction.iter_records(
-            project, operator_name="James", authorization_status=[AuthorizationStatus.AUTHORIZED]
+            project,
+            operator_name="Operator Zed",
+            authorization_status=[AuthorizationStatus.AUTHORIZED],
         )
     ]
     assert mine == [created.record_id]
@@ -95,7 +98,8 @@ async def test_update_record_changes_the_window(sandbox: Sandbox, client: TuyaCl
     )
     assert updated.record_id == created.record_id
     detail = await client.construction.get_record(created.record_id)
-    assert detail.end_time == later and detail.remark == "extended"
+    assert detail.end_time == later
+    assert detail.remark == "extended"
 
 
 @pytest.mark.parametrize("page_size", [1, 333, 10000])
@@ -111,7 +115,8 @@ async def test_iter_rooms_yields_each_room_once_in_order(
             sandbox.lighting_project_id, page_size=page_size
         )
     ]
-    assert len(expected) == 5000 and got == expected
+    assert len(expected) == 5000
+    assert got == expected
     assert sandbox.state.by_route[ROOMS_ROUTE] == -(-5000 // page_size)
 
 
@@ -127,11 +132,14 @@ async def test_filters_match_the_sandboxs_own_filtering(
             project, authorization_status=[AuthorizationStatus.AUTHORIZED, 2], page_size=97
         )
     ]
-    assert got == wanted and got
+    assert got == wanted
+    assert got
 
     name = rooms[5]["roomName"]
     named = [r["roomId"] for r in rooms if name in r["roomName"]]
-    assert [r.room_id async for r in client.construction.iter_rooms(project, room_name=name)] == named
+    assert [
+        r.room_id async for r in client.construction.iter_rooms(project, room_name=name)
+    ] == named
 
     records = sandbox.state.records(project)
     operator = records[0]["operatorName"]
@@ -153,7 +161,8 @@ async def test_filters_match_the_sandboxs_own_filtering(
         r.record_id
         async for r in client.construction.iter_records(project, start=window_start, end=window_end)
     ]
-    assert got_window == in_window and got_window
+    assert got_window == in_window
+    assert got_window
 
 
 async def test_permission_and_not_found_errors(sandbox: Sandbox, client: TuyaClient) -> None:
@@ -233,4 +242,5 @@ async def test_aware_datetimes_in_any_zone_are_sent_as_the_same_instant(
         end=END.astimezone(tokyo),
     )
     detail = await client.construction.get_record(created.record_id)
-    assert detail.start_time == START and detail.start_time.tzinfo is UTC
+    assert detail.start_time == START
+    assert detail.start_time.tzinfo is UTC

@@ -27,7 +27,9 @@ ROUTE = "/v1.0/osaas/projects/{project_id}/maintenance/tasks"
 
 def parse(body: bytes | str, status: int = 200, retry_after: str | None = None) -> object:
     raw = body.encode() if isinstance(body, str) else body
-    return parse_envelope(status=status, body=raw, method="GET", route=ROUTE, retry_after=retry_after)
+    return parse_envelope(
+        status=status, body=raw, method="GET", route=ROUTE, retry_after=retry_after
+    )
 
 
 def test_success_returns_result_time_and_tid() -> None:
@@ -60,14 +62,17 @@ def test_error_codes_map_to_types_with_code_msg_tid_and_route(
     assert type(error) is error_type
     assert (error.code, error.msg, error.tid, error.server_time_ms) == (code, "nope", "abc", 5)
     assert (error.method, error.route) == ("GET", ROUTE)
-    assert f"code {code}" in str(error) and "abc" in str(error) and ROUTE in str(error)
+    assert f"code {code}" in str(error)
+    assert "abc" in str(error)
+    assert ROUTE in str(error)
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 def test_gateway_html_is_a_server_error(status: int) -> None:
     with pytest.raises(ServerError) as caught:
         parse("<html><body><h1>Bad Gateway</h1></body></html>", status=status)
-    assert caught.value.http_status == status and caught.value.code is None
+    assert caught.value.http_status == status
+    assert caught.value.code is None
 
 
 def test_http_429_is_rate_limited_with_retry_after() -> None:
@@ -88,7 +93,8 @@ def test_not_an_envelope_is_unexpected_response(body: str) -> None:
 def test_excerpt_redacts_tokens_and_is_short() -> None:
     raw = json.dumps({"access_token": "SECRET1", "refresh_token": "SECRET2", "pad": "x" * 5000})
     text = excerpt(raw.encode())
-    assert "SECRET1" not in text and "SECRET2" not in text
+    assert "SECRET1" not in text
+    assert "SECRET2" not in text
     assert len(text) <= 301
 
 

@@ -69,7 +69,8 @@ def test_maintenance_list_uses_maintenance_status() -> None:
     task = page.items[0]
     assert task.task_id == "1306411812723******"
     assert task.status is MaintenanceStatus.PENDING_ACCEPTANCE
-    assert task.worker_username == "test@tuya.com" and task.worker_nickname == "Tom"
+    assert task.worker_username == "test@tuya.com"
+    assert task.worker_nickname == "Tom"
     assert task.created_at == datetime(2020, 9, 22, 9, 22, 26, 913000, tzinfo=UTC)
 
 
@@ -113,12 +114,16 @@ def test_construction_fixtures_decode() -> None:
         route="/fixture",
     )
     record = records.items[0]
-    assert record.record_id == "1367313487243620352" and record.room_names == ("Room 2",)
+    assert record.record_id == "1367313487243620352"
+    assert record.room_names == ("Room 2",)
     assert record.start_time == from_ms(1614827914626)
     assert record.authorization_status is AuthorizationStatus.AUTHORIZED
     detail = structure(result_of("construction_get_record.json"), ConstructionRecordDetail)
-    assert detail.remark == "" and detail.country_code == "86" and detail.device_types == ()
-    assert detail.rooms[0].room_name == "Room 2" and detail.rooms[0].device_count_finish == 0
+    assert detail.remark == ""
+    assert detail.country_code == "86"
+    assert detail.device_types == ()
+    assert detail.rooms[0].room_name == "Room 2"
+    assert detail.rooms[0].device_count_finish == 0
     created = structure(result_of("construction_create_record.json"), CreatedRecord)
     assert created == CreatedRecord(record_id="120684995791562****", success=True)
     cancelled = structure(result_of("construction_cancel_authorization.json"), CancelResult)
@@ -130,7 +135,8 @@ def test_error_fixture_is_a_server_error() -> None:
 
     with pytest.raises(ServerError) as caught:
         result_of("error_500.json")
-    assert caught.value.code == 500 and "system error" in caught.value.msg
+    assert caught.value.code == 500
+    assert "system error" in caught.value.msg
 
 
 def test_unknown_values_keys_and_numeric_ids_decode() -> None:
@@ -139,11 +145,15 @@ def test_unknown_values_keys_and_numeric_ids_decode() -> None:
         Room,
     )
     assert room.room_id == "1333361826326470001"
-    assert room.room_type == 9 and not room.room_type.is_known
-    assert room.room_type is not RoomType.FLOOR and room.task_status == 77
+    assert room.room_type == 9
+    assert not room.room_type.is_known
+    assert room.room_type is not RoomType.FLOOR
+    assert room.task_status == 77
     task = structure({"task_id": "1", "maintenance_status": "ARCHIVED"}, MaintenanceTask)
-    assert task.status == "ARCHIVED" and task.status.name == "UNKNOWN"
-    assert not task.status.is_known and MaintenanceStatus.IN_MAINTENANCE.is_known
+    assert task.status == "ARCHIVED"
+    assert task.status.name == "UNKNOWN"
+    assert not task.status.is_known
+    assert MaintenanceStatus.IN_MAINTENANCE.is_known
 
 
 def test_maintenance_status_key_is_preferred_over_construction_status() -> None:
@@ -153,7 +163,8 @@ def test_maintenance_status_key_is_preferred_over_construction_status() -> None:
 
 def test_missing_lists_and_null_lists_are_empty_tuples() -> None:
     detail = structure({"recordId": "1", "rooms": None}, ConstructionRecordDetail)
-    assert detail.rooms == () and detail.device_types == ()
+    assert detail.rooms == ()
+    assert detail.device_types == ()
 
 
 @pytest.mark.parametrize(

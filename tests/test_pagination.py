@@ -92,9 +92,13 @@ async def test_breaking_out_cancels_in_flight_pages_and_leaves_no_task() -> None
 async def test_a_failing_page_surfaces_after_the_items_before_it() -> None:
     listing = Listing(100, fail_page=4)
     got: list[int] = []
-    with pytest.raises(RuntimeError, match="page 4"):
+
+    async def consume() -> None:
         async for item in AsyncPager(listing.fetch, page_size=10, prefetch=3):
             got.append(item)
+
+    with pytest.raises(RuntimeError, match="page 4"):
+        await consume()
     assert got == list(range(30))
 
 
@@ -106,7 +110,8 @@ async def test_a_listing_that_shrinks_ends_and_one_that_grows_stays_bounded() ->
         return await shrinking.fetch(page_no, page_size)
 
     items = [item async for item in AsyncPager(shrink, page_size=10, prefetch=0)]
-    assert len(items) == len(set(items)) and len(shrinking.fetched) < 10
+    assert len(items) == len(set(items))
+    assert len(shrinking.fetched) < 10
 
     growing = Listing(50)
 
@@ -116,7 +121,8 @@ async def test_a_listing_that_shrinks_ends_and_one_that_grows_stays_bounded() ->
         return await growing.fetch(page_no, page_size)
 
     walked = [item async for item in AsyncPager(grow, page_size=10, prefetch=2)]
-    assert len(growing.fetched) == 5 and len(walked) == 50
+    assert len(growing.fetched) == 5
+    assert len(walked) == 50
 
 
 async def test_reiterating_starts_again_and_pages_view_trims_to_limit() -> None:
@@ -138,7 +144,9 @@ async def test_reiterating_starts_again_and_pages_view_trims_to_limit() -> None:
         ({"page_size": "10"}, "page_size"),
     ],
 )
-def test_bad_arguments_are_refused_before_any_fetch(kwargs: dict[str, object], message: str) -> None:
+def test_bad_arguments_are_refused_before_any_fetch(
+    kwargs: dict[str, object], message: str
+) -> None:
     listing = Listing(10)
     with pytest.raises((ValueError, TypeError), match=message):
         AsyncPager(listing.fetch, **kwargs)  # type: ignore[arg-type]

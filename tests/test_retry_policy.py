@@ -78,7 +78,8 @@ def test_retries_can_be_turned_off() -> None:
 def test_jitter_shortens_by_at_most_the_jitter_fraction(attempt: int, rand: float) -> None:
     delay = POLICY.delay(attempt, ServerError(), idempotent=True, rand=rand)
     full = min(8.0, 0.25 * 2**attempt)
-    assert delay is not None and full * 0.75 <= delay <= full
+    assert delay is not None
+    assert full * 0.75 <= delay <= full
 
 
 def test_policy_is_frozen_and_validated() -> None:

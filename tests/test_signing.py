@@ -44,7 +44,8 @@ def test_every_published_and_derived_vector(case: dict[str, Any]) -> None:
         extra_headers=[tuple(pair) for pair in case["signed_headers"]],
     )
     assert headers["sign"] == case["sign"]
-    assert headers["client_id"] == CREDS["client_id"] and headers["t"] == CREDS["t"]
+    assert headers["client_id"] == CREDS["client_id"]
+    assert headers["t"] == CREDS["t"]
     assert headers["sign_method"] == "HMAC-SHA256"
     assert ("access_token" in headers) == case["access_token"]
     if case["signed_headers"]:
@@ -67,7 +68,7 @@ def test_simple_form_vectors(simple: dict[str, Any]) -> None:
 
 
 def test_empty_body_hash_and_content_type_only_with_a_body() -> None:
-    assert EMPTY_BODY_SHA256 == hashlib.sha256(b"").hexdigest()
+    assert hashlib.sha256(b"").hexdigest() == EMPTY_BODY_SHA256
     assert string_to_sign("get", "/p", {}, b"").split("\n")[:2] == ["GET", EMPTY_BODY_SHA256]
     common: dict[str, Any] = {
         "method": "POST",
@@ -118,4 +119,5 @@ def test_sign_is_upper_hex_hmac_sha256(secret: str, message: str, token: str) ->
     got = sign(
         client_id="cid", secret=secret, t="1", nonce="n", access_token=token, string_to_sign=message
     )
-    assert got == expected.upper() and len(got) == 64
+    assert got == expected.upper()
+    assert len(got) == 64

@@ -1,0 +1,116 @@
+"""Smart Engineering maintenance tasks (v1.0): create, list, detail, reopen, accept, delete.
+
+The list shows ``maintenance_status`` and the detail ``construction_status``, as Tuya's pages do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from .app import Handler, Reject, Runtime, json_body, page_args, require
+
+__all__ = ["ROUTES"]
+
+_PREFIX = "/v1.0/osaas/projects/{project_id}/maintenance"
+_SUMMARY_KEYS = ("task_id", "worker_username", "worker_nickname", "gmt_create")
+_TRANSITIONS = {
+    "acceptance": ({"PENDING_ACCEPTANCE"}, "ACCEPTANCE_COMPLETE"),
+    "reopen": ({"PENDING_ACCEPTANCE", "ACCEPTANCE_COMPLETE"}, "PENDING_MAINTENANCE"),
+}
+
+
+def _project(request: web.Request, runtime: Runtime) -> str:
+    project_id = request.match_info["project_id"]
+    if not runtime.state.owns_task_project(project_id):
+        raise Reject(1106, "permission deny")
+    return project_id
+
+
+def _task(request: web.Request, runtime: Runtime) -> tuple[str, dict[str, Any]]:
+    project_id = _project(request, runtime)
+    task = runtime.state.task(project_id, request.match_info["task_id"])
+    if task is None:
+        raise Reject(1000, "data not exist")
+    return project_id, task
+
+
+def _relations(data: dict[str, Any]) -> list[dict[str, Any]]:
+    relations = require(data, "room_device_relations", list)
+    checked = []
+    for relation in relations:
+        if not isinstance(relation, dict):
+            raise Reject(1109, "param room_device_relations is illegal")
+        room_id = require(relation, "room_id", str)
+        device_ids = require(relation, "device_ids", list)
+        if not all(isinstance(device, str) and device for device in device_ids):
+            raise Reject(1109, "param device_ids is illegal")
+        checked.append({"room_id": room_id, "device_ids": list(device_ids)})
+    return checked
+
+
+async def create(request: web.Request, runtime: Runtime) -> str:
+    """``POST …/task`` → the new task ID."""
+    project_id = _project(request, runtime)
+    data = json_body(await request.read())
+    worker_id = require(data, "worker_id", str)
+    task = runtime.state.add_task(project_id, worker_id, _relations(data), runtime.now_ms())
+    return str(task["task_id"])
+
+
+async def listing(request: web.Request, runtime: Runtime) -> dict[str, Any]:
+    """``GET …/tasks?page_no&page_size``."""
+    project_id = _project(request, runtime)
+    page_no, page_size = page_args(request, "page_no", "page_size", max_size=99, default_size=20)
+    tasks = runtime.state.tasks(project_id)
+    start = (page_no - 1) * page_size
+    return {
+        "total": len(tasks),
+        "page_no": page_no,
+        "page_size": page_size,
+        "tasks": [
+            {"maintenance_status": task["status"], **{key: task[key] for key in _SUMMARY_KEYS}}
+            for task in tasks[start : start + page_size]
+        ],
+    }
+
+
+async def detail(request: web.Request, runtime: Runtime) -> dict[str, Any]:
+    """``GET …/tasks/{task_id}``."""
+    _, task = _task(request, runtime)
+    return {
+        "construction_status": task["status"],
+        "room_device_relations": task["room_device_relations"],
+        **{key: task[key] for key in _SUMMARY_KEYS},
+    }
+
+
+def _transition(action: str) -> Handler:
+    allowed, target = _TRANSITIONS[action]
+
+    async def move(request: web.Request, runtime: Runtime) -> bool:
+        _, task = _task(request, runtime)
+        if task["status"] not in allowed:
+            raise Reject(2001, "task status does not allow this operation")
+        task["status"] = target
+        return True
+
+    move.__doc__ = f"``POST …/tasks/{{task_id}}/{action}``."
+    return move
+
+
+async def delete(request: web.Request, runtime: Runtime) -> bool:
+    """``DELETE …/tasks/{task_id}``."""
+    project_id, task = _task(request, runtime)
+    return runtime.state.delete_task(project_id, task["task_id"])
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("POST", _PREFIX + "/task", create),
+    ("GET", _PREFIX + "/tasks", listing),
+    ("GET", _PREFIX + "/tasks/{task_id}", detail),
+    ("POST", _PREFIX + "/tasks/{task_id}/acceptance", _transition("acceptance")),
+    ("POST", _PREFIX + "/tasks/{task_id}/reopen", _transition("reopen")),
+    ("DELETE", _PREFIX + "/tasks/{task_id}", delete),
+]

@@ -1,0 +1,116 @@
+"""Running the sandbox: an async context manager on loopback, and a serve-forever for the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from .app import RUNTIME, make_app
+from .config import SandboxConfig
+from .state import SandboxState
+
+__all__ = ["Sandbox", "serve_forever"]
+
+
+class Sandbox:
+    """A running sandbox: ``async with Sandbox(SandboxConfig(...)) as sandbox: ...``.
+
+    Listens on ``host`` (loopback) and ``port`` (0: a free one). ``base_url``, the credentials
+    and the first project of each family are attributes; ``state`` holds the data and counters.
+    """
+
+    def __init__(
+        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self._app = make_app(config or SandboxConfig())
+        self._host, self._port = host, port
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    def __repr__(self) -> str:
+        return f"Sandbox(base_url={self.base_url!r})"
+
+    @property
+    def config(self) -> SandboxConfig:
+        """The live configuration."""
+        return self._app[RUNTIME].config
+
+    @property
+    def state(self) -> SandboxState:
+        """Data and counters."""
+        return self._app[RUNTIME].state
+
+    @property
+    def client_id(self) -> str:
+        """The Access ID clients must use."""
+        return self.config.client_id
+
+    @property
+    def secret(self) -> str:
+        """The secret clients must sign with (a throwaway, sandbox-only value)."""
+        return self.config.secret
+
+    @property
+    def project_id(self) -> str:
+        """The first maintenance (Smart Engineering) project."""
+        return self.config.maintenance_projects[0]
+
+    @property
+    def lighting_project_id(self) -> str:
+        """The first construction (Smart Lighting) project."""
+        return self.config.lighting_projects[0]
+
+    def configure(self, **changes: Any) -> None:
+        """Change the configuration while running (faults, latency, skew, limits, TTL)."""
+        runtime = self._app[RUNTIME]
+        runtime.config = attrs.evolve(runtime.config, **changes)
+
+    async def start(self) -> None:
+        """Start listening."""
+        self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        """Stop listening and close open connections."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def serve_forever(
+    config: SandboxConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ready: Callable[[str], None] | None = None,
+    max_seconds: float | None = None,
+) -> None:
+    """Serve until cancelled or for ``max_seconds``; ``ready(base_url)`` once listening."""
+    async with Sandbox(config, host=host, port=port) as sandbox:
+        if ready is not None:
+            ready(sandbox.base_url)
+        if max_seconds is None:
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(max_seconds)
