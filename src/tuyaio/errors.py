@@ -46,8 +46,13 @@ class TuyaError(Exception):
     method: str = ""
     route: str = ""
 
+    @property
+    def summary(self) -> str:
+        """What went wrong, without where."""
+        return type(self).__name__
+
     def __str__(self) -> str:
-        return _where(self.method, self.route)
+        return f"{self.summary} [{_where(self.method, self.route)}]"
 
 
 @attrs.define(kw_only=True, eq=False, str=False)
@@ -56,8 +61,10 @@ class TransportError(TuyaError):
 
     detail: str = ""
 
-    def __str__(self) -> str:
-        return f"{self.detail} [{_where(self.method, self.route)}]"
+    @property
+    def summary(self) -> str:
+        """What went wrong, without where."""
+        return self.detail or type(self).__name__
 
 
 @attrs.define(kw_only=True, eq=False, str=False)
@@ -93,11 +100,12 @@ class ApiError(TuyaError):
     http_status: int = 200
     server_time_ms: int | None = attrs.field(default=None, repr=False)
 
-    def __str__(self) -> str:
+    @property
+    def summary(self) -> str:
+        """Tuya's message, code and request id."""
         code = f"code {self.code}" if self.code is not None else f"HTTP {self.http_status}"
         tid = f", tid {self.tid}" if self.tid else ""
-        msg = self.msg or "no message"
-        return f"{msg} ({code}{tid}) [{_where(self.method, self.route)}]"
+        return f"{self.msg or 'no message'} ({code}{tid})"
 
 
 class SignatureError(ApiError):
@@ -150,10 +158,12 @@ class DecodeError(TuyaError):
     errors: tuple[str, ...] = ()
     body_excerpt: str = ""
 
-    def __str__(self) -> str:
+    @property
+    def summary(self) -> str:
+        """The first few of cattrs' messages, each with its path."""
         shown = "; ".join(self.errors[:5]) or "unexpected result"
         more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
-        return f"could not decode the result: {shown}{more} [{_where(self.method, self.route)}]"
+        return f"could not decode the result: {shown}{more}"
 
 
 @attrs.define(kw_only=True, eq=False, str=False)
@@ -167,11 +177,13 @@ class OutcomeUnknownError(TuyaError):
     identifiers: Mapping[str, str] = attrs.field(factory=dict)
     reason: str = ""
 
-    def __str__(self) -> str:
+    @property
+    def summary(self) -> str:
+        """Why the outcome is unknown, and what identifies the request."""
         ids = ", ".join(f"{key}={value}" for key, value in self.identifiers.items())
         return (
-            f"outcome unknown, not retried: {self.reason}; check before repeating"
-            f"{' (' + ids + ')' if ids else ''} [{_where(self.method, self.route)}]"
+            f"outcome unknown, not retried ({self.reason}); check before repeating"
+            + (f": {ids}" if ids else "")
         )
 
 

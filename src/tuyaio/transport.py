@@ -190,7 +190,7 @@ class Transport:
                 method=call.method,
                 route=call.route,
                 identifiers=call.identifiers,
-                reason=str(error),
+                reason=error.summary,
             )
         return error
 

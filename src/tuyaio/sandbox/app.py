@@ -224,10 +224,8 @@ async def _pipeline(
         response = await handler(request)
     finally:
         state.in_flight -= 1
-    if fault == FAULT_ABORT_AFTER:
-        if request.transport is not None:
-            request.transport.abort()
-        raise ConnectionResetError("sandbox fault: connection dropped after processing")
+    if fault == FAULT_ABORT_AFTER and request.transport is not None:
+        request.transport.abort()
     return response
 
 
