@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import sys
@@ -22,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from tuyaio import RetryPolicy, TuyaClient, TuyaError
+from tuyaio import ClientClosedError, RetryPolicy, TuyaClient, TuyaError
 from tuyaio.fleet import RedisRateLimiter, RedisTokenStore
 
 FAST_RETRY = RetryPolicy(base_delay=0.001, max_delay=0.01)
@@ -102,7 +103,10 @@ async def main(mode: str) -> None:
             rate_limited=stats.rate_limited,
         )
     finally:
-        await client.close()
+        # TokenManager.close() re-raises what a renewal cut short by the close raised (here
+        # ClientClosedError); the callers were cancelled on purpose, so that is not a failure.
+        with contextlib.suppress(ClientClosedError):
+            await client.close()
         await session.close()
         await store.aclose()
         if limiter is not None:

@@ -71,7 +71,7 @@ class Workers:
         for process, (stdout, stderr) in zip(processes, outputs, strict=True):
             if process.returncode != 0:
                 raise AssertionError(
-                    f"worker exited {process.returncode}: {stderr.decode()[-2000:]}"
+                    f"worker exited {process.returncode}: {stderr.decode()[:3000]}"
                 )
             results.append(json.loads(stdout.decode().splitlines()[-1]))
         return results

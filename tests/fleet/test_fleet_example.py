@@ -63,8 +63,8 @@ async def test_every_job_runs_once_on_two_worker_processes(
             "REDIS_URL": redis_url,
             "TUYA_FLEET_RATE": "500",
         }
-        tasks = sandbox.state.tasks(sandbox.project_id)
-        pending = {t["task_id"] for t in tasks if t["maintenance_status"] == "PENDING_ACCEPTANCE"}
+        tasks = list(sandbox.state.tasks(sandbox.project_id))
+        pending = {t["task_id"] for t in tasks if t["status"] == "PENDING_ACCEPTANCE"}
         manager = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "taskiq", "worker", "fleet_taskiq:broker"),
             *("--workers", str(WORKER_PROCESSES), "--app-dir", str(EXAMPLES)),
@@ -88,7 +88,7 @@ async def test_every_job_runs_once_on_two_worker_processes(
         still_pending = {
             t["task_id"]
             for t in state.tasks(sandbox.project_id)
-            if t["maintenance_status"] == "PENDING_ACCEPTANCE"
+            if t["status"] == "PENDING_ACCEPTANCE"
         }
 
     results = json.loads(stdout)

@@ -71,12 +71,13 @@ async def test_one_grant_and_one_refresh_per_expiry_for_the_whole_fleet(
     assert state.by_route[REFRESH_ROUTE] == state.refreshes
     assert sum(result["grants"] for result in results) == 1
     assert sum(result["refreshes"] for result in results) == state.refreshes
-    # One refresh per expiry: each token was renewed once, at its renewal point and not before,
-    # and the last one was not yet due when the run ended.
+    # One refresh per expiry: each token was renewed once, at its renewal point and not before
+    # (the refresh waits its turn in the sandbox, which 1,600 callers keep busy: up to about a
+    # second), and the last one was not yet due when the run ended.
     assert state.refreshes >= 2
     assert len(issued) == 1 + state.refreshes
     for earlier, later in itertools.pairwise(issued):
-        assert renew_every - 0.1 <= later - earlier <= ttl_s + 0.5
+        assert renew_every - 0.1 <= later - earlier <= renew_every + 1.5
     assert last_request - issued[-1] < renew_every + 0.1
 
 
