@@ -54,7 +54,7 @@ class Runtime:
     state: SandboxState
     faults: random.Random
     jitter: random.Random = attrs.field(factory=lambda: random.Random(0))
-    bucket_tokens: float = 0.0
+    bucket_tokens: float | None = None
     bucket_at: float = attrs.field(factory=time.monotonic)
     listing_cache: dict[Any, list[Any]] = attrs.field(factory=dict)
 
@@ -69,7 +69,8 @@ class Runtime:
             return True
         burst = float(self.config.rate_limit_burst or max(1, math.ceil(rate)))
         now = time.monotonic()
-        self.bucket_tokens = min(burst, self.bucket_tokens + (now - self.bucket_at) * rate)
+        tokens = burst if self.bucket_tokens is None else self.bucket_tokens
+        self.bucket_tokens = min(burst, tokens + (now - self.bucket_at) * rate)
         self.bucket_at = now
         if self.bucket_tokens >= 1.0:
             self.bucket_tokens -= 1.0

@@ -37,11 +37,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _async_fixture(function: F) -> F:
     """pytest-asyncio's fixture decorator when installed, else pytest's (for other plugins)."""
+    decorate: Callable[[F], object]
     try:
-        from pytest_asyncio import fixture
+        from pytest_asyncio import fixture as decorate
     except ImportError:  # pragma: no cover - another asyncio plugin must run async fixtures
-        fixture = pytest.fixture
-    return cast(F, fixture(function))
+        decorate = pytest.fixture
+    return cast(F, decorate(function))
 
 
 @_async_fixture

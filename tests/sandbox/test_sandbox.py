@@ -1,0 +1,227 @@
+"""The sandbox itself: its verifier, token rules, checks and faults, seen by a raw client."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from yarl import URL
+
+from tuyaio.sandbox import FaultConfig, Sandbox, SandboxConfig
+from tuyaio.sandbox.verify import expected_sign
+from tuyaio.signing import encode_query, signed_headers
+
+VECTORS = json.loads((Path(__file__).parent.parent / "data" / "signing_vectors.json").read_text())
+
+
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda case: case["name"])
+def test_the_verifier_agrees_with_every_vector(case: dict[str, Any]) -> None:
+    creds = VECTORS["credentials"]
+    headers = dict(case["signed_headers"])
+    assert (
+        expected_sign(
+            client_id=creds["client_id"],
+            secret=creds["secret"],
+            access_token=creds["access_token"] if case["access_token"] else "",
+            t=creds["t"],
+            nonce=creds["nonce"] if case["nonce"] else "",
+            method=case["method"],
+            path=case["path"],
+            query=case["params"].items(),
+            body=case["body"].encode(),
+            headers=headers,
+            signature_headers=":".join(headers),
+        )
+        == case["sign"]
+    )
+
+
+class RawClient:
+    """A bare signed client, to poke the sandbox where tuyaio would refuse to go."""
+
+    def __init__(self, sandbox: Sandbox, session: aiohttp.ClientSession) -> None:
+        self.sandbox = sandbox
+        self.session = session
+        self.token = ""
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: bytes = b"",
+        *,
+        token: str | None = None,
+        t_offset_ms: int = 0,
+        secret: str | None = None,
+    ) -> tuple[int, Any]:
+        import time
+
+        query = encode_query(params)
+        headers = signed_headers(
+            method=method,
+            path=path,
+            query=query,
+            body=body,
+            client_id=self.sandbox.client_id,
+            secret=secret or self.sandbox.secret,
+            t=str(int(time.time() * 1000) + t_offset_ms),
+            nonce=uuid.uuid4().hex,
+            access_token=self.token if token is None else token,
+        )
+        url = URL(self.sandbox.base_url).with_path(path, encoded=True).with_query(query)
+        async with self.session.request(method, url, data=body or None, headers=headers) as resp:
+            text = await resp.text()
+            try:
+                return resp.status, json.loads(text)
+            except ValueError:
+                return resp.status, text
+
+    async def grant(self) -> dict[str, Any]:
+        _, answer = await self.call("GET", "/v1.0/token", {"grant_type": 1}, token="")
+        self.token = answer["result"]["access_token"]
+        return dict(answer["result"])
+
+
+@pytest.fixture
+async def raw(sandbox: Sandbox) -> Any:
+    async with aiohttp.ClientSession() as session:
+        yield RawClient(sandbox, session)
+
+
+TASKS = "/v1.0/osaas/projects/1233823965050001/maintenance/tasks"
+
+
+def sandbox_now_ms(sandbox: Sandbox) -> int:
+    import time
+
+    return int((time.time() + sandbox.config.clock_skew_s) * 1000)
+
+
+async def test_refresh_tokens_are_single_use_and_kill_the_old_access_token(
+    sandbox: Sandbox, raw: RawClient
+) -> None:
+    first = await raw.grant()
+    assert first["expire_time"] == 7200
+    _, ok = await raw.call("GET", TASKS)
+    assert ok["success"] is True
+    _, refreshed = await raw.call("GET", f"/v1.0/token/{first['refresh_token']}", token="")
+    assert refreshed["success"] is True
+    _, old = await raw.call("GET", TASKS)
+    assert old["code"] == 1010
+    _, again = await raw.call("GET", f"/v1.0/token/{first['refresh_token']}", token="")
+    assert again["code"] == 1010
+    raw.token = refreshed["result"]["access_token"]
+    _, new = await raw.call("GET", TASKS)
+    assert new["success"] is True
+    assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 1)
+
+
+async def test_checks_on_every_request(sandbox: Sandbox, raw: RawClient) -> None:
+    await raw.grant()
+    _, skewed = await raw.call("GET", TASKS, t_offset_ms=301_000)
+    assert skewed["code"] == 1013
+    assert abs(skewed["t"] - sandbox_now_ms(sandbox)) < 5_000
+    _, bad_sign = await raw.call("GET", TASKS, secret="wrong")
+    assert bad_sign["code"] == 1004
+    _, page = await raw.call("GET", TASKS, {"page_size": 100})
+    assert page["code"] == 1101
+    _, unsafe = await raw.call("GET", TASKS + "/a.b")
+    assert unsafe["code"] == 1108
+    _, other = await raw.call("GET", TASKS.replace("1233823965050001", "42"))
+    assert other["code"] == 1106
+    _, unknown = await raw.call("GET", TASKS + "/404")
+    assert unknown["code"] == 1000
+    _, no_project = await raw.call("GET", "/v2.0/illumination/construction/task/rooms")
+    assert no_project["code"] == 1100
+    _, bad_body = await raw.call(
+        "POST", "/v1.0/osaas/projects/1233823965050001/maintenance/task", body=b"{not json"
+    )
+    assert bad_body["code"] == 1109
+    assert sandbox.state.codes[1013] == 1
+    assert sandbox.state.codes[1004] == 1
+
+
+async def test_list_and_detail_use_different_status_keys(sandbox: Sandbox, raw: RawClient) -> None:
+    await raw.grant()
+    _, page = await raw.call("GET", TASKS, {"page_size": 1})
+    task = page["result"]["tasks"][0]
+    assert "maintenance_status" in task
+    assert "construction_status" not in task
+    _, detail = await raw.call("GET", f"{TASKS}/{task['task_id']}")
+    assert detail["result"]["construction_status"] == task["maintenance_status"]
+
+
+async def test_rooms_carry_record_ids_only_while_authorised(
+    sandbox: Sandbox, raw: RawClient
+) -> None:
+    rooms = sandbox.state.rooms(sandbox.lighting_project_id)
+    assert any(room["authorizationStatus"] == 1 for room in rooms)
+    for room in rooms:
+        assert ("recordId" in room) == (room["authorizationStatus"] == 1)
+    records = sandbox.state.records(sandbox.lighting_project_id)
+    assert any("address" not in record for record in records)
+    assert any("address" in record for record in records)
+
+
+@pytest.mark.parametrize("kind", ["envelope_500", "http_502", "http_503", "rate_limit"])
+async def test_each_answering_fault_kind(make_sandbox: Any, kind: str) -> None:
+    sandbox = await make_sandbox(faults=FaultConfig(rate=1.0, kinds={kind}))
+    async with aiohttp.ClientSession() as session:
+        raw = RawClient(sandbox, session)
+        await raw.grant()
+        status, answer = await raw.call("GET", TASKS)
+    if kind.startswith("http_"):
+        assert status == int(kind[-3:])
+        assert "<html>" in answer
+    else:
+        assert answer["code"] == {"envelope_500": 500, "rate_limit": 1199}[kind]
+    assert sandbox.state.faults[kind] == 1
+    assert sandbox.state.grants == 1
+
+
+async def test_abort_after_processes_then_drops_the_connection(make_sandbox: Any) -> None:
+    sandbox = await make_sandbox(faults=FaultConfig(rate=1.0, kinds={"abort_after"}))
+    before = len(sandbox.state.tasks(sandbox.project_id))
+    body = b'{"worker_id":"w1","room_device_relations":[{"room_id":"r","device_ids":["d"]}]}'
+    async with aiohttp.ClientSession() as session:
+        raw = RawClient(sandbox, session)
+        await raw.grant()
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await raw.call("POST", TASKS[:-1], body=body)
+    assert len(sandbox.state.tasks(sandbox.project_id)) == before + 1
+
+
+def test_faults_are_deterministic_for_a_seed() -> None:
+    import asyncio
+
+    async def draws(seed: int) -> list[int]:
+        config = SandboxConfig(seed=seed, faults=FaultConfig(rate=0.3, kinds={"envelope_500"}))
+        async with Sandbox(config) as sandbox, aiohttp.ClientSession() as session:
+            raw = RawClient(sandbox, session)
+            await raw.grant()
+            return [(await raw.call("GET", TASKS))[1].get("code", 0) for _ in range(40)]
+
+    first, second, other = (asyncio.run(draws(seed)) for seed in (7, 7, 8))
+    assert first == second
+    assert first != other
+    assert 500 in first
+
+
+async def test_server_rate_limit_answers_1199(make_sandbox: Any) -> None:
+    sandbox = await make_sandbox(rate_limit_rps=5, rate_limit_burst=5)
+    async with aiohttp.ClientSession() as session:
+        raw = RawClient(sandbox, session)
+        await raw.grant()
+        codes = [(await raw.call("GET", TASKS))[1].get("code") for _ in range(10)]
+    assert codes.count(1199) >= 4
+    assert sandbox.state.rate_limited == codes.count(1199)
+
+
+async def test_the_pytest_fixture(tuya_sandbox: Sandbox) -> None:
+    assert tuya_sandbox.base_url.startswith("http://127.0.0.1:")
+    assert tuya_sandbox.state.requests == 0
