@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import selectors
@@ -9,7 +10,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -65,15 +67,19 @@ def read_line(process: subprocess.Popen[str], timeout: float) -> str:
     return process.stdout.readline()
 
 
-def start_sandbox(*flags: str) -> Served:
-    """Start ``tuyaio sandbox serve --json`` with ``flags`` and wait for its announcement."""
-    process = subprocess.Popen(
+def spawn_sandbox(*flags: str) -> subprocess.Popen[str]:
+    """Start ``tuyaio sandbox serve --json`` with ``flags`` (not waiting for it)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "tuyaio", "sandbox", "serve", "--json", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=clean_env(),
     )
+
+
+def await_sandbox(process: subprocess.Popen[str]) -> Served:
+    """Wait for a spawned sandbox's announcement."""
     try:
         line = read_line(process, START_TIMEOUT_S)
         if not line:
@@ -82,6 +88,11 @@ def start_sandbox(*flags: str) -> Served:
     except BaseException:
         stop_sandbox(process)
         raise
+
+
+def start_sandbox(*flags: str) -> Served:
+    """Start ``tuyaio sandbox serve --json`` with ``flags`` and wait for its announcement."""
+    return await_sandbox(spawn_sandbox(*flags))
 
 
 def stop_sandbox(process: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[str, str]:
@@ -95,12 +106,34 @@ def stop_sandbox(process: subprocess.Popen[str], sig: int = signal.SIGINT) -> tu
         return process.communicate()
 
 
+SESSION_FLAGS = (
+    "--tasks",
+    "100000",
+    "--rooms",
+    "3000",
+    "--latency-ms",
+    "2",
+    "--max-seconds",
+    "600",
+)
+"""The session's sandbox: 100,000 tasks, a couple of milliseconds of latency."""
+
+_early: list[subprocess.Popen[str]] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the session's sandbox as soon as a collected test needs it: seeding 100,000 tasks
+    takes a few seconds, which the tests that need no server can use."""
+    if not _early and any("served" in getattr(item, "fixturenames", ()) for item in items):
+        _early.append(spawn_sandbox(*SESSION_FLAGS))
+        atexit.register(stop_sandbox, _early[0], signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def served() -> Iterator[Served]:
-    """One sandbox for the session: 100,000 tasks, a couple of milliseconds of latency."""
-    sandbox = start_sandbox(
-        "--tasks", "100000", "--rooms", "3000", "--latency-ms", "2", "--max-seconds", "600"
-    )
+    """One sandbox for the session (see ``SESSION_FLAGS``)."""
+    process = _early[0] if _early else spawn_sandbox(*SESSION_FLAGS)
+    sandbox = await_sandbox(process)
     yield sandbox
     stop_sandbox(sandbox.process)
 
@@ -144,6 +177,17 @@ def run_cli(
         assert secret not in result.out
         assert secret not in result.err
     return result
+
+
+Call = tuple[Sequence[str], Mapping[str, str] | None]
+"""One CLI run: its arguments and extra environment."""
+
+
+def run_many(run: Callable[..., Result], calls: Sequence[Call]) -> list[Result]:
+    """Run independent CLI calls side by side (each is a process; start-up dominates)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(run, *args, env=env) for args, env in calls]
+        return [future.result() for future in futures]
 
 
 @pytest.fixture

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import API, Served, run_cli, start_sandbox, stop_sandbox
+from .conftest import API, Served, run_cli, run_many, start_sandbox, stop_sandbox
 
 
 def test_working_credentials(cli: Any, served: Served) -> None:
-    result = cli(
-        "doctor",
+    probes = [
         "--project-id",
         served.project_id,
         "--lighting-project-id",
         served.lighting_project_id,
-        "--json",
-    )
+    ]
+    result, table = run_many(cli, [(["doctor", *probes, "--json"], None), (["doctor"], None)])
     assert result.code == 0, result.err
     report = result.json()
     assert report["ok"] is True
@@ -26,38 +25,36 @@ def test_working_credentials(cli: Any, served: Served) -> None:
     names = [check["name"] for check in report["checks"]]
     assert "maintenance project" in names
     assert "lighting project" in names
-
-    table = cli("doctor")
     assert table.code == 0
     assert "Verdict" in table.out
     assert "credentials and endpoint work" in table.out
 
 
-def test_wrong_secret_says_so(cli: Any) -> None:
-    result = cli("doctor", "--json", env={"TUYA_CLIENT_SECRET": "wrong-secret-123"})
-    assert result.code == API
-    report = result.json()
+def test_wrong_settings_get_a_verdict_and_a_fix(cli: Any) -> None:
+    secret, client_id, elsewhere = run_many(
+        cli,
+        [
+            (["doctor", "--json"], {"TUYA_CLIENT_SECRET": "wrong-secret-123"}),
+            (["doctor", "--json"], {"TUYA_CLIENT_ID": "someone-else"}),
+            (["doctor", "--project-id", "999999"], None),
+        ],
+    )
+    assert secret.code == API
+    report = secret.json()
     assert report["error"]["code"] == 1004
     assert report["error"]["tid"]
     assert "secret" in report["verdict"]
     assert "TUYA_CLIENT_SECRET" in report["fix"]
-    assert "wrong-secret-123" not in result.out + result.err
+    assert "wrong-secret-123" not in secret.out + secret.err
 
+    assert client_id.code == API
+    assert client_id.json()["error"]["code"] == 1005
+    assert "client ID" in client_id.json()["verdict"]
 
-def test_wrong_client_id_says_so(cli: Any) -> None:
-    result = cli("doctor", "--json", env={"TUYA_CLIENT_ID": "someone-else"})
-    assert result.code == API
-    report = result.json()
-    assert report["error"]["code"] == 1005
-    assert "client ID" in report["verdict"]
-
-
-def test_project_elsewhere_points_at_the_data_center(cli: Any) -> None:
-    result = cli("doctor", "--project-id", "999999")
-    assert result.code == API
-    assert "1106" in result.out
-    assert "data center" in result.out
-    assert "--region" in result.out
+    assert elsewhere.code == API
+    assert "1106" in elsewhere.out
+    assert "data center" in elsewhere.out
+    assert "--region" in elsewhere.out
 
 
 def test_clock_offset_is_measured_and_flagged() -> None:

@@ -15,12 +15,13 @@ def test_serve_announces_serves_and_stops_on_ctrl_c() -> None:
         info = served.info
         assert info["base_url"].startswith("http://127.0.0.1:")
         assert info["env"]["TUYA_BASE_URL"] == info["base_url"]
-        assert info["client_id"] and info["client_secret"]
+        assert info["client_id"]
+        assert info["client_secret"]
         result = run_cli("maintenance", "list", served.project_id, "--json", env=served.env)
         assert result.code == 0, result.err
         assert result.json()["total"] == 7
     finally:
-        out, err = stop_sandbox(served.process)
+        _, err = stop_sandbox(served.process)
     assert served.process.returncode == 0, err
     assert "stopped" in err
     assert "Traceback" not in err

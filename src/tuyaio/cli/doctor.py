@@ -208,7 +208,8 @@ def _clock(diagnosis: Diagnosis, grant: _Grant) -> None:
     one_way_ms = min(grant.seconds, 2.0) * 500
     offset = round(server_ms - (grant.store.received_wall_ms - one_way_ms))
     diagnosis.clock_offset_ms = offset
-    text = f"server clock is {offset / 1000:+.1f} s from this machine's"
+    seconds = f"{offset / 1000:+.1f}".replace("-0.0", "+0.0")
+    text = f"server clock is {seconds} s from this machine's"
     if grant.corrections:
         diagnosis.add(
             "clock",
@@ -287,8 +288,7 @@ async def _doctor(args: argparse.Namespace, out: Output) -> int:
     settings = resolve(args)
     diagnosis = await diagnose(settings, args)
     if out.format is not Format.TABLE:
-        data = attrs.asdict(diagnosis)
-        data["ok"] = diagnosis.exit_code is ExitCode.OK
+        data = {"ok": diagnosis.exit_code is ExitCode.OK, **attrs.asdict(diagnosis)}
         data["exit_code"] = int(diagnosis.exit_code)
         out.document(data)
         return diagnosis.exit_code

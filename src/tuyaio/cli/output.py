@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from rich import box
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -234,7 +235,10 @@ class Output:
             head = f'{{"total": {total}, "items": [\n' if first else ",\n"
             self.write(head + ",\n".join(dumps(to_data(item)) for item in items))
         else:
-            self.console.print(_chunk(items, columns, header=first))
+            if first:
+                header = _row((column.header for column in columns), columns)
+                self.console.print(header, style="bold", end="", markup=False, highlight=False)
+            self.write(_rows(items, columns))
         self.flush()
 
     def _end(self, count: int, total: int, noun: str, *, empty: bool) -> None:
@@ -243,26 +247,30 @@ class Output:
             self.write(f'{head}], "count": {count}}}\n')
             self.flush()
         elif self.format is Format.TABLE:
-            shown = f"{count} {noun}" if count == total else f"{count} of {total} {noun}"
+            one = noun[:-1] if count == total == 1 else noun
+            shown = f"{count} {one}" if count == total else f"{count} of {total} {noun}"
             self.console.print(shown if count else f"no {noun}", style="dim")
 
 
-def _chunk(items: Iterable[Any], columns: Sequence[Column], *, header: bool) -> Table:
-    table = Table(
-        box=None,
-        show_header=header,
-        header_style="bold",
-        pad_edge=False,
-        show_edge=False,
+def _cell(text: str, width: int, justify: str) -> str:
+    if text.isascii():
+        if len(text) > width:
+            text = text[: width - 1] + "…"
+        return text.rjust(width) if justify == "right" else text.ljust(width)
+    fitted = set_cell_size(text, width)
+    if cell_len(text) > width:
+        fitted = set_cell_size(text, width - 1) + "…"
+    return fitted
+
+
+def _row(cells: Iterable[str], columns: Sequence[Column]) -> str:
+    line = "  ".join(
+        _cell(cell, column.width, column.justify)
+        for cell, column in zip(cells, columns, strict=True)
     )
-    for column in columns:
-        table.add_column(
-            column.header,
-            width=column.width,
-            no_wrap=True,
-            overflow="ellipsis",
-            justify=column.justify,
-        )
-    for item in items:
-        table.add_row(*(Text(show(column.get(item))) for column in columns))
-    return table
+    return line.rstrip() + "\n"
+
+
+def _rows(items: Iterable[Any], columns: Sequence[Column]) -> str:
+    """Rows as fixed-width text: fast enough for 100,000 rows, and streamed chunks line up."""
+    return "".join(_row((show(column.get(item)) for column in columns), columns) for item in items)
