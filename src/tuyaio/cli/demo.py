@@ -39,7 +39,7 @@ from .output import Format, Output, add_format_flags
 from .render import show, to_data
 
 if TYPE_CHECKING:
-    from ..sandbox import Sandbox
+    from ..sandbox import Sandbox, SandboxConfig
 
 __all__ = ["DemoCheckFailed", "register", "run_demo"]
 
@@ -141,8 +141,8 @@ async def _demo(args: argparse.Namespace, out: Output) -> int:
     return ExitCode.OK
 
 
-def _config(args: argparse.Namespace) -> Any:
-    from ..sandbox import FaultConfig, SandboxConfig
+def _config(args: argparse.Namespace) -> SandboxConfig:
+    from ..sandbox import FAULT_ENVELOPE_500, FAULT_HTTP_503, FaultConfig, SandboxConfig
 
     read_only = frozenset(
         {
@@ -152,6 +152,9 @@ def _config(args: argparse.Namespace) -> Any:
             "GET /v2.0/illumination/construction/task/record/{record_id}",
         }
     )
+    kinds: Any = frozenset(
+        {FAULT_ENVELOPE_500, FAULT_HTTP_503}
+    )  # Any: mypy cannot type the frozenset converter
     return SandboxConfig(
         latency_ms=args.latency_ms,
         latency_jitter_ms=min(10.0, args.latency_ms),
@@ -159,7 +162,7 @@ def _config(args: argparse.Namespace) -> Any:
         rooms=args.rooms,
         faults=FaultConfig(
             rate=args.fail_rate,
-            kinds=frozenset({"envelope_500", "http_503"}),
+            kinds=kinds,
             routes=read_only,
         ),
     )
@@ -430,7 +433,9 @@ def _print_summary(out: Output, summary: dict[str, Any]) -> None:
     console.print(statuses)
 
     record = summary["construction"]["record"]
-    detail = Table(title="Authorization record", box=box.SIMPLE, show_header=False)
+    detail = Table(
+        title="Authorization record", box=box.SIMPLE, show_header=False, title_justify="left"
+    )
     detail.add_column(style="bold")
     detail.add_column(overflow="fold")
     rooms = ", ".join(f"{room['room_name']} ({room['room_id']})" for room in record["rooms"])
@@ -441,7 +446,7 @@ def _print_summary(out: Output, summary: dict[str, Any]) -> None:
             "operator",
             f"{record['operator_name']} (+{record['country_code']} {record['user_account']})",
         ),
-        ("window (UTC)", f"{record['start_time']} -> {record['end_time']}"),
+        ("window", f"{record['start_time']} -> {record['end_time']}"),
         ("rooms", rooms),
         ("device types", names),
         ("after cancel", show(AuthorizationStatus(summary["construction"]["status_after_cancel"]))),
@@ -456,9 +461,10 @@ def _print_summary(out: Output, summary: dict[str, Any]) -> None:
         f"({', '.join(f'{k} x{v}' for k, v in result['errors'].items())}) "
         f"in {result['seconds'] * 1000:.0f} ms"
     )
+    grants = f"{totals['token_grants']} token grant{'' if totals['token_grants'] == 1 else 's'}"
     console.print(
         f"[bold]Totals[/bold]: {totals['seconds']:.2f} s, {totals['requests']} requests "
         f"({totals['retries']} retries after {totals['server_faults_injected']} injected "
-        f"faults), {totals['token_grants']} token grant(s), "
+        f"faults), {grants}, "
         f"{totals['server_requests']} requests seen by the sandbox"
     )

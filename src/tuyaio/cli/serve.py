@@ -12,12 +12,15 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .argtypes import non_negative_float, non_negative_int, positive_float, probability
 from .commands import Subparsers
 from .failures import ExitCode, UsageError
 from .output import Format, Output, add_format_flags, dumps
+
+if TYPE_CHECKING:
+    from ..sandbox import SandboxConfig
 
 __all__ = ["register", "sandbox_config"]
 
@@ -70,32 +73,33 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
     serve.set_defaults(handler=_serve)
 
 
-def sandbox_config(args: argparse.Namespace) -> Any:
+_CONFIG_FLAGS = (
+    "latency_ms",
+    "latency_jitter_ms",
+    "tasks",
+    "rooms",
+    "records",
+    "clock_skew_s",
+    "token_ttl_s",
+    "rate_limit_rps",
+    "seed",
+)
+"""Flags that set the SandboxConfig field of the same name."""
+
+
+def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     """The :class:`SandboxConfig` for the flags given (the sandbox's defaults for the rest)."""
     from ..sandbox import FaultConfig, SandboxConfig
 
-    names = {
-        "latency_ms": "latency_ms",
-        "latency_jitter_ms": "latency_jitter_ms",
-        "tasks": "tasks",
-        "rooms": "rooms",
-        "records": "records",
-        "clock_skew_s": "clock_skew_s",
-        "token_ttl_s": "token_ttl_s",
-        "rate_limit_rps": "rate_limit_rps",
-        "seed": "seed",
-    }
-    fields = {
-        field: getattr(args, flag)
-        for flag, field in names.items()
-        if getattr(args, flag, None) is not None
+    fields: dict[str, Any] = {
+        name: getattr(args, name) for name in _CONFIG_FLAGS if getattr(args, name, None) is not None
     }
     if getattr(args, "fail_rate", None):
         fields["faults"] = FaultConfig(rate=args.fail_rate)
     return SandboxConfig(**fields)
 
 
-def _announce(out: Output, config: Any, base_url: str) -> None:
+def _announce(out: Output, config: SandboxConfig, base_url: str) -> None:
     project, lighting = config.maintenance_projects[0], config.lighting_projects[0]
     env = {
         "TUYA_BASE_URL": base_url,
