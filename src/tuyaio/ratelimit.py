@@ -8,7 +8,9 @@ token bucket serves both the user's limit and the adaptive one.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
@@ -87,31 +89,40 @@ class TokenBucket:
 class AdaptiveThrottle:
     """Slows the client down when the server says it is going too fast, then speeds up again.
 
-    Unlimited until the first rate-limit answer. Then the pace is set a little under the rate the
-    server accepted over the last second, cut again on each further rejection (at most once per
-    ``cooldown``), and raised by ``increase`` per second without rejections until it is lifted.
+    Unlimited until, within the last ``window`` seconds, at least ``trigger`` of the answers
+    (and at least ``min_rejections`` of them) were rate-limit answers: then the pace is set to
+    ``decrease`` times the rate the server accepted over that window (lowered again at most every
+    ``cooldown`` seconds while that lasts), raised by ``increase`` per calm window, and lifted once
+    it is twice what the client uses. A stray rejection does not slow anything down.
     """
 
     def __init__(
         self,
         *,
-        decrease: float = 0.85,
-        increase: float = 0.05,
+        window: float = 1.0,
+        trigger: float = 0.1,
+        min_rejections: int = 3,
+        decrease: float = 0.9,
+        increase: float = 0.1,
         cooldown: float = 0.5,
+        min_rate: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self._window = window
+        self._trigger = trigger
+        self._min_rejections = min_rejections
         self._decrease = decrease
         self._increase = increase
         self._cooldown = cooldown
+        self._min_rate = min_rate
         self._clock = clock
         self._sleep = sleep
+        self._answers: deque[tuple[float, bool]] = deque()
+        self._rejections = 0
         self._bucket: TokenBucket | None = None
-        self._last_cut = -float("inf")
-        self._last_raise = 0.0
-        self._window_start = clock()
-        self._accepted_in_window = 0
-        self._accepted_rate = 0.0
+        self._next_cut = -math.inf
+        self._calm_since = 0.0
 
     @property
     def rate(self) -> float | None:
@@ -123,32 +134,31 @@ class AdaptiveThrottle:
         if self._bucket is not None:
             await self._bucket.acquire()
 
-    def on_accepted(self) -> None:
-        """An attempt got through the server's rate limiter."""
+    def record(self, *, rate_limited: bool) -> None:
+        """One answer from the server: was it a rate-limit answer?"""
         now = self._clock()
-        self._accepted_in_window += 1
-        elapsed = now - self._window_start
-        if elapsed >= 1.0:
-            self._accepted_rate = self._accepted_in_window / elapsed
-            self._window_start, self._accepted_in_window = now, 0
-        bucket = self._bucket
-        if bucket is not None and now - self._last_cut >= 1.0 and now - self._last_raise >= 1.0:
-            self._last_raise = now
-            if bucket.rate >= 2 * max(self._accepted_rate, 1.0):
+        self._answers.append((now, rate_limited))
+        self._rejections += rate_limited
+        while self._answers and self._answers[0][0] < now - self._window:
+            self._rejections -= self._answers.popleft()[1]
+        accepted_rate = (len(self._answers) - self._rejections) / self._window
+        if rate_limited:
+            if (
+                now >= self._next_cut
+                and self._rejections >= self._min_rejections
+                and self._rejections >= self._trigger * len(self._answers)
+            ):
+                self._slow_down(max(self._min_rate, accepted_rate * self._decrease))
+                self._next_cut, self._calm_since = now + self._cooldown, now
+        elif self._bucket is not None and now - self._calm_since >= self._window:
+            self._calm_since = now
+            if self._rejections == 0 and self._bucket.rate > 2 * accepted_rate:
                 self._bucket = None
-            else:
-                bucket.set_rate(bucket.rate * (1.0 + self._increase))
+            elif self._rejections == 0:
+                self._bucket.set_rate(self._bucket.rate * (1 + self._increase))
 
-    def on_rate_limited(self) -> None:
-        """The server refused an attempt for going too fast."""
-        now = self._clock()
-        if now - self._last_cut < self._cooldown:
-            return
-        self._last_cut = now
-        elapsed = now - self._window_start
-        recent = self._accepted_in_window / elapsed if elapsed >= 0.2 else self._accepted_rate
+    def _slow_down(self, rate: float) -> None:
         if self._bucket is None:
-            rate = max(1.0, max(recent, self._accepted_rate) * self._decrease)
             self._bucket = TokenBucket(rate, 1, clock=self._clock, sleep=self._sleep)
-        else:
-            self._bucket.set_rate(max(1.0, self._bucket.rate * self._decrease))
+        elif rate < self._bucket.rate:
+            self._bucket.set_rate(rate)

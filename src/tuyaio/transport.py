@@ -242,14 +242,12 @@ class Transport:
                 raise
         except ApiError as error:
             code = error.code
-            if isinstance(error, RateLimitedError):
-                self.stats.rate_limited += 1
-                self._throttle.on_rate_limited()
-            else:
-                self._throttle.on_accepted()
+            rate_limited = isinstance(error, RateLimitedError)
+            self.stats.rate_limited += rate_limited
+            self._throttle.record(rate_limited=rate_limited)
             raise
         else:
-            self._throttle.on_accepted()
+            self._throttle.record(rate_limited=False)
             return envelope
         finally:
             if logger.isEnabledFor(logging.DEBUG):

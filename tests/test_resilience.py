@@ -1,0 +1,205 @@
+"""Resilience against the fault-injecting sandbox: retries, creates that never duplicate, rate
+limits, timeouts, closing and cancellation, with secrets kept out of every log line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+
+import pytest
+
+from tuyaio import (
+    ClientClosedError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RequestTimeoutError,
+    RetryPolicy,
+    Timeout,
+    TokenBucket,
+    TuyaClient,
+    TuyaError,
+    batch,
+)
+from tuyaio.sandbox import FAULT_KINDS, FaultConfig, Sandbox
+
+from .conftest import ClientFactory, SandboxFactory
+
+SLOW_S = 0.6
+ATTEMPT_TIMEOUT = Timeout(total=0.3, connect=0.3)
+
+
+def assert_no_secrets(
+    caplog: pytest.LogCaptureFixture, sandbox: Sandbox, client: TuyaClient
+) -> None:
+    token = client._transport.tokens.current
+    secrets = [sandbox.secret] + ([token.access_token, token.refresh_token] if token else [])
+    for record in caplog.records:
+        text = record.getMessage()
+        assert not any(secret in text for secret in secrets), text
+        assert not re.search(r"\b[0-9A-F]{64}\b", text), text
+
+
+async def test_2000_reads_with_10_percent_faults_of_every_kind_all_succeed(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="tuyaio")
+    sandbox = await make_sandbox(
+        tasks=200, seed=11, faults=FaultConfig(rate=0.10, kinds=FAULT_KINDS, slow_s=SLOW_S)
+    )
+    client = await make_client(sandbox, timeout=ATTEMPT_TIMEOUT)
+    task_ids = [task["task_id"] for task in sandbox.state.tasks(sandbox.project_id)]
+    inputs = [task_ids[n % len(task_ids)] for n in range(2000)]
+
+    outcomes = await batch.run(
+        lambda task_id: client.maintenance.get_task(sandbox.project_id, task_id),
+        inputs,
+        concurrency=64,
+    )
+
+    failures = [o.error for o in outcomes if not o.ok]
+    assert failures == []
+    assert sum(sandbox.state.faults.values()) >= 150
+    assert set(sandbox.state.faults) == FAULT_KINDS
+    assert client.stats.retries >= sum(sandbox.state.faults.values()) - 5
+    assert_no_secrets(caplog, sandbox, client)
+
+
+async def test_500_creates_with_dropped_connections_never_duplicate(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="tuyaio")
+    sandbox = await make_sandbox(
+        tasks=0, seed=5, faults=FaultConfig(rate=0.10, kinds={"abort_after", "rate_limit"})
+    )
+    client = await make_client(sandbox)
+
+    async def create(n: int) -> str:
+        return await client.maintenance.create_task(
+            sandbox.project_id, worker_id=f"w{n}", rooms={f"r{n}": [f"d{n}"]}
+        )
+
+    outcomes = await batch.run(create, range(500), concurrency=32)
+    created = {o.result for o in outcomes if o.ok}
+    unknown = [o for o in outcomes if isinstance(o.error, OutcomeUnknownError)]
+    others = [o.error for o in outcomes if not o.ok and o not in unknown]
+    tasks = sandbox.state.tasks(sandbox.project_id)
+    workers = [task["worker_username"] for task in tasks]
+
+    assert others == []
+    assert len(tasks) == len(created) + len(unknown)
+    assert len(set(workers)) == len(workers)
+    assert len(unknown) == sandbox.state.faults["abort_after"] > 20
+    assert sandbox.state.faults["rate_limit"] > 20  # rejected before processing: retried
+    for outcome in unknown:
+        assert outcome.error.identifiers["worker_id"] == f"w{outcome.input}"
+    assert_no_secrets(caplog, sandbox, client)
+
+
+async def test_a_server_rate_limit_converges_without_failures(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(rate_limit_rps=50, rate_limit_burst=50)
+    client = await make_client(sandbox, retry=RetryPolicy())
+    path = f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks"
+    started = time.perf_counter()
+    outcomes = await batch.run(
+        lambda _: client.request("GET", path, params={"page_size": 1}), range(500), concurrency=64
+    )
+    elapsed = time.perf_counter() - started
+    assert [o.error for o in outcomes if not o.ok] == []
+    print(f"\n500 calls at 50 req/s: {elapsed:.2f} s, {sandbox.state.rate_limited} answered 1199")
+
+
+async def test_client_rate_limit_keeps_under_the_server_limit(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(rate_limit_rps=40, rate_limit_burst=10)
+    client = await make_client(sandbox, rate_limit=TokenBucket(35, burst=5))
+    path = f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks"
+    await asyncio.gather(*(client.request("GET", path) for _ in range(60)))
+    assert sandbox.state.rate_limited == 0
+
+
+async def test_rate_limited_without_retries_surfaces_the_typed_error(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(faults=FaultConfig(rate=1.0, kinds={"rate_limit"}))
+    client = await make_client(sandbox, retry=RetryPolicy(max_retries=0))
+    with pytest.raises(RateLimitedError) as caught:
+        await client.maintenance.list_tasks(sandbox.project_id)
+    assert caught.value.code == 1199
+
+
+async def test_timeouts_per_client_and_per_call(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(faults=FaultConfig(rate=1.0, kinds={"slow"}, slow_s=SLOW_S))
+    client = await make_client(sandbox, timeout=ATTEMPT_TIMEOUT, retry=RetryPolicy(max_retries=1))
+    with pytest.raises(RequestTimeoutError):
+        await client.maintenance.list_tasks(sandbox.project_id)
+    assert sandbox.state.faults["slow"] == 2
+
+    patient = client.with_options(timeout=5.0, retry=RetryPolicy(max_retries=0))
+    page = await patient.maintenance.list_tasks(sandbox.project_id)
+    assert page.total > 0
+    with pytest.raises(OutcomeUnknownError):
+        await client.maintenance.create_task(sandbox.project_id, worker_id="w", rooms={"r": ["d"]})
+
+
+async def test_closing_fails_calls_in_flight_and_leaks_nothing(
+    make_sandbox: SandboxFactory,
+) -> None:
+    sandbox = await make_sandbox(latency_ms=300)
+    client = TuyaClient(sandbox.client_id, sandbox.secret, base_url=sandbox.base_url)
+    await client.maintenance.list_tasks(sandbox.project_id)
+    calls = [
+        asyncio.ensure_future(client.maintenance.list_tasks(sandbox.project_id)) for _ in range(10)
+    ]
+    await asyncio.sleep(0.05)
+    await client.close()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(result, ClientClosedError) for result in results), results
+    assert client.closed
+
+
+async def test_cancelled_callers_do_not_wedge_token_renewal(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(latency_ms=100)
+    client = await make_client(sandbox)
+    first = [
+        asyncio.ensure_future(client.maintenance.list_tasks(sandbox.project_id)) for _ in range(5)
+    ]
+    await asyncio.sleep(0.03)  # the grant is in flight for all five
+    for call in first:
+        call.cancel()
+    await asyncio.gather(*first, return_exceptions=True)
+    page = await client.maintenance.list_tasks(sandbox.project_id)
+    assert page.total > 0
+    assert sandbox.state.grants == 1
+
+
+async def test_cancelled_waiters_do_not_corrupt_the_limiter() -> None:
+    bucket = TokenBucket(20, burst=1)
+    await bucket.acquire()
+    waiters = [asyncio.ensure_future(bucket.acquire()) for _ in range(50)]
+    await asyncio.sleep(0.01)
+    for waiter in waiters:
+        waiter.cancel()
+    await asyncio.gather(*waiters, return_exceptions=True)
+    started = time.perf_counter()
+    await asyncio.wait_for(bucket.acquire(), timeout=1.0)
+    assert time.perf_counter() - started < 0.5
+
+
+async def test_every_error_is_a_tuyaerror_and_keeps_the_route(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(faults=FaultConfig(rate=1.0, kinds={"http_503"}))
+    client = await make_client(sandbox)
+    with pytest.raises(TuyaError) as caught:
+        await client.maintenance.get_task(sandbox.project_id, "1")
+    assert "{task_id}" in str(caught.value)
+    assert client.stats.retries == 4
