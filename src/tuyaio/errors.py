@@ -181,9 +181,8 @@ class OutcomeUnknownError(TuyaError):
     def summary(self) -> str:
         """Why the outcome is unknown, and what identifies the request."""
         ids = ", ".join(f"{key}={value}" for key, value in self.identifiers.items())
-        return (
-            f"outcome unknown, not retried ({self.reason}); check before repeating"
-            + (f": {ids}" if ids else "")
+        return f"outcome unknown, not retried ({self.reason}); check before repeating" + (
+            f": {ids}" if ids else ""
         )
 
 
