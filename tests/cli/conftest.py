@@ -126,7 +126,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     takes a few seconds, which the tests that need no server can use."""
     if not _early and any("served" in getattr(item, "fixturenames", ()) for item in items):
         _early.append(spawn_sandbox(*SESSION_FLAGS))
-        atexit.register(stop_sandbox, _early[0], signal.SIGKILL)
+        atexit.register(_kill_if_running, _early[0])
+
+
+def _kill_if_running(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
