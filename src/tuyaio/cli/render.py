@@ -14,11 +14,8 @@ from typing import Any, Literal
 import attrs
 
 from ..models import (
-    ConstructionRecord,
     ConstructionRecordDetail,
-    MaintenanceTask,
     MaintenanceTaskDetail,
-    Room,
 )
 
 __all__ = [
@@ -57,8 +54,19 @@ def to_data(value: Any) -> Any:
     return value
 
 
+def _printable(text: str) -> str:
+    """Control characters from the server must not reach a terminal: each becomes ``?``."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
 def show(value: object) -> str:
-    """A value as a person reads it: enums by name, times in UTC, ``-`` for nothing."""
+    """A value as a person reads it: enums by name, times in UTC, ``-`` for nothing; printable."""
+    return _printable(_show(value))
+
+
+def _show(value: object) -> str:
     if value is None or value == ():
         return "-"
     if isinstance(value, Enum):
@@ -84,7 +92,7 @@ class Column:
     justify: Literal["left", "right"] = "left"
 
 
-TASK_COLUMNS: Sequence[Column] = (
+TASK_COLUMNS: Sequence[Column] = (  # of MaintenanceTask
     Column("task id", 19, lambda t: t.task_id),
     Column("status", 20, lambda t: t.status),
     Column("worker", 30, lambda t: t.worker_username),
@@ -92,7 +100,7 @@ TASK_COLUMNS: Sequence[Column] = (
     Column("created (UTC)", 16, lambda t: t.created_at),
 )
 
-ROOM_COLUMNS: Sequence[Column] = (
+ROOM_COLUMNS: Sequence[Column] = (  # of Room
     Column("room id", 19, lambda r: r.room_id),
     Column("name", 16, lambda r: r.room_name),
     Column("type", 5, lambda r: r.room_type),
@@ -103,7 +111,7 @@ ROOM_COLUMNS: Sequence[Column] = (
     Column("record id", 19, lambda r: r.record_id),
 )
 
-RECORD_COLUMNS: Sequence[Column] = (
+RECORD_COLUMNS: Sequence[Column] = (  # of ConstructionRecord
     Column("record id", 19, lambda r: r.record_id),
     Column("operator", 14, lambda r: r.operator_name),
     Column("account", 22, lambda r: r.user_account),
@@ -114,8 +122,6 @@ RECORD_COLUMNS: Sequence[Column] = (
     Column("devices", 7, lambda r: r.device_count, "right"),
     Column("rooms", 24, lambda r: r.room_names),
 )
-
-_ = (MaintenanceTask, Room, ConstructionRecord)  # the models the columns above read
 
 
 def task_rows(task: MaintenanceTaskDetail) -> list[tuple[str, str]]:

@@ -1,0 +1,102 @@
+"""The command line's pure pieces, in process: exit codes, error lines, rendering, settings."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+import tuyaio
+from tuyaio.cli.argtypes import enum_list, iso_datetime, room_spec
+from tuyaio.cli.failures import ExitCode, UsageError, exit_code_for, one_line
+from tuyaio.cli.render import show, to_data
+from tuyaio.cli.settings import resolve
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (tuyaio.ApiError(code=2001, msg="no"), ExitCode.API_ERROR),
+        (tuyaio.SignatureError(code=1004, msg="sign invalid"), ExitCode.API_ERROR),
+        (tuyaio.ServerError(code=500, msg="system error"), ExitCode.API_ERROR),
+        (tuyaio.ConnectError(detail="refused"), ExitCode.TRANSPORT),
+        (tuyaio.DecodeError(errors=("x",)), ExitCode.TRANSPORT),
+        (tuyaio.OutcomeUnknownError(reason="timeout"), ExitCode.TRANSPORT),
+        (ValueError("page_size must be between 1 and 99"), ExitCode.USAGE),
+        (TypeError("rooms must map"), ExitCode.USAGE),
+        (UsageError("no client ID"), ExitCode.USAGE),
+    ],
+)
+def test_exit_codes(error: BaseException, code: ExitCode) -> None:
+    assert exit_code_for(error) == code
+
+
+def test_an_api_error_line_has_code_message_request_id_route_and_meaning() -> None:
+    error = tuyaio.PermissionDeniedError(
+        code=1106, msg="permission deny", tid="abc123", method="GET", route="/v1.0/x/{id}"
+    )
+    line = one_line(error)
+    assert "\n" not in line
+    for part in ("code 1106", "permission deny", "request id abc123", "[GET /v1.0/x/{id}]"):
+        assert part in line
+    assert "data center" in line
+    assert "HTTP 429" in one_line(tuyaio.RateLimitedError(http_status=429))
+
+
+def test_models_as_data_and_as_text() -> None:
+    task = tuyaio.MaintenanceTask(
+        task_id="1",
+        status=tuyaio.MaintenanceStatus("SOMETHING_NEW"),
+        created_at=datetime(2024, 5, 1, 8, 0, tzinfo=UTC),
+    )
+    assert to_data(task) == {
+        "task_id": "1",
+        "status": "SOMETHING_NEW",
+        "worker_username": None,
+        "worker_nickname": None,
+        "created_at": "2024-05-01T08:00:00.000Z",
+    }
+    assert show(task.status) == "unknown (SOMETHING_NEW)"
+    assert show(tuyaio.AuthorizationStatus.NOT_AUTHORIZED) == "not authorized"
+    assert show(("a", "b")) == "a, b"
+    assert show("evil\x1b[2J") == "evil?[2J"
+
+
+def test_argument_types() -> None:
+    assert iso_datetime("2030-01-01T08:00") == datetime(2030, 1, 1, 8, tzinfo=UTC)
+    east = iso_datetime("2030-01-01T08:00+02:00")
+    assert east.utcoffset() == timezone(timedelta(hours=2)).utcoffset(None)
+    statuses = enum_list(tuyaio.AuthorizationStatus)("authorized, 0,EXPIRED")
+    assert statuses == (
+        tuyaio.AuthorizationStatus.AUTHORIZED,
+        tuyaio.AuthorizationStatus.NOT_AUTHORIZED,
+        tuyaio.AuthorizationStatus.EXPIRED,
+    )
+    assert room_spec("r1=d1, d2") == ("r1", ("d1", "d2"))
+    for bad in ("r1", "r1=", "r/1=d1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            room_spec(bad)
+
+
+def test_settings_flags_win_and_the_secret_stays_hidden() -> None:
+    env = {
+        "TUYA_CLIENT_ID": "env-id",
+        "TUYA_CLIENT_SECRET": "env-secret",
+        "TUYA_REGION": "eu",
+        "TUYA_BASE_URL": "http://127.0.0.1:1",
+    }
+    settings = resolve(argparse.Namespace(), env)
+    assert (settings.client_id, settings.base_url, settings.region) == (
+        "env-id",
+        "http://127.0.0.1:1",
+        None,
+    )
+    flagged = resolve(argparse.Namespace(client_id="flag-id", region="us"), env)
+    assert (flagged.client_id, flagged.region, flagged.base_url) == ("flag-id", "us", None)
+    assert flagged.endpoint == "https://openapi.tuyaus.com"
+    assert "env-secret" not in repr(flagged)
+    with pytest.raises(UsageError, match="TUYA_CLIENT_SECRET"):
+        resolve(argparse.Namespace(), {"TUYA_CLIENT_ID": "x", "TUYA_REGION": "eu"})
+    with pytest.raises(UsageError, match="TUYA_REGION must be one of"):
+        resolve(argparse.Namespace(), {**env, "TUYA_BASE_URL": "", "TUYA_REGION": "mars"})
