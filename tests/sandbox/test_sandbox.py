@@ -225,3 +225,19 @@ async def test_server_rate_limit_answers_1199(make_sandbox: Any) -> None:
 async def test_the_pytest_fixture(tuya_sandbox: Sandbox) -> None:
     assert tuya_sandbox.base_url.startswith("http://127.0.0.1:")
     assert tuya_sandbox.state.requests == 0
+
+
+async def test_faults_can_be_limited_to_some_routes(make_sandbox: Any) -> None:
+    detail_route = "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}"
+    sandbox = await make_sandbox(
+        faults=FaultConfig(rate=1.0, kinds={"envelope_500"}, routes=frozenset({detail_route}))
+    )
+    async with aiohttp.ClientSession() as session:
+        raw = RawClient(sandbox, session)
+        await raw.grant()
+        _, page = await raw.call("GET", TASKS, {"page_size": 1})
+        task_id = page["result"]["tasks"][0]["task_id"]
+        _, detail = await raw.call("GET", f"{TASKS}/{task_id}")
+    assert page["success"] is True
+    assert detail["code"] == 500
+    assert sandbox.state.faults["envelope_500"] == 1

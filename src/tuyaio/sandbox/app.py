@@ -164,11 +164,11 @@ def _authenticate(request: web.Request, runtime: Runtime, route: str, body: byte
         raise Reject(1109, "param is illegal")
 
 
-def _draw_fault(runtime: Runtime, route: str) -> str | None:
+def _draw_fault(runtime: Runtime, method: str, template: str) -> str | None:
     faults = runtime.config.faults
-    if faults.rate <= 0 or (route in _TOKEN_ROUTES and not faults.include_token_routes):
+    if faults.rate <= 0 or (template in _TOKEN_ROUTES and not faults.include_token_routes):
         return None
-    if faults.routes is not None and route not in faults.routes:
+    if faults.routes is not None and f"{method} {template}" not in faults.routes:
         return None
     if runtime.faults.random() >= faults.rate:
         return None
@@ -191,7 +191,7 @@ async def _pipeline(
     route_template = resource.canonical
     state.by_route[f"{request.method} {route_template}"] += 1
 
-    fault = _draw_fault(runtime, route_template)
+    fault = _draw_fault(runtime, request.method, route_template)
     if fault is not None:
         state.faults[fault] += 1
         if fault == FAULT_SLOW:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 __all__ = [
@@ -34,6 +36,10 @@ FAULT_KINDS = frozenset(
 )
 
 
+def _kinds(kinds: Iterable[str]) -> frozenset[str]:
+    return frozenset(kinds)
+
+
 def _known_kinds(_instance: object, _attribute: object, kinds: frozenset[str]) -> None:
     unknown = kinds - FAULT_KINDS
     if unknown or not kinds:
@@ -50,7 +56,7 @@ class FaultConfig:
         default=0.0, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
     )
     kinds: frozenset[str] = attrs.field(
-        default=FAULT_KINDS, converter=frozenset, validator=_known_kinds
+        default=FAULT_KINDS, converter=_kinds, validator=_known_kinds
     )
     slow_s: float = 5.0
     routes: frozenset[str] | None = None

@@ -147,9 +147,15 @@ class SandboxState:
         return self._task_index[project_id].get(task_id)
 
     def add_task(
-        self, project_id: str, worker_id: str, relations: list[dict[str, Any]], now_ms: int
+        self,
+        project_id: str,
+        worker_id: str,
+        relations: list[dict[str, Any]],
+        now_ms: int,
+        *,
+        newest: bool = True,
     ) -> dict[str, Any]:
-        """Create a task, newest first, pending maintenance."""
+        """Create a task pending maintenance, at the front of the listing (or at its end)."""
         task: dict[str, Any] = {
             "task_id": self.new_id(),
             "status": MAINTENANCE_STATUSES[0],
@@ -158,7 +164,11 @@ class SandboxState:
             "gmt_create": now_ms,
             "room_device_relations": relations,
         }
-        self._tasks[project_id].insert(0, task)
+        tasks = self._tasks[project_id]
+        if newest:
+            tasks.insert(0, task)
+        else:
+            tasks.append(task)
         self._task_index[project_id][task["task_id"]] = task
         return task
 
@@ -175,7 +185,7 @@ class SandboxState:
         return True
 
     def _seed_tasks(self, project_id: str, count: int, now_ms: int) -> None:
-        for index in range(count):
+        for index in reversed(range(count)):
             worker = f"13064118127{self._rng.randrange(10**4):04d}"
             relations = [
                 {
@@ -183,7 +193,8 @@ class SandboxState:
                     "device_ids": [f"dev{self._rng.randrange(10**6):06d}" for _ in range(2)],
                 }
             ]
-            task = self.add_task(project_id, worker, relations, now_ms - (count - index) * 60_000)
+            created = now_ms - (count - index) * 60_000
+            task = self.add_task(project_id, worker, relations, created, newest=False)
             task["status"] = MAINTENANCE_STATUSES[self._rng.randrange(4)]
 
     # --- rooms and records ------------------------------------------------------------------
