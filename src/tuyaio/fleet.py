@@ -36,6 +36,8 @@ from typing import Any, TypeVar
 
 try:
     import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
     from redis.exceptions import RedisError
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
@@ -144,8 +146,8 @@ class _Redis:
                 max_connections=_POOL_SIZE,
                 timeout=self.timeout,
                 socket_connect_timeout=self.timeout,
-                socket_timeout=self.timeout,
-            )
+                retry=Retry(NoBackoff(), 1),  # once, at once: a pooled connection may be stale
+            )  # no socket_timeout: run() bounds each command, and redis-py's wait_for is leaky
             self.client = aioredis.Redis(connection_pool=self.pool)
         elif isinstance(client, aioredis.Redis):
             self.client = client
@@ -157,21 +159,36 @@ class _Redis:
         """Await one Redis command within the timeout; failures become RedisUnavailableError."""
         try:
             async with asyncio.timeout(self.timeout):
-                return await command
+                result = await command
         except TimeoutError:
             raise RedisUnavailableError(
                 detail=f"Redis did not answer {what} within {self.timeout:g} s"
             ) from None
         except (RedisError, OSError) as error:
+            _stop_if_cancelled(error)
             raise RedisUnavailableError(
                 detail=f"Redis failed {what}: {type(error).__name__}: {error}"
             ) from error
+        _stop_if_cancelled(None)
+        return result
 
     async def aclose(self) -> None:
         """Close the client and its connections if we made them from a URL."""
         if self.pool is not None:
             await self.client.aclose()
             await self.pool.disconnect()
+
+
+def _stop_if_cancelled(cause: BaseException | None) -> None:
+    """Honour a cancellation that redis-py swallowed or turned into an error.
+
+    A cancellation that lands mid-command can come out of redis-py as ConnectionError, or not at
+    all (``asyncio.wait_for`` in Python 3.11 drops one that races with completion); a caller
+    that asked to stop must not go on as if nothing happened.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from cause
 
 
 def _text(value: object) -> str:

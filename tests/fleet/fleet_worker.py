@@ -61,7 +61,15 @@ async def _watchdog(seconds: float) -> None:
     """Bound the worker's life: past ``seconds``, show what every task waits on, then exit 3."""
     await asyncio.sleep(seconds)
     for task in asyncio.all_tasks():
-        task.print_stack(limit=12, file=sys.stderr)
+        print(f"--- {task!r}", file=sys.stderr)
+        awaited: Any = task.get_coro()
+        for _ in range(40):  # walk the chain of awaits down to what the task waits on
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+            if frame is None:
+                print(f"    waits on {awaited!r}", file=sys.stderr)
+                break
+            print(f"    {frame.f_code.co_filename}:{frame.f_lineno}", file=sys.stderr)
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
     sys.stderr.flush()
     os._exit(3)
 

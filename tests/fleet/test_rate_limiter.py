@@ -83,6 +83,24 @@ async def test_the_schedule_is_kept_on_redis_time_and_expires(
     assert 0 < await redis_client.pttl("tuyaio:rate:cid") <= 1500
 
 
+async def test_cancelled_callers_stop(make_limiter: LimiterFactory) -> None:
+    """A cancellation that lands inside a Redis command is honoured, never turned into a retry."""
+    limiter = make_limiter(2000)
+
+    async def caller() -> None:
+        while True:
+            await limiter.acquire()
+
+    for round_ in range(60):
+        callers = [asyncio.create_task(caller()) for _ in range(20)]
+        await asyncio.sleep(0.001 + round_ % 10 * 0.002)
+        for task in callers:
+            task.cancel()
+        _, pending = await asyncio.wait(callers, timeout=2)
+        assert not pending
+        assert all(task.cancelled() for task in callers)
+
+
 async def test_redis_down_is_a_clear_error(
     make_limiter: LimiterFactory, dead_redis_url: str
 ) -> None:
