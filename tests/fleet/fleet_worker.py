@@ -91,7 +91,10 @@ async def main(mode: str) -> None:
             int(env.get("FLEET_BURST", "1")),
             key=env["TUYA_CLIENT_ID"],
         )
-    # As many connections as callers: a call never waits for a connection after taking its token.
+    # As many connections as callers. With the client's own pool (100 connections), the 100
+    # callers beyond it wait for a connection holding the token they took before, and aiohttp
+    # hands released connections to whoever asks next, so they wait for seconds: long enough,
+    # with a 2 s token, to be refused twice. (Taking the token after a slot is free fixes that.)
     concurrency = int(env.get("FLEET_CONCURRENCY", "1"))
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
     client = TuyaClient.from_env(
