@@ -458,8 +458,8 @@ class RedisRateLimiter:
     most ``rate + burst`` requests; ``burst=1`` (the default) spaces them evenly.
 
     Each limiter books one slot at a time (its other waiters queue in the process), so a worker
-    that dies leaves at most one unused slot behind; the pace of one process is thereby bounded
-    by its round trip to Redis (about a thousand requests per second on a LAN). Redis commands
+    that dies leaves at most one unused slot behind; one process thereby sends at most one
+    request per round trip to Redis (the fleet's limit is shared by all of them). Redis commands
     are bounded by ``timeout``: when Redis fails, :class:`RedisUnavailableError` is raised, or,
     with ``local_fallback_rate``, this worker paces itself alone at that rate until Redis answers.
     """
