@@ -145,6 +145,7 @@ async def test_http_502_with_html_is_a_server_error(
         await client.maintenance.list_tasks(sandbox.project_id)
     assert caught.value.http_status == 502
     assert caught.value.route == TASKS
+    assert caught.value.__cause__ is not caught.value
     with pytest.raises(ServerError):
         await client.request("GET", tasks_path(sandbox))
 

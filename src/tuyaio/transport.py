@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 import attrs
@@ -178,21 +178,21 @@ class Transport:
                 retries, failure, idempotent=call.idempotent, rand=self._rand()
             )
             if delay is None or self._closed:
-                raise self._give_up(call, failure) from failure
+                self._give_up(call, failure)
             retries += 1
             self.stats.retries += 1
             await self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
-    def _give_up(self, call: Call, error: TuyaError) -> TuyaError:
+    def _give_up(self, call: Call, error: TuyaError) -> NoReturn:
         if not call.idempotent and is_outcome_unknown(error):
-            return OutcomeUnknownError(
+            raise OutcomeUnknownError(
                 method=call.method,
                 route=call.route,
                 identifiers=call.identifiers,
                 reason=error.summary,
-            )
-        return error
+            ) from error
+        raise error
 
     async def _attempt(
         self,
