@@ -134,17 +134,17 @@ class TokenManager:
 
     async def invalidate(self, failed: Token) -> None:
         """The server refused ``failed``: forget it, unless a newer token replaced it already."""
-        if self._token is not None and self._token.access_token == failed.access_token:
-            self._token = None
-            self._rejected = failed
+        if self._token is None or self._token.access_token != failed.access_token:
+            return  # another call has dealt with it already
+        self._token = None
+        self._rejected = failed
         await self._store.clear(self._key, access_token=failed.access_token)
 
     async def close(self) -> None:
         """Cancel a renewal in flight."""
         if self._renewal is not None and not self._renewal.done():
             self._renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewal
+            await asyncio.wait({self._renewal})
 
     async def _renew(self) -> Token:
         async with self._store.lock(self._key):

@@ -8,11 +8,13 @@ Every attempt is signed afresh (new ``t`` and ``nonce``) over the same body byte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, NoReturn
 
 import aiohttp
@@ -42,6 +44,9 @@ from .tokens import Token, TokenManager, TokenStore, token_from_result
 __all__ = ["Credentials", "Options", "Stats", "Transport"]
 
 logger = logging.getLogger("tuyaio")
+
+_CONNECTIONS = 100
+"""Connections of the session a client makes for itself."""
 
 GRANT = Route("GET", "/v1.0/token", authenticated=False)
 REFRESH = Route("GET", "/v1.0/token/{refresh_token}", authenticated=False, secret_path=True)
@@ -104,6 +109,8 @@ class Transport:
         self._base_url = base_url
         self._session = session
         self._owns_session = session is None
+        limit = _CONNECTIONS if session is None else getattr(session.connector, "limit", 0)
+        self._slots = asyncio.Semaphore(limit) if limit else None
         self._limiter = rate_limiter
         self._throttle = AdaptiveThrottle()
         self._sleep = sleep
@@ -115,7 +122,7 @@ class Transport:
         self.tokens = TokenManager(
             fetch=self._fetch_token,
             store=token_store,
-            key=f"{base_url.host}:{credentials.client_id}",
+            key=f"{base_url.authority}:{credentials.client_id}",
             clock=self.clock,
         )
 
@@ -141,7 +148,7 @@ class Transport:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 cookie_jar=aiohttp.DummyCookieJar(),
-                connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=300),
+                connector=aiohttp.TCPConnector(limit=_CONNECTIONS, ttl_dns_cache=300),
             )
             # aiohttp re-sends a GET/DELETE once, with the same signature, when a kept-alive
             # connection drops; our own loop retries instead, re-signed and counted.
@@ -156,24 +163,25 @@ class Transport:
         failure: TuyaError
         token_repeated = clock_repeated = False
         for attempt in range(1, options.retry.max_retries + 4):
-            token = await self.tokens.get() if call.authenticated else None
-            try:
-                return await self._attempt(call, url, token, options.timeout, attempt)
-            except ApiError as error:
-                if error.code in TOKEN_CODES and token is not None and not token_repeated:
+            async with self._connection_slot(call):
+                self._check_open(call)
+                token = await self._token_after_pacing(call)
+                try:
+                    return await self._attempt(call, url, token, options.timeout, attempt)
+                except (ApiError, TransportError) as error:
+                    failure = error
+            if isinstance(failure, ApiError):
+                if failure.code in TOKEN_CODES and token is not None and not token_repeated:
                     token_repeated = True
                     self.stats.token_rejections += 1
                     await self.tokens.invalidate(token)
                     continue
-                if isinstance(error, ClockSkewError) and not clock_repeated:
+                if isinstance(failure, ClockSkewError) and not clock_repeated:
                     clock_repeated = True
-                    if error.server_time_ms is not None:
-                        self.clock.correct(error.server_time_ms)
+                    if failure.server_time_ms is not None:
+                        self.clock.correct(failure.server_time_ms)
                         self.stats.clock_corrections += 1
                         continue
-                failure = error
-            except TransportError as error:
-                failure = error
             delay = options.retry.delay(
                 retries, failure, idempotent=call.idempotent, rand=self._rand()
             )
@@ -183,6 +191,29 @@ class Transport:
             self.stats.retries += 1
             await self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    async def _token_after_pacing(self, call: Call) -> Token | None:
+        # The token is taken before pacing, so that a renewal never queues behind paced calls
+        # (which would then all leave at once), and read again after it, so that a call that
+        # waited for its turn does not send a token renewed meanwhile.
+        if call.authenticated:
+            await self.tokens.get()
+        await self._throttle.acquire()
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        return await self.tokens.get() if call.authenticated else None
+
+    def _check_open(self, call: Call) -> None:
+        if self._closed:
+            raise ClientClosedError(
+                detail="the client is closed", method=call.method, route=call.route
+            )
+
+    def _connection_slot(self, call: Call) -> AbstractAsyncContextManager[object]:
+        # Token calls never wait here: the callers holding every slot may be waiting for them.
+        if self._slots is None or not call.authenticated:
+            return contextlib.nullcontext()
+        return self._slots
 
     def _give_up(self, call: Call, error: TuyaError) -> NoReturn:
         if not call.idempotent and is_outcome_unknown(error):
@@ -202,13 +233,6 @@ class Transport:
         limits: aiohttp.ClientTimeout,
         attempt: int,
     ) -> Envelope:
-        if self._closed:
-            raise ClientClosedError(
-                detail="the client is closed", method=call.method, route=call.route
-            )
-        await self._throttle.acquire()
-        if self._limiter is not None:
-            await self._limiter.acquire()
         headers = signed_headers(
             method=call.method,
             path=call.path,

@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import json
 import os
 import sys
 import time
 from typing import Any
 
-import aiohttp
-
-from tuyaio import ClientClosedError, RetryPolicy, TuyaClient, TuyaError
+from tuyaio import RetryPolicy, TuyaClient, TuyaError
 from tuyaio.fleet import RedisRateLimiter, RedisTokenStore
 
 FAST_RETRY = RetryPolicy(base_delay=0.001, max_delay=0.01)
@@ -91,14 +88,8 @@ async def main(mode: str) -> None:
             int(env.get("FLEET_BURST", "1")),
             key=env["TUYA_CLIENT_ID"],
         )
-    # As many connections as callers. With the client's own pool (100 connections), the 100
-    # callers beyond it wait for a connection holding the token they took before, and aiohttp
-    # hands released connections to whoever asks next, so they wait for seconds: long enough,
-    # with a 2 s token, to be refused twice. (Taking the token after a slot is free fixes that.)
-    concurrency = int(env.get("FLEET_CONCURRENCY", "1"))
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
     client = TuyaClient.from_env(
-        session=session, token_store=store, rate_limit=limiter, retry=FAST_RETRY, timeout=20.0
+        token_store=store, rate_limit=limiter, retry=FAST_RETRY, timeout=20.0
     )
     result: dict[str, Any] = {"pid": os.getpid()}
     try:
@@ -114,11 +105,7 @@ async def main(mode: str) -> None:
             rate_limited=stats.rate_limited,
         )
     finally:
-        # TokenManager.close() re-raises what a renewal cut short by the close raised (here
-        # ClientClosedError); the callers were cancelled on purpose, so that is not a failure.
-        with contextlib.suppress(ClientClosedError):
-            await client.close()
-        await session.close()
+        await client.close()
         await store.aclose()
         if limiter is not None:
             await limiter.aclose()

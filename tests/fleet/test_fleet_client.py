@@ -75,9 +75,8 @@ async def test_a_refresh_elsewhere_costs_the_others_one_repeat_and_keeps_the_new
     await _list(first, sandbox)
     assert first.stats.token_rejections == 1
     assert first._transport.tokens.current == second._transport.tokens.current
-    assert await store_for(redis_url).get(f"127.0.0.1:{sandbox.client_id}") == (
-        second._transport.tokens.current
-    )
+    key = f"{sandbox.base_url.removeprefix('http://')}:{sandbox.client_id}"
+    assert await store_for(redis_url).get(key) == (second._transport.tokens.current)
     assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 1)
 
 

@@ -161,17 +161,13 @@ async def test_a_worker_killed_holding_the_lock_blocks_the_fleet_only_for_the_lo
 ) -> None:
     lock_ttl = 2.0
 
-    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()  # holds the connection open until the client goes away
-
-    silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
-    silent_url = f"http://127.0.0.1:{silent.sockets[0].getsockname()[1]}"
-    async with silent, Sandbox(SandboxConfig(tasks=20)) as sandbox:
+    # Answers take 6 s until the holder is killed, so it sits in the lock while it renews.
+    async with Sandbox(SandboxConfig(tasks=20, latency_ms=6_000)) as sandbox:
         env = fleet_env(sandbox, redis_url, lock_ttl=lock_ttl, lock_wait=20)
-        # The holder renews against a server that never answers, so it sits in the lock.
-        (holder,) = await workers.start_workers(1, "once", {**env, "TUYA_BASE_URL": silent_url})
+        (holder,) = await workers.start_workers(1, "once", env)
         await workers.go([holder])
-        lock_key = f"tuyaio:token-lock:127.0.0.1:{sandbox.client_id}"
+        authority = sandbox.base_url.removeprefix("http://")
+        lock_key = f"tuyaio:token-lock:{authority}:{sandbox.client_id}"
         for _ in range(500):
             if await redis_client.exists(lock_key):
                 break
@@ -185,6 +181,7 @@ async def test_a_worker_killed_holding_the_lock_blocks_the_fleet_only_for_the_lo
         assert sandbox.state.grants == 0
         holder.kill()
         killed_at = time.time()
+        sandbox.configure(latency_ms=0)
         results = await workers.results(others, 30)
         grants = sandbox.state.grants
 
