@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from .redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]
+
 README = Path(__file__).parent.parent / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 ENV = {
@@ -25,8 +29,14 @@ def test_the_readme_has_python_examples() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_readme_python_block_runs(index: int, tmp_path: Path) -> None:
+def test_readme_python_block_runs(
+    index: int, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     code = BLOCKS[index]
+    env = dict(ENV)
+    if "REDIS_URL" in code:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        env["REDIS_URL"] = server.url
     if "def test_" in code:
         path = tmp_path / "test_readme_example.py"
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
@@ -35,6 +45,6 @@ def test_readme_python_block_runs(index: int, tmp_path: Path) -> None:
         command = [sys.executable, str(path)]
     path.write_text(code)
     done = subprocess.run(
-        command, env=ENV, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, f"block {index}:\n{code}\n{done.stdout}\n{done.stderr}"
