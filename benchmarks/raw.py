@@ -94,19 +94,26 @@ class RawClient:
         items_key: str,
         page_size: int,
         prefetch: int,
+        latencies_ms: list[float] | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Every page's items in order, with up to ``prefetch`` pages requested ahead.
 
         The same plan as tuyaio's pager (first page, then the rest from ``total``), written
-        plainly: raw dicts, no models, no limit or resume options.
+        plainly: raw dicts, no models, no limit or resume options. Each page's round trip (ms)
+        is appended to ``latencies_ms`` when given.
         """
 
-        def fetch(page: int) -> asyncio.Future[Any]:
-            return asyncio.ensure_future(
-                self.get(path, {**query, page_param: page, size_param: page_size})
-            )
+        async def get_page(page: int) -> Any:
+            started = time.perf_counter()
+            result = await self.get(path, {**query, page_param: page, size_param: page_size})
+            if latencies_ms is not None:
+                latencies_ms.append((time.perf_counter() - started) * 1000)
+            return result
 
-        first = await self.get(path, {**query, page_param: 1, size_param: page_size})
+        def fetch(page: int) -> asyncio.Future[Any]:
+            return asyncio.ensure_future(get_page(page))
+
+        first = await get_page(1)
         last = max(1, math.ceil(first["total"] / page_size))
         ahead: deque[asyncio.Future[Any]] = deque()
         next_page, result = 2, first

@@ -69,7 +69,9 @@ def _walk(bench: Bench) -> str:
         for depth in bench.plan.walk_depths:
             key = {"latency_ms": latency, "prefetch": depth}
             ours = _fig(bench.find(walk.SCENARIO, TUYAIO, **key), "wall_s")
-            raw = _fig(bench.find(walk.SCENARIO, RAW, **key), "wall_s")
+            raw_series = bench.find(walk.SCENARIO, RAW, **key)
+            raw = _fig(raw_series, "wall_s")
+            round_trip = _fig(raw_series, "page_latency_ms")
             peer = _fig(bench.find(walk.SCENARIO, PEER, **key), "wall_s")
             rows.append(
                 [
@@ -80,10 +82,11 @@ def _walk(bench: Bench) -> str:
                     _num(peer, 3),
                     _ratio(raw, ours),
                     _ratio(sequential, ours),
+                    _num(round_trip, 1),
                 ]
             )
     header = ["latency", "prefetch", "tuyaio s", "raw s", "tuya-connector s"]
-    header += ["tuyaio speed / raw", "tuyaio sequential / this"]
+    header += ["tuyaio speed / raw", "tuyaio sequential / this", "page round trip ms (raw)"]
     plan = bench.plan
     title = f"### 2. Walk {plan.walk_tasks:,} tasks at page_size {plan.walk_page_size}, seconds"
     return title + "\n\n" + _table(header, rows)

@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     load_before = load_average()
+    machine = describe()
     processes = [
         SandboxProcess(
             latency_ms=latency,
@@ -109,7 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for process in processes:
             process.stop()
     elapsed = time.perf_counter() - started
-    machine = describe()
+    machine_after = describe()
+    if (machine_after["git_commit"], machine_after["git_dirty_src"]) != (
+        machine["git_commit"],
+        machine["git_dirty_src"],
+    ):
+        bench.notes["src_changed_during_run"] = {
+            "git_commit": machine_after["git_commit"],
+            "git_dirty_src": machine_after["git_dirty_src"],
+        }
     load_after = load_average()
     targets = evaluate(bench)
     preamble = (

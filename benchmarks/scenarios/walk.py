@@ -8,6 +8,7 @@ it walks page after page with a plain loop (sequential only).
 from __future__ import annotations
 
 import asyncio
+import statistics
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -45,6 +46,8 @@ async def _at_latency(bench: Bench, latency_ms: float) -> None:
                 return _checked(count, plan.walk_tasks)
             page_no += 1
 
+    latencies: list[float] = []
+
     async with (
         bench.client(latency_ms) as client,
         RawClient(info.base_url, info.client_id, info.secret) as raw,
@@ -61,6 +64,7 @@ async def _at_latency(bench: Bench, latency_ms: float) -> None:
 
         async def raw_walk(depth: int) -> int:
             count = 0
+            latencies.clear()
             pages = raw.iter_pages(
                 path,
                 {},
@@ -69,6 +73,7 @@ async def _at_latency(bench: Bench, latency_ms: float) -> None:
                 items_key="tasks",
                 page_size=plan.walk_page_size,
                 prefetch=depth,
+                latencies_ms=latencies,
             )
             async for items in pages:
                 count += len(items)
@@ -94,6 +99,8 @@ async def _at_latency(bench: Bench, latency_ms: float) -> None:
         for repetition in range(plan.repetitions):
             for key, runner in runners.items():
                 sample = await runner()
+                if key[0] == RAW:
+                    sample.extra["page_latency_ms"] = statistics.median(latencies)
                 series[key].samples.append(sample)
                 log(
                     f"walk {latency_ms:g} ms {key[0]} prefetch={key[1]} #{repetition + 1}: "
