@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, get_args, get_origin
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -96,6 +97,14 @@ def _structure_enum(value: Any, type_: type[FallbackEnum]) -> FallbackEnum:
     return type_(value)  # type: ignore[call-arg]
 
 
+def _optional_of(type_: Any) -> Any:
+    """``X`` for ``X | None``, else ``None``."""
+    args = get_args(type_)
+    if get_origin(type_) in (UnionType, Union) and len(args) == 2 and type(None) in args:
+        return args[0] if args[1] is type(None) else args[1]
+    return None
+
+
 def _is_tuple_of(type_: Any) -> bool:
     args = get_args(type_)
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
@@ -135,6 +144,15 @@ def _make_converter() -> cattrs.Converter:
         return structure
 
     converter.register_structure_hook_factory(_is_tuple_of, tuple_hook)
+
+    def optional_hook(type_: Any) -> Callable[[Any, Any], Any]:
+        inner = _optional_of(type_)
+        structure_inner = converter.get_structure_hook(inner)
+        return lambda value, _: None if value is None else structure_inner(value, inner)
+
+    converter.register_structure_hook_factory(
+        lambda type_: _optional_of(type_) is not None, optional_hook
+    )
 
     def is_model(cls: Any) -> bool:
         return isinstance(cls, type) and attrs.has(cls) and cls.__module__ in _FAMILIES
