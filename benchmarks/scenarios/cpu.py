@@ -13,6 +13,7 @@ import asyncio
 import cProfile
 import io
 import pstats
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,11 @@ async def run(bench: Bench) -> None:
                     f"cpu {name} #{repetition + 1}: {sample.cpu_ms_per_1000:.0f} ms CPU per "
                     f"1,000 calls ({sample.rate:,.0f} req/s)"
                 )
-        report = [await _profile(name, runners[name], n) for name in (TUYAIO, RAW)]
+        profiles = {name: await _profile(runners[name], n) for name in (TUYAIO, RAW)}
     if api is not None:
         api.session.close()
+    report = [_difference(profiles[TUYAIO], profiles[RAW], n)]
+    report += [_top(name, profile, n) for name, profile in profiles.items()]
     path = bench.results_dir / "profile.txt"
     path.write_text("\n\n".join(report))
     bench.notes["profile"] = _relative(path)
@@ -89,16 +92,54 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-async def _profile(name: str, runner: Callable[[int], Awaitable[Sample]], n: int) -> str:
+async def _profile(runner: Callable[[int], Awaitable[Sample]], n: int) -> cProfile.Profile:
     profile = cProfile.Profile()
     profile.enable()
     try:
         await runner(n)
     finally:
         profile.disable()
+    return profile
+
+
+def _top(name: str, profile: cProfile.Profile, n: int) -> str:
     out = io.StringIO()
     stats = pstats.Stats(profile, stream=out).strip_dirs()
     out.write(f"=== {name}: {n} task-detail GETs at 0 ms latency, cProfile ===\n")
     stats.sort_stats("tottime").print_stats(_PROFILE_LINES)
     stats.sort_stats("cumulative").print_stats(_PROFILE_LINES)
     return out.getvalue()
+
+
+def _own_time_by_function(profile: cProfile.Profile) -> dict[str, float]:
+    """Own (``tottime``) seconds per ``module path:function``, paths cut after site-packages."""
+    totals: dict[str, float] = {}
+    raw_stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    for (filename, _line, function), (_cc, _nc, own, *_rest) in raw_stats.items():
+        where = re.split(r"site-packages/|/src/|/lib/python3\.\d+/", filename)[-1]
+        key = f"{where}:{function}"
+        totals[key] = totals.get(key, 0.0) + own
+    return totals
+
+
+def _difference(ours: cProfile.Profile, base: cProfile.Profile, n: int) -> str:
+    """What tuyaio spends per call beyond the baseline, function by function."""
+    mine, theirs = _own_time_by_function(ours), _own_time_by_function(base)
+    diffs = sorted(
+        ((mine.get(key, 0.0) - theirs.get(key, 0.0)) * 1e6 / n, key)
+        for key in mine.keys() | theirs.keys()
+    )
+    total = (sum(mine.values()) - sum(theirs.values())) * 1e6 / n
+    lines = [
+        f"=== tuyaio minus raw aiohttp: own time per call under cProfile, {n} calls each ===",
+        f"total: {sum(mine.values()) * 1e6 / n:.0f} µs vs {sum(theirs.values()) * 1e6 / n:.0f} µs"
+        f" per call ({total:+.0f} µs; cProfile inflates call-heavy code, so read the ranking, "
+        "not the sum)",
+        "",
+        "most added:",
+        *(f"  {diff:+7.2f} µs  {key}" for diff, key in reversed(diffs[-_PROFILE_LINES:])),
+        "",
+        "most saved:",
+        *(f"  {diff:+7.2f} µs  {key}" for diff, key in diffs[:8]),
+    ]
+    return "\n".join(lines) + "\n"
