@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -71,9 +72,14 @@ async def _run(bench: Bench, names: list[str]) -> None:
     bench.notes["scenario_seconds"] = seconds
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite; print the tables; write ``latest.json``, ``latest.md`` and the plot."""
     args = _arguments(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so that the sandboxes are stopped
     plan = Plan.quick() if args.quick else Plan.full()
     out: Path = args.out or (RESULTS / "quick" if args.quick else RESULTS)
     out.mkdir(parents=True, exist_ok=True)
