@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 import pytest
 
@@ -89,6 +90,44 @@ async def test_stop_on_error_cancels_the_rest() -> None:
     assert all(o.ok for o in outcomes[:-1])
     assert asyncio.all_tasks() - before == set()
     assert probe.calls < 99
+
+
+async def test_leaving_early_cancels_calls_in_flight() -> None:
+    started: list[int] = []
+    cancelled: list[int] = []
+
+    async def slow_after_first(n: int) -> int:
+        started.append(n)
+        try:
+            await asyncio.sleep(0 if n == 0 else 30)
+        except asyncio.CancelledError:
+            cancelled.append(n)
+            raise
+        return n
+
+    before = asyncio.all_tasks()
+    async with (
+        asyncio.timeout(5),
+        aclosing(batch.stream(slow_after_first, range(100), concurrency=4)) as outcomes,
+    ):
+        async for outcome in outcomes:
+            assert outcome.result == 0
+            break
+    assert asyncio.all_tasks() - before == set()
+    assert sorted(cancelled) == sorted(n for n in started if n != 0)
+    assert 1 <= len(cancelled) <= 4
+
+
+async def test_cancelling_the_batch_is_not_an_outcome() -> None:
+    async def forever(n: int) -> int:
+        await asyncio.sleep(30)
+        return n
+
+    runner = asyncio.ensure_future(batch.run(forever, range(10), concurrency=2))
+    await asyncio.sleep(0.01)
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(runner, 5)
 
 
 def test_concurrency_must_be_positive() -> None:

@@ -77,7 +77,8 @@ async def stream(
     """Yield an :class:`Outcome` per input, in input order or (``ordered=False``) as they finish.
 
     ``stop_on_error`` ends the batch at the first failure, cancelling calls in flight. Leaving the
-    loop early also cancels them. ``progress`` is called after every outcome.
+    loop early cancels them once the generator is dropped; ``async with aclosing(stream(...))``
+    does it at once. ``progress`` is called after every outcome.
     """
     check_count("concurrency", concurrency, minimum=1)
     total = len(inputs) if isinstance(inputs, Sized) else None
@@ -135,7 +136,8 @@ async def _next_finished(
 ) -> list[asyncio.Task[R]]:
     if ordered:
         head = next(iter(pending))
-        await asyncio.wait([head])
+        if not head.done():
+            await asyncio.wait([head])
         return [head]
     finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
     return sorted(finished, key=lambda task: pending[task][0])
