@@ -100,6 +100,30 @@ async def test_wrong_secret_is_a_signature_error_without_retry(
     assert "not-the-secret" not in str(caught.value) + repr(caught.value)
 
 
+async def test_authenticate_grants_once_and_then_reuses_the_token(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    token = await client.authenticate()
+    assert (sandbox.state.grants, sandbox.state.requests) == (1, 1)
+    assert token.lifetime_ms == sandbox.config.token_ttl_s * 1000
+    assert await client.authenticate() is token
+    await client.maintenance.list_tasks(sandbox.project_id)
+    assert (sandbox.state.grants, sandbox.state.requests) == (1, 2)
+    assert token.access_token not in repr(token)
+    await client.close()
+    with pytest.raises(ClientClosedError):
+        await client.authenticate()
+
+
+async def test_authenticate_reports_wrong_credentials(
+    sandbox: Sandbox, make_client: ClientFactory
+) -> None:
+    client = await make_client(sandbox, client_id="someone-else")
+    with pytest.raises(AuthenticationError):
+        await client.authenticate()
+    assert sandbox.state.requests == 1
+
+
 async def test_wrong_client_id_is_an_authentication_error(
     sandbox: Sandbox, make_client: ClientFactory
 ) -> None:

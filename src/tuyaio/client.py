@@ -20,7 +20,7 @@ from .resources import ConstructionResource, MaintenanceResource
 from .retry import RetryPolicy
 from .routes import Route, check_raw_path, method_name
 from .signing import QueryValue
-from .tokens import MemoryTokenStore, TokenStore
+from .tokens import MemoryTokenStore, Token, TokenStore
 from .transport import Credentials, Options, Stats, Transport
 
 __all__ = ["Timeout", "TuyaClient"]
@@ -185,6 +185,16 @@ class TuyaClient:
         view._requester = Requester(self._transport, options)
         view._owner = False
         return view
+
+    async def authenticate(self) -> Token:
+        """Make sure this client holds a valid access token; fetch or renew one only if needed.
+
+        Optional: every call does this by itself. Use it to check the credentials at start-up (a
+        wrong client ID or secret fails here, e.g. with :class:`AuthenticationError`) or to take
+        the token grant out of the first call's latency. The :class:`Token` keeps its access and
+        refresh tokens out of ``repr``; they are secrets, so do not log them.
+        """
+        return await self._transport.token()
 
     async def request(
         self,

@@ -192,6 +192,11 @@ class Transport:
             await self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
+    async def token(self) -> Token:
+        """A valid access token, fetched or renewed only if needed."""
+        self._check_open(GRANT.build(query={"grant_type": 1}))
+        return await self.tokens.get()
+
     async def _token_after_pacing(self, call: Call) -> Token | None:
         # The token is taken before pacing, so that a renewal never queues behind paced calls
         # (which would then all leave at once), and read again after it, so that a call that

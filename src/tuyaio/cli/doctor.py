@@ -5,9 +5,8 @@ then measures the offset between this machine's clock and the server's, the toke
 the round-trip time, optionally reads one page of a project (which shows a wrong data center or a
 missing API authorisation), and prints a verdict with the fix to try.
 
-The token grant goes through the public API: a :class:`~tuyaio.TokenStore` that records the token
-it is given and, for the probe call, stops the call right after the grant, so that nothing but the
-token request is sent. The token is never printed.
+The token grant goes through the public API (:meth:`~tuyaio.TuyaClient.authenticate`), so that
+nothing but the token request is sent. The token is never printed.
 """
 
 from __future__ import annotations
@@ -24,9 +23,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..client import TuyaClient
 from ..errors import ApiError, DecodeError, TransportError, TuyaError
 from ..retry import RetryPolicy
-from ..tokens import MemoryTokenStore, Token
+from ..tokens import MemoryTokenStore, Token, TokenStore
 from .argtypes import id_text
 from .commands import Subparsers
 from .failures import ExitCode, hint_for, one_line
@@ -96,82 +96,43 @@ class Diagnosis:
         self.checks.append(Check(name, status, detail))
 
 
-class _GrantOnly(Exception):
-    """Raised by the probe store right after a token arrives: the probe needs nothing more."""
-
-
-class _ProbeStore:
-    """A token store (the public ``TokenStore`` protocol) that notes when a token arrives."""
-
-    def __init__(self, *, stop_after_grant: bool) -> None:
-        self._inner = MemoryTokenStore()
-        self.stop_after_grant = stop_after_grant
-        self.token: Token | None = None
-        self.received_wall_ms: float = 0.0
-        self.received_perf: float = 0.0
-
-    async def get(self, key: str) -> Token | None:
-        return await self._inner.get(key)
-
-    async def set(self, key: str, token: Token) -> None:
-        self.received_perf = time.perf_counter()
-        self.received_wall_ms = time.time() * 1000
-        self.token = token
-        await self._inner.set(key, token)
-        if self.stop_after_grant:
-            raise _GrantOnly
-
-    async def clear(self, key: str, *, access_token: str) -> None:
-        await self._inner.clear(key, access_token=access_token)
-
-    def lock(self, key: str) -> Any:
-        return self._inner.lock(key)
-
-
 @attrs.define
 class _Grant:
-    store: _ProbeStore
+    store: MemoryTokenStore
+    token: Token | None = None
     seconds: float = 0.0
+    received_wall_ms: float = 0.0
     corrections: int = 0
-    client_offset_ms: int = 0
     error: TuyaError | None = None
 
 
-async def _grant(settings: Settings, session: aiohttp.ClientSession) -> _Grant:
-    store = _ProbeStore(stop_after_grant=True)
-    grant = _Grant(store)
-    client = settings.client(
+def _client(settings: Settings, session: aiohttp.ClientSession, store: TokenStore) -> TuyaClient:
+    return settings.client(
         session=session,
         token_store=store,
         retry=RetryPolicy(max_retries=1, base_delay=0.2),
         timeout=min(settings.timeout, _DOCTOR_TIMEOUT_S),
     )
-    async with client:
+
+
+async def _grant(settings: Settings, session: aiohttp.ClientSession) -> _Grant:
+    grant = _Grant(MemoryTokenStore())
+    async with _client(settings, session, grant.store) as client:
         started = time.perf_counter()
         try:
-            # Never sent: the store stops the call once the token has arrived.
-            await client.request("GET", "/v1.0/token", params={"grant_type": 1})
-        except _GrantOnly:
-            pass
+            grant.token = await client.authenticate()
         except TuyaError as error:
             grant.error = error
-        grant.seconds = (store.received_perf or time.perf_counter()) - started
+        grant.seconds = time.perf_counter() - started
+        grant.received_wall_ms = time.time() * 1000
         grant.corrections = client.stats.clock_corrections
-        grant.client_offset_ms = client.clock_offset_ms
     return grant
 
 
 async def _probe(
-    settings: Settings, session: aiohttp.ClientSession, store: _ProbeStore, what: str, project: str
+    settings: Settings, session: aiohttp.ClientSession, store: TokenStore, what: str, project: str
 ) -> tuple[float, int]:
-    store.stop_after_grant = False
-    client = settings.client(
-        session=session,
-        token_store=store,
-        retry=RetryPolicy(max_retries=1, base_delay=0.2),
-        timeout=min(settings.timeout, _DOCTOR_TIMEOUT_S),
-    )
-    async with client:
+    async with _client(settings, session, store) as client:
         started = time.perf_counter()
         if what == "maintenance":
             total = (await client.maintenance.list_tasks(project, page_size=1)).total
@@ -202,11 +163,11 @@ def _explain(diagnosis: Diagnosis, error: TuyaError, step: str) -> None:
 
 
 def _clock(diagnosis: Diagnosis, grant: _Grant) -> None:
-    token = grant.store.token
+    token = grant.token
     assert token is not None
     server_ms = token.expires_at_ms - token.lifetime_ms
     one_way_ms = min(grant.seconds, 2.0) * 500
-    offset = round(server_ms - (grant.store.received_wall_ms - one_way_ms))
+    offset = round(server_ms - (grant.received_wall_ms - one_way_ms))
     diagnosis.clock_offset_ms = offset
     seconds = f"{offset / 1000:+.1f}".replace("-0.0", "+0.0")
     text = f"server clock is {seconds} s from this machine's"
@@ -232,11 +193,11 @@ async def diagnose(settings: Settings, args: argparse.Namespace) -> Diagnosis:
     diagnosis.add("configuration", "ok", f"client ID {settings.client_id}, secret set")
     async with aiohttp.ClientSession() as session:
         first = await _grant(settings, session)
-        if first.error is not None or first.store.token is None:
+        if first.token is None:
             error = first.error or TuyaError(method="GET", route="/v1.0/token")
             _explain(diagnosis, error, "token grant")
             return diagnosis
-        token = first.store.token
+        token = first.token
         diagnosis.grant_ms = round(first.seconds * 1000, 1)
         lifetime = token.lifetime_ms / 1000
         diagnosis.token_lifetime_s = lifetime
@@ -249,7 +210,7 @@ async def diagnose(settings: Settings, args: argparse.Namespace) -> Diagnosis:
         if lifetime < _SHORT_TOKEN_S:
             diagnosis.add("token lifetime", "warn", f"only {lifetime:.0f} s")
         second = await _grant(settings, session)
-        timing = second if second.error is None and second.store.token else first
+        timing = second if second.token is not None else first
         diagnosis.rtt_ms = round(timing.seconds * 1000, 1)
         diagnosis.add("round trip", "ok", f"{timing.seconds * 1000:.0f} ms per request")
         _clock(diagnosis, timing)
