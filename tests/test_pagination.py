@@ -7,6 +7,7 @@ runs against the sandbox in the maintenance and construction tests.
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 
 import pytest
@@ -86,6 +87,30 @@ async def test_breaking_out_cancels_in_flight_pages_and_leaves_no_task() -> None
             if item == 15:
                 break
     assert asyncio.all_tasks() - before == set()
+    assert len(listing.fetched) <= 2 + 6
+
+
+async def test_a_plain_break_cancels_in_flight_pages_without_the_cycle_collector() -> None:
+    listing = Listing(10_000, delay=0.05)
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    before = asyncio.all_tasks()
+    gc.disable()
+    try:
+        async for item in AsyncPager(listing.fetch, page_size=10, prefetch=6):
+            if item == 15:
+                break
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert asyncio.all_tasks() - before == set()
+    finally:
+        gc.enable()
+        loop.set_exception_handler(None)
+    gc.collect()
+    await asyncio.sleep(0)
+    assert reported == []
+    assert listing.in_flight == 0
     assert len(listing.fetched) <= 2 + 6
 
 

@@ -93,7 +93,8 @@ class AsyncPager(Generic[T]):
     """Every item of a listing, in order: ``async for item in pager``.
 
     Each ``async for`` starts a new walk. ``pages()`` walks page by page instead. Leaving a loop
-    early cancels the page requests in flight once the pager is dropped; ``async with pager:`` (or
+    early cancels the page requests in flight once the pager is dropped (a few event-loop turns
+    after the loop, for ``async for item in client.….iter_…(…)``); ``async with pager:`` (or
     :meth:`aclose`) does it at once.
     """
 
@@ -126,7 +127,7 @@ class AsyncPager(Generic[T]):
         )
 
     def __aiter__(self) -> AsyncGenerator[T, None]:
-        return self._track(self._items())
+        return self._track(_items(self._pages()))
 
     def pages(self) -> AsyncGenerator[Page[T], None]:
         """Walk page by page (with ``limit``, the last page is cut short)."""
@@ -158,45 +159,52 @@ class AsyncPager(Generic[T]):
         self._walks.append(walk)
         return walk
 
-    async def _items(self) -> AsyncGenerator[T, None]:
-        async with aclosing(self._pages()) as pages:
-            async for page in pages:
-                for item in page.items:
-                    yield item
+    def _pages(self) -> AsyncGenerator[Page[T], None]:
+        # A walk must not hold the pager: the pager holds its walks, and a cycle would keep a
+        # dropped walk (and its page requests) alive until the cycle collector runs.
+        return _walk(self._fetch, self._page_size, self._start_page, self._limit, self._prefetch)
 
-    async def _pages(self) -> AsyncGenerator[Page[T], None]:
-        size, page_no = self._page_size, self._start_page
-        remaining = self._limit
-        page = await self._fetch(page_no, size)
-        last = _last_page(page.total, size)
-        if remaining is not None:
-            last = min(last, page_no + math.ceil(remaining / size) - 1)
-        ahead: deque[asyncio.Task[Page[T]]] = deque()
-        next_no = page_no + 1
-        try:
-            while True:
-                last = min(last, _last_page(page.total, size))
-                while len(ahead) < self._prefetch and next_no <= last:
-                    ahead.append(asyncio.ensure_future(self._fetch(next_no, size)))
-                    next_no += 1
-                if not page.items:
+
+async def _items(pages: AsyncGenerator[Page[T], None]) -> AsyncGenerator[T, None]:
+    async with aclosing(pages):
+        async for page in pages:
+            for item in page.items:
+                yield item
+
+
+async def _walk(
+    fetch: PageFetcher[T], size: int, page_no: int, remaining: int | None, prefetch: int
+) -> AsyncGenerator[Page[T], None]:
+    page = await fetch(page_no, size)
+    last = _last_page(page.total, size)
+    if remaining is not None:
+        last = min(last, page_no + math.ceil(remaining / size) - 1)
+    ahead: deque[asyncio.Task[Page[T]]] = deque()
+    next_no = page_no + 1
+    try:
+        while True:
+            last = min(last, _last_page(page.total, size))
+            while len(ahead) < prefetch and next_no <= last:
+                ahead.append(asyncio.ensure_future(fetch(next_no, size)))
+                next_no += 1
+            if not page.items:
+                return
+            if remaining is not None:
+                if len(page.items) >= remaining:
+                    yield attrs.evolve(page, items=page.items[:remaining])
                     return
-                if remaining is not None:
-                    if len(page.items) >= remaining:
-                        yield attrs.evolve(page, items=page.items[:remaining])
-                        return
-                    remaining -= len(page.items)
-                yield page
-                if page_no >= last:
-                    return
-                page_no += 1
-                if ahead:
-                    page = await ahead[0]
-                    ahead.popleft()
-                else:
-                    page = await self._fetch(page_no, size)
-        finally:
-            for task in ahead:
-                task.cancel()
+                remaining -= len(page.items)
+            yield page
+            if page_no >= last:
+                return
+            page_no += 1
             if ahead:
-                await asyncio.gather(*ahead, return_exceptions=True)
+                page = await ahead[0]
+                ahead.popleft()
+            else:
+                page = await fetch(page_no, size)
+    finally:
+        for task in ahead:
+            task.cancel()
+        if ahead:
+            await asyncio.gather(*ahead, return_exceptions=True)
