@@ -165,6 +165,19 @@ async def test_filters_match_the_sandboxs_own_filtering(
     assert got_window
 
 
+@pytest.mark.parametrize("text", ["Floor 1", "a+b", "R&D / 2", "100%", "Büro 3", "x=y,z"])
+async def test_filter_text_reaches_the_server_as_written(
+    sandbox: Sandbox, client: TuyaClient, text: str
+) -> None:
+    # A strict server decodes the query by RFC 3986 only: "+" is a plus, a space travels as %20.
+    project = sandbox.lighting_project_id
+    expected = [r["roomId"] for r in sandbox.state.rooms(project) if text in r["roomName"]]
+    page = await client.construction.list_rooms(project, room_name=text, page_size=1000)
+    assert [room.room_id for room in page.items] == expected
+    records = await client.construction.list_records(project, operator_name=text)
+    assert records.total == 0
+
+
 async def test_permission_and_not_found_errors(sandbox: Sandbox, client: TuyaClient) -> None:
     with pytest.raises(PermissionDeniedError) as denied:
         await client.construction.list_rooms("1111111111111111111")

@@ -20,7 +20,7 @@ from tuyaio import (
     TuyaError,
     UnexpectedResponseError,
 )
-from tuyaio.envelope import excerpt, parse_envelope
+from tuyaio.envelope import excerpt, parse_envelope, parse_retry_after
 
 ROUTE = "/v1.0/osaas/projects/{project_id}/maintenance/tasks"
 
@@ -82,6 +82,25 @@ def test_http_429_is_rate_limited_with_retry_after() -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "date", "seconds"),
+    [
+        ("120", None, 120.0),
+        ("Mon, 23 Nov 2026 10:00:30 GMT", "Mon, 23 Nov 2026 10:00:00 GMT", 30.0),
+        ("Mon, 23 Nov 2026 09:59:00 GMT", "Mon, 23 Nov 2026 10:00:00 GMT", 0.0),
+        ("Mon, 23 Nov 2026 10:00:30 GMT", None, None),
+        ("inf", None, None),
+        ("nan", None, None),
+        ("-1", None, None),
+        ("soon", "Mon, 23 Nov 2026 10:00:00 GMT", None),
+    ],
+)
+def test_retry_after_in_seconds_or_as_a_date_relative_to_the_servers_date(
+    value: str, date: str | None, seconds: float | None
+) -> None:
+    assert parse_retry_after(value, date) == seconds
+
+
+@pytest.mark.parametrize(
     "body",
     ["<html>oops</html>", "", "[1, 2]", '{"result": 1}', '{"success": "yes"}', "{trunc", "null"],
 )
@@ -96,6 +115,8 @@ def test_excerpt_redacts_tokens_and_is_short() -> None:
     assert "SECRET1" not in text
     assert "SECRET2" not in text
     assert len(text) <= 301
+    truncated = '{"result": {"expire_time": 7200, "access_token": "SECRET3'
+    assert "SECRET3" not in excerpt(truncated.encode())
 
 
 _json = st.recursive(

@@ -161,6 +161,11 @@ def test_maintenance_status_key_is_preferred_over_construction_status() -> None:
     assert structure(data, MaintenanceTask).status is MaintenanceStatus.IN_MAINTENANCE
 
 
+def test_a_null_maintenance_status_falls_back_to_construction_status() -> None:
+    data = {"task_id": "1", "maintenance_status": None, "construction_status": "IN_MAINTENANCE"}
+    assert structure(data, MaintenanceTask).status is MaintenanceStatus.IN_MAINTENANCE
+
+
 def test_missing_lists_and_null_lists_are_empty_tuples() -> None:
     detail = structure({"recordId": "1", "rooms": None}, ConstructionRecordDetail)
     assert detail.rooms == ()

@@ -21,6 +21,7 @@ from tuyaio import (
     TransportError,
     UnexpectedResponseError,
 )
+from tuyaio.retry import is_outcome_unknown
 
 POLICY = RetryPolicy()
 OUTCOME_UNKNOWN = [
@@ -65,9 +66,20 @@ def test_backoff_doubles_and_is_capped_and_gives_up_after_max_retries() -> None:
     assert capped.delay(9, error, idempotent=True, rand=0.0) == 3.0
 
 
-def test_retry_after_is_honoured_up_to_the_cap() -> None:
+def test_retry_after_is_waited_for_in_full_up_to_max_retry_after_then_gives_up() -> None:
     assert POLICY.delay(0, RateLimitedError(retry_after=5.0), idempotent=True, rand=0.0) == 5.0
-    assert POLICY.delay(0, RateLimitedError(retry_after=60.0), idempotent=True, rand=0.0) == 8.0
+    assert POLICY.delay(0, RateLimitedError(retry_after=30.0), idempotent=True, rand=0.0) == 30.0
+    assert POLICY.delay(0, RateLimitedError(retry_after=61.0), idempotent=True, rand=0.0) is None
+    short = RetryPolicy(max_retry_after=2)
+    assert short.delay(0, RateLimitedError(retry_after=3.0), idempotent=False, rand=0.0) is None
+
+
+def test_a_4xx_page_was_refused_before_processing_but_a_garbled_200_may_not_have_been() -> None:
+    refused = UnexpectedResponseError(http_status=404)
+    assert not is_outcome_unknown(refused)
+    assert POLICY.delay(0, refused, idempotent=True, rand=0.0) is None
+    assert is_outcome_unknown(UnexpectedResponseError(http_status=200))
+    assert is_outcome_unknown(UnexpectedResponseError())
 
 
 def test_retries_can_be_turned_off() -> None:
@@ -89,3 +101,9 @@ def test_policy_is_frozen_and_validated() -> None:
         RetryPolicy(max_retries=-1)
     with pytest.raises(ValueError, match="jitter"):
         RetryPolicy(jitter=2)
+    with pytest.raises(TypeError, match="max_retries"):
+        RetryPolicy(max_retries=True)
+    with pytest.raises(ValueError, match="max_delay"):
+        RetryPolicy(max_delay=float("inf"))
+    with pytest.raises(TypeError, match="base_delay"):
+        RetryPolicy(base_delay="1")  # type: ignore[arg-type]

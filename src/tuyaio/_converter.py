@@ -169,7 +169,7 @@ def _make_converter() -> cattrs.Converter:
         status_key = wire_name(cls, "status")
 
         def structure_with_fallback(value: Any, type_: Any) -> Any:
-            if isinstance(value, Mapping) and status_key not in value:
+            if isinstance(value, Mapping) and value.get(status_key) is None:
                 fallback = value.get(_STATUS_FALLBACK_KEY)
                 if fallback is not None:
                     value = {**value, status_key: fallback}

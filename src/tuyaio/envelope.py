@@ -7,6 +7,7 @@ Pure: the same input always gives the same answer, and any input at all gives ei
 from __future__ import annotations
 
 import json
+import math
 import re
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -25,7 +26,7 @@ __all__ = ["Envelope", "excerpt", "parse_envelope", "parse_retry_after", "server
 
 _EXCERPT_CHARS = 300
 _SECRET_VALUES = re.compile(
-    r'("(?:access_token|refresh_token|accessToken|refreshToken|sign|secret)"\s*:\s*)"[^"]*"'
+    r'("(?:access_token|refresh_token|accessToken|refreshToken|sign|secret)"\s*:\s*)"[^"]*"?'
 )
 
 
@@ -45,15 +46,20 @@ def excerpt(body: bytes) -> str:
     return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header; ``None`` when absent or not a number."""
+def parse_retry_after(value: str | None, date: str | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header: a number, or an HTTP date taken relative to the
+    answer's ``Date`` header (so this machine's clock does not matter); ``None`` when absent or
+    unreadable."""
     if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+        retry_at, sent_at = server_time_from_date(value), server_time_from_date(date)
+        if retry_at is None or sent_at is None:
+            return None
+        seconds = max(0.0, (retry_at - sent_at) / 1000)
+    return seconds if 0 <= seconds < math.inf else None
 
 
 def server_time_from_date(value: str | None) -> int | None:
@@ -77,8 +83,12 @@ def parse_envelope(
     method: str,
     route: str,
     retry_after: str | None = None,
+    date: str | None = None,
 ) -> Envelope:
-    """Return the envelope of a successful call, or raise the error the answer stands for."""
+    """Return the envelope of a successful call, or raise the error the answer stands for.
+
+    ``retry_after`` and ``date`` are the answer's ``Retry-After`` and ``Date`` headers.
+    """
     status_error = error_for_status(status) if status != 200 else None
     try:
         document = json.loads(body)
@@ -87,7 +97,9 @@ def parse_envelope(
 
     if not isinstance(document, dict) or not isinstance(document.get("success"), bool):
         if status_error is not None:
-            raise _status_error(status_error, status, method, route, retry_after)
+            raise _status_error(
+                status_error, status, method, route, parse_retry_after(retry_after, date)
+            )
         detail = (
             f"HTTP {status} with a body that is not a Tuya envelope"
             if status != 200
@@ -119,19 +131,19 @@ def parse_envelope(
         "route": route,
     }
     if issubclass(error_class, RateLimitedError):
-        kwargs["retry_after"] = parse_retry_after(retry_after)
+        kwargs["retry_after"] = parse_retry_after(retry_after, date)
     raise error_class(**kwargs)
 
 
 def _status_error(
-    error_class: type[ApiError], status: int, method: str, route: str, retry_after: str | None
+    error_class: type[ApiError], status: int, method: str, route: str, retry_after: float | None
 ) -> ApiError:
     message = f"HTTP {status}"
     if issubclass(error_class, RateLimitedError):
         return error_class(
             http_status=status,
             msg=message,
-            retry_after=parse_retry_after(retry_after),
+            retry_after=retry_after,
             method=method,
             route=route,
         )

@@ -32,6 +32,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _shown(url: URL) -> str:
+    """The URL for an error message, without a user name or password."""
+    if url.absolute and (url.user is not None or url.password is not None):
+        return str(url.with_user(None))
+    return str(url)
+
+
 def resolve_base_url(
     region: str | None, base_url: str | URL | None, *, allow_insecure_http: bool = False
 ) -> URL:
@@ -42,16 +49,20 @@ def resolve_base_url(
     if (region is None) == (base_url is None):
         raise ValueError(f"pass exactly one of region (one of {', '.join(REGIONS)}) or base_url")
     if region is not None:
+        if not isinstance(region, str):
+            raise TypeError(f"region must be a str, got {type(region).__name__}")
         if region not in REGIONS:
             raise ValueError(f"region must be one of {', '.join(REGIONS)}, got {region!r}")
         return URL(REGIONS[region])
+    if not isinstance(base_url, (str, URL)):
+        raise TypeError(f"base_url must be a str or yarl.URL, got {type(base_url).__name__}")
     url = URL(str(base_url))
     if url.scheme not in {"http", "https"} or not url.host:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {str(base_url)!r}")
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {_shown(url)!r}")
     if url.user or url.password or url.query_string or url.fragment or url.path not in {"", "/"}:
         raise ValueError(
             "base_url must be scheme://host[:port] only (no credentials, path or query), "
-            f"got {str(base_url)!r}"
+            f"got {_shown(url)!r}"
         )
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         raise ValueError(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import attrs
 
 from .errors import (
@@ -10,6 +13,7 @@ from .errors import (
     RateLimitedError,
     ServerError,
     TransportError,
+    UnexpectedResponseError,
 )
 
 __all__ = ["RetryPolicy", "is_outcome_unknown"]
@@ -23,7 +27,24 @@ def is_outcome_unknown(error: BaseException) -> bool:
     """
     if isinstance(error, (ConnectError, ClientClosedError)):
         return False
+    if isinstance(error, UnexpectedResponseError) and error.http_status is not None:
+        return not 400 <= error.http_status <= 499  # a 4xx page: refused before processing
     return isinstance(error, (TransportError, ServerError))
+
+
+def _exact_int(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be an int, got {type(value).__name__}")
+
+
+def _finite(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
+
+
+_seconds: list[Any] = [_finite, attrs.validators.ge(0)]
 
 
 @attrs.frozen(kw_only=True)
@@ -35,16 +56,15 @@ class RetryPolicy:
     correction repeat a call once whatever the policy says: they are part of the protocol.
     """
 
-    max_retries: int = attrs.field(
-        default=4, validator=[attrs.validators.instance_of(int), attrs.validators.ge(0)]
-    )
-    base_delay: float = attrs.field(default=0.25, converter=float, validator=attrs.validators.ge(0))
-    max_delay: float = attrs.field(default=8.0, converter=float, validator=attrs.validators.ge(0))
+    max_retries: int = attrs.field(default=4, validator=[_exact_int, attrs.validators.ge(0)])
+    base_delay: float = attrs.field(default=0.25, validator=_seconds)
+    max_delay: float = attrs.field(default=8.0, validator=_seconds)
     jitter: float = attrs.field(
-        default=0.25,
-        converter=float,
-        validator=[attrs.validators.ge(0), attrs.validators.le(1.0)],
+        default=0.25, validator=[_finite, attrs.validators.ge(0), attrs.validators.le(1.0)]
     )
+    max_retry_after: float = attrs.field(default=60.0, validator=_seconds)
+    """The longest ``Retry-After`` waited for; a longer one gives up at once, and the
+    :class:`RateLimitedError` raised carries it in ``retry_after``."""
 
     def delay(
         self, attempt: int, error: BaseException, *, idempotent: bool, rand: float
@@ -54,7 +74,8 @@ class RetryPolicy:
 
         Retried: rate limiting (for every call: the server did nothing); transport failures,
         timeouts and server errors only when ``idempotent``. ``rand`` in [0, 1) draws the jitter,
-        which cuts the wait by up to ``jitter`` of it; ``Retry-After`` is honoured up to the cap.
+        which cuts the wait by up to ``jitter`` of it. A ``Retry-After`` is waited for in full (even
+        beyond ``max_delay``) up to ``max_retry_after``; a longer one gives up.
         """
         if attempt >= self.max_retries:
             return None
@@ -64,5 +85,7 @@ class RetryPolicy:
         backoff = min(self.max_delay, self.base_delay * 2.0**attempt) * (1.0 - self.jitter * rand)
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
-            backoff = max(backoff, min(float(retry_after), self.max_delay))
+            if retry_after > self.max_retry_after:
+                return None
+            backoff = max(backoff, float(retry_after))
         return backoff

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 import aiohttp
 import attrs
@@ -89,6 +90,16 @@ class _Response:
     date: str | None
 
 
+def _wire_url(base_url: URL, call: Call) -> URL:
+    # Percent-encoding by RFC 3986 (a space is %20): yarl's form-style "+" for a space would be
+    # read back as "+" by a strict server, which would then sign a different string (1004).
+    query = "&".join(
+        f"{quote(name, safe='')}={quote(value, safe=',')}" for name, value in call.query.items()
+    )
+    url = base_url.with_path(call.path, encoded=True)
+    return URL(f"{url}?{query}", encoded=True) if query else url
+
+
 class Transport:
     """Sends calls for one set of credentials over one aiohttp session."""
 
@@ -158,7 +169,7 @@ class Transport:
 
     async def send(self, call: Call, options: Options) -> Envelope:
         """Send ``call`` until it succeeds or the retry policy gives up; return its envelope."""
-        url = self._base_url.with_path(call.path, encoded=True).with_query(call.query)
+        url = _wire_url(self._base_url, call)
         retries = 0
         failure: TuyaError
         token_repeated = clock_repeated = False
@@ -264,6 +275,7 @@ class Transport:
                     method=call.method,
                     route=call.route,
                     retry_after=response.retry_after,
+                    date=response.date,
                 )
             except ClockSkewError as error:
                 if error.server_time_ms is None:
@@ -310,7 +322,11 @@ class Transport:
                     response.headers.get("Date"),
                 )
         except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as error:
-            raise self._transport_error(call, error) from (None if call.secret_path else error)
+            if not call.secret_path:
+                raise self._transport_error(call, error) from error
+            failure = self._transport_error(call, error)
+        # Raised outside the handler: aiohttp's error names the URL, which holds the refresh token.
+        raise failure
 
     def _transport_error(self, call: Call, error: BaseException) -> TransportError:
         where: dict[str, Any] = {"method": call.method, "route": call.route}

@@ -12,8 +12,9 @@ import math
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import attrs
 from aiohttp import web
@@ -30,7 +31,16 @@ from .config import (
 from .state import SandboxState
 from .verify import expected_sign, signature_matches
 
-__all__ = ["RUNTIME", "Reject", "Runtime", "make_app", "page_args", "query_int", "safe_id"]
+__all__ = [
+    "RUNTIME",
+    "Reject",
+    "Runtime",
+    "make_app",
+    "page_args",
+    "query",
+    "query_int",
+    "safe_id",
+]
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _TOKEN_ROUTES = frozenset({"/v1.0/token", "/v1.0/token/{refresh_token}"})
@@ -90,9 +100,21 @@ def safe_id(value: str) -> str:
     return value
 
 
+def query(request: web.Request) -> Mapping[str, str]:
+    """The query decoded by RFC 3986 only, like a strict server: ``%20`` is a space, ``+`` a plus.
+
+    (aiohttp's ``request.query`` decodes HTML forms, where ``+`` is a space too.)
+    """
+    decoded: dict[str, str] = {}
+    for pair in filter(None, request.raw_path.partition("?")[2].split("&")):
+        name, _, value = pair.partition("=")
+        decoded.setdefault(unquote(name), unquote(value))
+    return decoded
+
+
 def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
     """An integer query parameter; not a number → 1101."""
-    raw = request.query.get(name)
+    raw = query(request).get(name)
     if raw is None or raw == "":
         return default
     try:
@@ -146,7 +168,7 @@ def _authenticate(request: web.Request, runtime: Runtime, route: str, body: byte
         nonce=headers.get("nonce", ""),
         method=request.method,
         path=request.raw_path.split("?", 1)[0],
-        query=request.query.items(),
+        query=query(request).items(),
         body=body,
         headers=headers,
         signature_headers=headers.get("Signature-Headers", ""),

@@ -11,7 +11,16 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import Handler, Reject, Runtime, json_body, page_args, query_int, require
+from .app import (
+    Handler,
+    Reject,
+    Runtime,
+    json_body,
+    page_args,
+    query,
+    query_int,
+    require,
+)
 from .state import DEVICE_TYPE_NAMES
 
 __all__ = ["ROUTES"]
@@ -27,14 +36,14 @@ def _project(runtime: Runtime, project_id: Any) -> str:
 
 
 def _query_project(request: web.Request, runtime: Runtime) -> str:
-    project_id = request.query.get("projectId")
+    project_id = query(request).get("projectId")
     if not project_id:
         raise Reject(1100, "param projectId is empty")
     return _project(runtime, project_id)
 
 
 def _int_list(request: web.Request, name: str) -> frozenset[int] | None:
-    raw = request.query.get(name)
+    raw = query(request).get(name)
     if raw is None or raw == "":
         return None
     try:
@@ -70,7 +79,7 @@ async def rooms(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     project_id = _query_project(request, runtime)
     statuses = _int_list(request, "authorizationStatus")
     task_status = query_int(request, "taskStatus")
-    name = request.query.get("roomName") or None
+    name = query(request).get("roomName") or None
     all_rooms = runtime.state.rooms(project_id)
     if statuses is None and task_status is None and name is None:
         return _page(request, all_rooms)
@@ -90,7 +99,7 @@ async def records(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET /task/records``."""
     project_id = _query_project(request, runtime)
     statuses = _int_list(request, "authorizationStatus")
-    operator = request.query.get("operatorName") or None
+    operator = query(request).get("operatorName") or None
     start, end = query_int(request, "startTime"), query_int(request, "endTime")
 
     def keep(record: dict[str, Any]) -> bool:

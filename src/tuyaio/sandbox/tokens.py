@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import Handler, Reject, Runtime
+from .app import Handler, Reject, Runtime, query
 
 __all__ = ["ROUTES"]
 
@@ -25,7 +25,7 @@ def _issue(runtime: Runtime) -> dict[str, Any]:
 
 async def grant(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET /v1.0/token?grant_type=1``."""
-    if request.query.get("grant_type") != "1":
+    if query(request).get("grant_type") != "1":
         raise Reject(1109, "param grant_type is illegal")
     runtime.state.grants += 1
     return _issue(runtime)
