@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,6 +18,8 @@ from tuyaio import (
     PermissionDeniedError,
     ServerError,
     SignatureError,
+    Timeout,
+    TokenBucket,
     TuyaClient,
     UnexpectedResponseError,
 )
@@ -75,6 +78,19 @@ async def test_an_expired_token_is_refreshed_and_the_call_repeated_once(
     assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 1)
     assert client.stats.token_rejections == 1
     assert sandbox.state.codes[1011] == 1
+
+
+async def test_a_clock_minutes_behind_still_renews_tokens_ahead_of_expiry(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    # 4 minutes off: inside Tuya's 5-minute window (no 1013), but longer than the token lives.
+    sandbox = await make_sandbox(token_ttl_s=100, clock_skew_s=240)
+    client = await make_client(sandbox)
+    for _ in range(3):
+        assert (await client.maintenance.list_tasks(sandbox.project_id)).total > 0
+    assert client.stats.token_rejections == 0
+    assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 0)
+    assert abs(client.clock_offset_ms - 240_000) < 2_000
 
 
 async def test_a_revoked_token_gets_1010_then_one_refresh(
@@ -271,3 +287,124 @@ def test_from_env_reads_the_documented_variables() -> None:
         TuyaClient.from_env(environ={"TUYA_CLIENT_ID": "cid"})
     with pytest.raises(ValueError, match="TUYA_REGION"):
         TuyaClient.from_env(environ={"TUYA_CLIENT_ID": "c", "TUYA_CLIENT_SECRET": "s"})
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: Timeout(total=float("nan")), ValueError, "total"),
+        (lambda: Timeout(total=float("inf")), ValueError, "total"),
+        (lambda: Timeout(connect=-1), ValueError, "connect"),
+        (lambda: Timeout(connect=0), ValueError, "connect"),
+        (lambda: Timeout(total="30"), TypeError, "total"),
+        (lambda: Timeout(total=True), TypeError, "total"),
+        (lambda: TuyaClient("id", "s", region="eu", timeout=float("nan")), ValueError, "timeout"),
+        (lambda: TuyaClient("id", "s", region="eu", timeout=-1), ValueError, "timeout"),
+        (lambda: TuyaClient("id", "s", region="eu", timeout="5"), TypeError, "timeout"),
+        (lambda: TuyaClient("id", "s", region="eu", timeout=True), TypeError, "timeout"),
+        (lambda: TuyaClient("id", "s", region="eu", timeout=None), TypeError, "timeout"),
+        (lambda: TuyaClient("id", "s", region="eu", session="s"), TypeError, "session"),
+        (lambda: TuyaClient("id", "s", region=["eu"]), TypeError, "region"),
+        (lambda: TuyaClient("id", "s", region={}), TypeError, "region"),
+        (lambda: TuyaClient("id", "s", region=5), TypeError, "region"),
+        (lambda: TuyaClient("id", "s", base_url=5), TypeError, "base_url"),
+        (
+            lambda: TuyaClient("id", "s", region="eu", allow_insecure_http="no"),
+            TypeError,
+            "allow_insecure_http",
+        ),
+        (
+            lambda: TuyaClient("id", "s", region="eu", rate_limit=float("inf")),
+            ValueError,
+            "rate_limit",
+        ),
+        (lambda: TuyaClient("id", "s", region="eu", rate_limit=0), ValueError, "rate_limit"),
+        (lambda: TuyaClient("id", "s", region="eu", rate_limit="5"), TypeError, "rate_limit"),
+        (lambda: TuyaClient("id", "s", region="eu", rate_limit=True), TypeError, "rate_limit"),
+        (lambda: TokenBucket(float("nan")), ValueError, "rate"),
+        (lambda: TokenBucket("5"), TypeError, "rate"),
+        (lambda: TokenBucket(True), TypeError, "rate"),
+        (lambda: TokenBucket(5, 0), ValueError, "burst"),
+        (lambda: TokenBucket(5, 1.5), TypeError, "burst"),
+        (lambda: TokenBucket(5, True), TypeError, "burst"),
+    ],
+)
+def test_bad_client_options_are_refused_naming_the_argument(
+    make: Callable[[], object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_good_timeouts_and_limits_are_accepted() -> None:
+    assert Timeout(total=None, connect=None).total is None
+    TuyaClient("id", "s", region="eu", timeout=Timeout(total=2.5, connect=None))
+    TuyaClient("id", "s", region="eu", timeout=1, rate_limit=0.5)
+    bucket = TokenBucket(2)
+    with pytest.raises(ValueError, match="rate"):
+        bucket.set_rate(float("nan"))
+    assert bucket.rate == 2
+
+
+async def test_with_options_checks_its_arguments(client: TuyaClient) -> None:
+    for timeout in (float("nan"), float("inf"), -1.0, 0):
+        with pytest.raises(ValueError, match="timeout"):
+            client.with_options(timeout=timeout)
+    with pytest.raises(TypeError, match="timeout"):
+        client.with_options(timeout="5")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="retry"):
+        client.with_options(retry=5)  # type: ignore[arg-type]
+    assert client.with_options(timeout=Timeout(total=None)) is not client
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"headers": {"sign": "x"}}, ValueError, "headers"),
+        ({"headers": {"Access_Token": "x"}}, ValueError, "headers"),
+        ({"headers": {"T": "1"}}, ValueError, "headers"),
+        ({"headers": {"NONCE": "n"}}, ValueError, "headers"),
+        ({"headers": {"signature-headers": "area_id"}}, ValueError, "headers"),
+        ({"headers": {"content-type": "text/plain"}}, ValueError, "headers"),
+        ({"headers": {"Client_Id": "x"}}, ValueError, "headers"),
+        ({"headers": {"Sign_Method": "x"}}, ValueError, "headers"),
+        ({"headers": {"area_id": " padded"}}, ValueError, "headers"),
+        ({"headers": {"area_id": "padded "}}, ValueError, "headers"),
+        ({"headers": {"area_id": "a\tb"}}, ValueError, "headers"),
+        ({"headers": {"area_id": "a\nX-Evil: 1"}}, ValueError, "headers"),
+        ({"headers": {"area_id": "1", "AREA_ID": "2"}}, ValueError, "headers"),
+        ({"headers": [("area_id", "1")]}, TypeError, "headers"),
+        ({"idempotent": "yes"}, TypeError, "idempotent"),
+        ({"idempotent": 1}, TypeError, "idempotent"),
+        ({"json": {"x": float("nan")}, "method": "POST"}, ValueError, "json"),
+        ({"json": [float("inf")], "method": "POST"}, ValueError, "json"),
+        ({"json": {"x": object()}, "method": "POST"}, TypeError, "json"),
+        ({"params": {1: "x"}}, TypeError, "params"),
+        ({"params": {"a": object()}}, TypeError, "params"),
+        ({"params": {"a": [object()]}}, TypeError, "params"),
+        ({"params": {"a": {"b": 1}}}, TypeError, "params"),
+        ({"params": {"a": b"x"}}, TypeError, "params"),
+        ({"params": {"a": float("nan")}}, ValueError, "params"),
+        ({"params": [("a", "b")]}, TypeError, "params"),
+    ],
+)
+async def test_bad_escape_hatch_arguments_are_refused_before_io(
+    sandbox: Sandbox, client: TuyaClient, kwargs: dict[str, Any], error: type, match: str
+) -> None:
+    method = kwargs.pop("method", "GET")
+    with pytest.raises(error, match=match):
+        await client.request(method, tasks_path(sandbox), **kwargs)
+    assert sandbox.state.requests == 0
+
+
+async def test_escape_hatch_sends_good_params_and_extra_headers(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    result = await client.request(
+        "GET",
+        tasks_path(sandbox),
+        params={"page_no": 1, "page_size": 2, "unused": None},
+        headers={"area_id": "eu-1"},
+        idempotent=True,
+    )
+    assert len(result["tasks"]) == 2

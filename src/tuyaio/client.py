@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from enum import Enum
 from functools import cached_property
 from types import TracebackType
 from typing import Any
@@ -22,30 +24,61 @@ from .routes import Route, check_raw_path, method_name
 from .signing import QueryValue
 from .tokens import MemoryTokenStore, Token, TokenStore
 from .transport import Credentials, Options, Stats, Transport
+from .validation import check_bool, check_optional_bool, check_positive_number, check_seconds
 
 __all__ = ["Timeout", "TuyaClient"]
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]+")
+_RESERVED_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "client_id",
+        "access_token",
+        "sign",
+        "sign_method",
+        "t",
+        "nonce",
+        "Signature-Headers",
+        "Content-Type",
+    )
+)
+"""Headers the protocol itself sets and signs (compared case-insensitively)."""
+
+
+def _seconds(name: str) -> Any:
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        check_seconds(name, value, optional=True)
+
+    return check
 
 
 @attrs.frozen(kw_only=True)
 class Timeout:
-    """Limits for one attempt, in seconds (``None``: no limit); each retry gets them afresh."""
+    """Limits for one attempt, in seconds (``None``: no limit); each retry gets them afresh.
 
-    total: float | None = 30.0
-    connect: float | None = 10.0
+    Each limit is ``None`` or a finite number above 0.
+    """
+
+    total: float | None = attrs.field(default=30.0, validator=_seconds("total"))
+    connect: float | None = attrs.field(default=10.0, validator=_seconds("connect"))
 
     def _aiohttp(self) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=self.total, connect=self.connect)
+        return aiohttp.ClientTimeout(
+            total=None if self.total is None else float(self.total),
+            connect=None if self.connect is None else float(self.connect),
+        )
 
 
 def _timeout(value: float | Timeout) -> aiohttp.ClientTimeout:
     if isinstance(value, Timeout):
         return value._aiohttp()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"timeout must be a number of seconds > 0 or a Timeout, got {value!r}")
-    return Timeout(total=float(value), connect=min(10.0, float(value)))._aiohttp()
+    if value is None:
+        raise TypeError(
+            "timeout must be seconds > 0 or a Timeout (Timeout(total=None) for no limit), got None"
+        )
+    seconds = check_positive_number("timeout", value)
+    return Timeout(total=seconds, connect=min(10.0, seconds))._aiohttp()
 
 
 def _credential(name: str, value: object) -> str:
@@ -59,22 +92,60 @@ def _credential(name: str, value: object) -> str:
 def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter | None:
     if rate_limit is None or isinstance(rate_limit, RateLimiter):
         return rate_limit
-    if isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)) or rate_limit <= 0:
-        raise ValueError(
-            f"rate_limit must be requests per second > 0 or a RateLimiter, got {rate_limit!r}"
-        )
-    return TokenBucket(float(rate_limit))
+    return TokenBucket(check_positive_number("rate_limit", rate_limit))
 
 
 def _signed_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
-    if not headers:
+    if headers is None:
         return ()
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"headers must be a mapping of str to str, got {type(headers).__name__}")
+    seen: set[str] = set()
     for name, value in headers.items():
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
             raise ValueError(f"headers: {name!r} is not a valid header name")
-        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
-            raise ValueError(f"headers[{name!r}] must be printable ASCII")
+        if name.lower() in _RESERVED_HEADERS:
+            raise ValueError(f"headers: {name!r} is set by the protocol and cannot be overridden")
+        if name.lower() in seen:
+            raise ValueError(f"headers: {name!r} is given twice (header names ignore case)")
+        seen.add(name.lower())
+        if (
+            not isinstance(value, str)
+            or not _HEADER_VALUE.fullmatch(value)
+            or value != value.strip()
+        ):
+            raise ValueError(
+                f"headers[{name!r}] must be printable ASCII without leading or trailing spaces"
+            )
     return tuple(headers.items())
+
+
+def _query_scalar(name: str, value: object) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if not isinstance(value, (str, int, float, Enum)):
+        raise TypeError(
+            f"{name} must be a str, int, float, bool or Enum, got {type(value).__name__}"
+        )
+
+
+def _check_params(params: Mapping[str, QueryValue] | None) -> None:
+    if params is None:
+        return
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping of str to values, got {type(params).__name__}")
+    for key, value in params.items():
+        if not isinstance(key, str):
+            raise TypeError(f"params: keys must be str, got {key!r}")
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                _query_scalar(f"params[{key!r}] items", item)
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            raise TypeError(f"params[{key!r}] must be a scalar, a list or a tuple")
+        else:
+            _query_scalar(f"params[{key!r}]", value)
 
 
 class TuyaClient:
@@ -109,6 +180,15 @@ class TuyaClient:
         )
         if not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise TypeError(
+                f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
+        if region is not None and not isinstance(region, str):
+            raise TypeError(f"region must be a str, got {type(region).__name__}")
+        if base_url is not None and not isinstance(base_url, (str, URL)):
+            raise TypeError(f"base_url must be a str or a yarl.URL, got {type(base_url).__name__}")
+        check_bool("allow_insecure_http", allow_insecure_http)
         if token_store is not None and not isinstance(token_store, TokenStore):
             raise TypeError(f"token_store must be a TokenStore, got {type(token_store).__name__}")
         options = Options(timeout=_timeout(timeout), retry=retry)
@@ -176,7 +256,10 @@ class TuyaClient:
         self, *, timeout: float | Timeout | None = None, retry: RetryPolicy | None = None
     ) -> TuyaClient:
         """A view of this client with other per-call options; it shares the connection, token and
-        limits, and closing it does nothing (the original client owns them)."""
+        limits, and closing it does nothing (the original client owns them). ``None`` keeps this
+        client's setting."""
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         options = Options(
             timeout=self._requester.options.timeout if timeout is None else _timeout(timeout),
             retry=self._requester.options.retry if retry is None else retry,
@@ -211,11 +294,17 @@ class TuyaClient:
         Returns the envelope's ``result`` as decoded JSON. ``headers`` are sent and signed (listed
         in ``Signature-Headers``). ``idempotent`` says whether the call may be repeated after a
         failure whose outcome is unknown; by default GET and DELETE may, POST may not.
+        ``headers`` may not replace the protocol's own (``client_id``, ``access_token``, ``sign``,
+        ``sign_method``, ``t``, ``nonce``, ``Signature-Headers``, ``Content-Type``); ``json`` must
+        be strict JSON (no NaN or infinity).
         """
         route = Route(method_name(method), check_raw_path(path))
+        _check_params(params)
+        extra_headers = _signed_headers(headers)
+        check_optional_bool("idempotent", idempotent)
         call = attrs.evolve(
-            route.build(query=params, body=json, idempotent=idempotent),
-            extra_headers=_signed_headers(headers),
+            route.build(query=params, body=json, body_name="json", idempotent=idempotent),
+            extra_headers=extra_headers,
         )
         envelope = await self._transport.send(call, self._requester.options)
         return envelope.result

@@ -49,6 +49,7 @@ import attrs
 from .errors import TuyaError
 from .ratelimit import TokenBucket
 from .tokens import MemoryTokenStore, Token
+from .validation import check_bool, check_count, check_positive_number, check_text
 
 __all__ = [
     "FleetError",
@@ -135,9 +136,7 @@ class _Redis:
     """A redis-py asyncio client with every command bounded in time and errors made ours."""
 
     def __init__(self, client: aioredis.Redis | str, *, timeout: float) -> None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"timeout must be seconds > 0, got {timeout!r}")
-        self.timeout = float(timeout)
+        self.timeout = check_positive_number("timeout", timeout)
         self.pool: aioredis.BlockingConnectionPool | None = None
         if isinstance(client, str):
             # Many callers at once wait (within the timeout) for one of a few connections.
@@ -177,6 +176,17 @@ class _Redis:
         if self.pool is not None:
             await self.client.aclose()
             await self.pool.disconnect()
+
+
+def _check_prefix(prefix: object) -> None:
+    check_text("prefix", prefix)
+
+
+def _check_lock_wait(lock_wait: object) -> float:
+    """Seconds to wait for another worker's lock: a finite number, 0 (do not wait) or more."""
+    if lock_wait == 0 and not isinstance(lock_wait, bool):
+        return 0.0
+    return check_positive_number("lock_wait", lock_wait)
 
 
 def _stop_if_cancelled(cause: BaseException | None) -> None:
@@ -243,15 +253,14 @@ class RedisTokenStore:
         timeout: float = 2.0,
         local_fallback: bool = False,
     ) -> None:
-        if not isinstance(lock_ttl, (int, float)) or lock_ttl < 0.01:
-            raise ValueError(f"lock_ttl must be seconds >= 0.01, got {lock_ttl!r}")
-        if not isinstance(lock_wait, (int, float)) or lock_wait < 0:
-            raise ValueError(f"lock_wait must be seconds >= 0, got {lock_wait!r}")
+        lock_ttl = check_positive_number("lock_ttl", lock_ttl, minimum=0.01)
+        lock_wait = _check_lock_wait(lock_wait)
+        _check_prefix(prefix)
+        self._local_fallback = check_bool("local_fallback", local_fallback)
         self._redis = _Redis(redis, timeout=timeout)
         self._prefix = prefix
         self._lock_ttl_ms = round(lock_ttl * 1000)
-        self._lock_wait = float(lock_wait)
-        self._local_fallback = local_fallback
+        self._lock_wait = lock_wait
         self._local = MemoryTokenStore()
         self._release = self._redis.client.register_script(_RELEASE)
         self._extend = self._redis.client.register_script(_EXTEND)
@@ -475,21 +484,23 @@ class RedisRateLimiter:
         timeout: float = 2.0,
         local_fallback_rate: float | None = None,
     ) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-            raise ValueError(f"rate must be requests per second > 0, got {rate!r}")
-        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-            raise ValueError(f"burst must be an int >= 1, got {burst!r}")
+        self._rate = check_positive_number("rate", rate)
+        self._burst = check_count("burst", burst, minimum=1)
         if not isinstance(key, str) or not key:
             raise ValueError("key must be a non-empty string, e.g. the project's client_id")
+        _check_prefix(prefix)
+        fallback_rate = (
+            None
+            if local_fallback_rate is None
+            else check_positive_number("local_fallback_rate", local_fallback_rate)
+        )
         self._redis = _Redis(redis, timeout=timeout)
-        self._rate = float(rate)
-        self._burst = burst
         self._name = f"{prefix}:rate:{key}"
         interval_us = 1_000_000 / self._rate
         self._args = [math.ceil(interval_us), math.ceil(interval_us * (burst - 1))]
         self._gcra = self._redis.client.register_script(_GCRA)
         self._turn = asyncio.Lock()
-        self._fallback = None if local_fallback_rate is None else TokenBucket(local_fallback_rate)
+        self._fallback = None if fallback_rate is None else TokenBucket(fallback_rate)
         self._degraded = False
 
     def __repr__(self) -> str:

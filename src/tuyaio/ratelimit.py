@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
+from .validation import check_count, check_positive_number
+
 __all__ = ["AdaptiveThrottle", "RateLimiter", "TokenBucket"]
 
 
@@ -30,6 +32,8 @@ class TokenBucket:
     """``rate`` requests per second with bursts of up to ``burst``; waiters are served in order.
 
     Nothing is reserved before a waiter gets its turn, so a cancelled waiter costs nothing.
+    ``rate`` is a finite number above 0, ``burst`` an int of at least 1 (default: the rate,
+    rounded, at least 1).
     """
 
     def __init__(
@@ -40,14 +44,12 @@ class TokenBucket:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if rate <= 0:
-            raise ValueError(f"rate must be > 0, got {rate!r}")
-        if burst is not None and burst < 1:
-            raise ValueError(f"burst must be >= 1, got {burst!r}")
+        self._rate = check_positive_number("rate", rate)
+        if burst is not None:
+            check_count("burst", burst, minimum=1)
         self._clock = clock
         self._sleep = sleep
-        self._rate = float(rate)
-        self._burst = float(burst if burst is not None else max(1, round(rate)))
+        self._burst = float(burst if burst is not None else max(1, round(self._rate)))
         self._tokens = self._burst
         self._updated = clock()
         self._lock = asyncio.Lock()
@@ -61,9 +63,13 @@ class TokenBucket:
         return self._rate
 
     def set_rate(self, rate: float) -> None:
-        """Change the rate from now on (tokens already accrued are kept, up to the burst)."""
+        """Change the rate from now on (tokens already accrued are kept, up to the burst).
+
+        ``rate`` is a finite number above 0 (at least 0.001 is used).
+        """
+        rate = check_positive_number("rate", rate)
         self._refill()
-        self._rate = max(float(rate), 1e-3)
+        self._rate = max(rate, 1e-3)
 
     def _refill(self) -> None:
         now = self._clock()

@@ -72,8 +72,12 @@ class Route:
         body: Any = None,
         identifiers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        body_name: str = "body",
     ) -> Call:
-        """Check the path arguments (each must be a safe path segment) and build the call."""
+        """Check the path arguments (each must be a safe path segment) and build the call.
+
+        ``body_name`` is the argument named when the body is not strict JSON.
+        """
         path_args = path_args or {}
         for name in self.fields:
             check_id(name, path_args.get(name))
@@ -82,7 +86,7 @@ class Route:
             route=self.template,
             path=self.template.format(**path_args),
             query=encode_query(query),
-            body=serialize(body),
+            body=serialize(body, name=body_name),
             idempotent=_pick_idempotent(idempotent, self.idempotent, self.method),
             authenticated=self.authenticated,
             identifiers=dict(identifiers or {}),
@@ -98,11 +102,21 @@ def _pick_idempotent(call: bool | None, route: bool | None, method: str) -> bool
     return method in _REPEATABLE_METHODS
 
 
-def serialize(body: Any) -> bytes:
-    """Compact JSON bytes, made once: exactly these bytes are hashed, signed and sent."""
+def serialize(body: Any, *, name: str = "body") -> bytes:
+    """Compact JSON bytes, made once: exactly these bytes are hashed, signed and sent.
+
+    Only strict JSON: NaN or infinity is a ValueError, an object JSON cannot hold a TypeError,
+    each naming ``name``.
+    """
     if body is None:
         return b""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as error:
+        raise ValueError(f"{name} must be strict JSON: {error}") from None
+    except (TypeError, RecursionError) as error:
+        raise TypeError(f"{name} must be JSON-serialisable: {error}") from None
+    return text.encode()
 
 
 def check_raw_path(path: object) -> str:

@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Hashable, Iterable, Mapping
+from datetime import UTC, datetime
 from enum import Enum
 from typing import TypeVar
 
 __all__ = [
+    "MAX_PREFETCH",
     "check_aware",
+    "check_bool",
+    "check_callable",
     "check_count",
+    "check_country_code",
     "check_enum_values",
     "check_id",
     "check_ids",
+    "check_optional_bool",
     "check_page",
     "check_page_size",
+    "check_positive_number",
+    "check_prefetch",
+    "check_seconds",
     "check_text",
+    "check_unique",
 ]
+
+MAX_PREFETCH = 64
+"""The most pages a listing may request ahead of its consumer."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_COUNTRY_CODE = re.compile(r"[0-9]{1,4}")
 
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 E = TypeVar("E", bound=Enum)
+H = TypeVar("H", bound=Hashable)
 
 
 def check_id(name: str, value: object) -> str:
@@ -34,14 +52,25 @@ def check_id(name: str, value: object) -> str:
     return value
 
 
-def check_ids(name: str, values: object) -> tuple[str, ...]:
-    """A non-empty list of IDs (a lone string is refused: it would be iterated by character)."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+def check_ids(name: str, values: object, *, unique: bool = False) -> tuple[str, ...]:
+    """A non-empty list of IDs (a lone string is refused: it would be iterated by character);
+    with ``unique``, an ID listed twice is refused too."""
+    if isinstance(values, (str, bytes, bytearray, Mapping)) or not isinstance(values, Iterable):
         raise TypeError(f"{name} must be a list of str, got {type(values).__name__}")
     ids = tuple(check_id(f"{name}[{index}]", value) for index, value in enumerate(values))
     if not ids:
         raise ValueError(f"{name} must not be empty")
-    return ids
+    return check_unique(name, ids) if unique else ids
+
+
+def check_unique(name: str, values: tuple[H, ...]) -> tuple[H, ...]:
+    """``values`` with no value listed twice."""
+    seen: set[H] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{name} lists {value!r} more than once")
+        seen.add(value)
+    return values
 
 
 def check_text(name: str, value: object) -> str:
@@ -57,6 +86,42 @@ def _check_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     return value
+
+
+def check_bool(name: str, value: object) -> bool:
+    """A ``bool`` (not merely something truthy)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def check_optional_bool(name: str, value: object) -> bool | None:
+    """A ``bool`` or ``None``."""
+    return None if value is None else check_bool(name, value)
+
+
+def check_callable(name: str, value: object) -> None:
+    """Something that can be called."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
+
+
+def check_positive_number(name: str, value: object, *, minimum: float = 0.0) -> float:
+    """A finite real number above 0 (or at least ``minimum`` when that is above 0); not a bool."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number) or number <= 0 or number < minimum:
+        bound = f">= {minimum:g}" if minimum > 0 else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return number
+
+
+def check_seconds(name: str, value: object, *, optional: bool = False) -> float | None:
+    """A duration in seconds: a finite number above 0, or ``None`` (no limit) when ``optional``."""
+    if value is None and optional:
+        return None
+    return check_positive_number(name, value)
 
 
 def check_count(name: str, value: object, *, minimum: int) -> int:
@@ -80,18 +145,39 @@ def check_page_size(name: str, value: object, maximum: int) -> int:
     return number
 
 
+def check_prefetch(name: str, value: object) -> int:
+    """Pages requested ahead of the consumer: from 0 to :data:`MAX_PREFETCH`."""
+    number = _check_int(name, value)
+    if not 0 <= number <= MAX_PREFETCH:
+        raise ValueError(f"{name} must be between 0 and {MAX_PREFETCH}, got {value!r}")
+    return number
+
+
 def check_aware(name: str, value: object) -> datetime:
-    """A timezone-aware ``datetime``."""
+    """A timezone-aware ``datetime``, not before 1970 (it is sent as epoch milliseconds)."""
     if not isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (e.g. datetime.now(UTC)), got {value!r}")
+    if value < _EPOCH:
+        raise ValueError(f"{name} must not be before 1970-01-01T00:00:00Z, got {value!r}")
+    return value
+
+
+def check_country_code(name: str, value: object) -> str:
+    """A telephone country calling code without ``+``: 1 to 4 digits, e.g. ``"86"``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if not _COUNTRY_CODE.fullmatch(value) or not value.isascii():
+        raise ValueError(f"{name} must be 1 to 4 digits without '+' (e.g. '86'), got {value!r}")
     return value
 
 
 def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]:
     """A non-empty list of documented members of ``enum`` (members or their plain values)."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+    if isinstance(values, Mapping):
+        raise TypeError(f"{name} must be {enum.__name__} values or a list of them, got a mapping")
+    if isinstance(values, (str, bytes, bytearray)) or not isinstance(values, Iterable):
         values = (values,)
     members = tuple(_member(f"{name}", value, enum) for value in values)
     if not members:
@@ -101,10 +187,14 @@ def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]
 
 def _member(name: str, value: object, enum: type[E]) -> E:
     known = {member.value: member for member in enum}
-    if isinstance(value, bool) or (isinstance(value, Enum) and not isinstance(value, enum)):
+    if isinstance(value, enum):
+        value = value.value
+    elif isinstance(value, (bool, Enum)) or not any(
+        isinstance(value, type(plain)) for plain in known
+    ):
         raise TypeError(f"{name} must hold {enum.__name__} values, got {value!r}")
     try:
-        return known[value.value if isinstance(value, Enum) else value]
+        return known[value]
     except (KeyError, TypeError):
         choices = ", ".join(f"{member.value!r} ({member.name})" for member in enum)
         raise ValueError(
