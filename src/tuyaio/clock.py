@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-__all__ = ["ServerClock"]
+__all__ = ["DRIFT_TOLERANCE_MS", "ServerClock"]
+
+DRIFT_TOLERANCE_MS = 2_000
+"""How far our clock may be from the server's before a token answer corrects it."""
 
 
 class ServerClock:
@@ -22,6 +25,15 @@ class ServerClock:
     def now_ms(self) -> int:
         """Server time in milliseconds since the epoch, as best we know it."""
         return self.local_ms() + self.offset_ms
+
+    def observe(self, server_ms: int) -> bool:
+        """Adopt the server's time from a token answer when ours is off by more than
+        :data:`DRIFT_TOLERANCE_MS` (the server would accept our requests, but token expiry is
+        judged on its clock). True when the offset changed."""
+        if abs(server_ms - self.now_ms()) <= DRIFT_TOLERANCE_MS:
+            return False
+        self.correct(server_ms)
+        return True
 
     def correct(self, server_ms: int) -> None:
         """Adopt the server's time, read from an answer that was just received."""

@@ -354,6 +354,8 @@ class Transport:
             self.stats.token_grants += 1
         else:
             self.stats.token_refreshes += 1
+        if envelope.t is not None:
+            self.clock.observe(envelope.t)
         return token_from_result(
             envelope.result,
             server_ms=envelope.t if envelope.t is not None else self.clock.now_ms(),
