@@ -131,3 +131,28 @@ def test_bad_arguments_are_refused() -> None:
     assert repr(RedisRateLimiter(url, 10, key="k")) == (
         "RedisRateLimiter(rate=10, burst=1, key='tuyaio:rate:k')"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        ((float("nan"),), {}, ValueError, "rate"),
+        ((float("inf"),), {}, ValueError, "rate"),
+        ((True,), {}, TypeError, "rate"),
+        (("10",), {}, TypeError, "rate"),
+        ((10, True), {}, TypeError, "burst"),
+        ((10, 2.0), {}, TypeError, "burst"),
+        ((10,), {"timeout": float("nan")}, ValueError, "timeout"),
+        ((10,), {"timeout": True}, TypeError, "timeout"),
+        ((10,), {"prefix": ""}, ValueError, "prefix"),
+        ((10,), {"local_fallback_rate": 0}, ValueError, "local_fallback_rate"),
+        ((10,), {"local_fallback_rate": float("inf")}, ValueError, "local_fallback_rate"),
+        ((10,), {"local_fallback_rate": True}, TypeError, "local_fallback_rate"),
+        ((10,), {"local_fallback_rate": "5"}, TypeError, "local_fallback_rate"),
+    ],
+)
+def test_bad_limiter_arguments_name_the_argument(
+    args: tuple[object, ...], kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        RedisRateLimiter("redis://127.0.0.1:1/0", *args, key="k", **kwargs)  # type: ignore[arg-type]

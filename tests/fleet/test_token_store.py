@@ -262,3 +262,30 @@ def test_bad_arguments_are_refused() -> None:
         RedisTokenStore("redis://127.0.0.1:1/0", lock_ttl=0)
     with pytest.raises(ValueError, match="timeout"):
         RedisTokenStore("redis://127.0.0.1:1/0", timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"lock_ttl": float("nan")}, ValueError, "lock_ttl"),
+        ({"lock_ttl": float("inf")}, ValueError, "lock_ttl"),
+        ({"lock_ttl": True}, TypeError, "lock_ttl"),
+        ({"lock_ttl": "10"}, TypeError, "lock_ttl"),
+        ({"lock_wait": float("nan")}, ValueError, "lock_wait"),
+        ({"lock_wait": float("inf")}, ValueError, "lock_wait"),
+        ({"lock_wait": -1}, ValueError, "lock_wait"),
+        ({"lock_wait": True}, TypeError, "lock_wait"),
+        ({"timeout": float("nan")}, ValueError, "timeout"),
+        ({"timeout": float("inf")}, ValueError, "timeout"),
+        ({"timeout": True}, TypeError, "timeout"),
+        ({"timeout": "2"}, TypeError, "timeout"),
+        ({"prefix": ""}, ValueError, "prefix"),
+        ({"prefix": 5}, TypeError, "prefix"),
+        ({"local_fallback": "yes"}, TypeError, "local_fallback"),
+    ],
+)
+def test_bad_store_arguments_name_the_argument(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        RedisTokenStore("redis://127.0.0.1:1/0", **kwargs)  # type: ignore[arg-type]
