@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from typing import Any
 
 import pytest
 
@@ -133,3 +135,41 @@ async def test_cancelling_the_batch_is_not_an_outcome() -> None:
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         asyncio.run(batch.run(Probe(), [1], concurrency=0))
+
+
+async def _echo(n: object) -> object:
+    return n
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        ((_echo, "abc"), {}, TypeError, "inputs"),
+        ((_echo, b"abc"), {}, TypeError, "inputs"),
+        ((_echo, {"a": 1}), {}, TypeError, "inputs"),
+        ((_echo, 5), {}, TypeError, "inputs"),
+        (("not callable", [1]), {}, TypeError, "fn"),
+        ((_echo, [1]), {"progress": "not callable"}, TypeError, "progress"),
+        ((_echo, [1]), {"concurrency": True}, TypeError, "concurrency"),
+        ((_echo, [1]), {"concurrency": 2.0}, TypeError, "concurrency"),
+        ((_echo, [1]), {"concurrency": -1}, ValueError, "concurrency"),
+        ((_echo, [1]), {"ordered": "yes"}, TypeError, "ordered"),
+        ((_echo, [1]), {"stop_on_error": 1}, TypeError, "stop_on_error"),
+    ],
+)
+def test_bad_arguments_are_refused_when_called(
+    args: tuple[Any, ...], kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        batch.stream(*args, **kwargs)  # no iteration, no event loop: refused at the call
+    if "ordered" not in kwargs:  # run() has no such option
+        with pytest.raises(error, match=match):
+            batch.run(*args, **kwargs)  # refused before anything is awaited
+
+
+async def test_stream_is_still_an_async_generator() -> None:
+    outcomes = batch.stream(_echo, [1, 2])
+    assert inspect.isasyncgen(outcomes)
+    async with aclosing(outcomes):
+        assert [outcome.result async for outcome in outcomes] == [1, 2]
+    assert [outcome.result for outcome in await batch.run(_echo, iter([3]))] == [3]

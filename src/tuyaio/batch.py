@@ -12,13 +12,22 @@ input order at most ``2 × concurrency`` outcomes wait for a slow one ahead of t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable, Sized
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sized,
+)
 from contextlib import aclosing
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .validation import check_count
+from .validation import check_bool, check_callable, check_count
 
 __all__ = ["Outcome", "Progress", "run", "stream"]
 
@@ -65,7 +74,31 @@ async def _inputs(inputs: Iterable[I] | AsyncIterable[I]) -> AsyncGenerator[I, N
             yield item
 
 
-async def stream(
+def _check_arguments(
+    fn: object,
+    inputs: object,
+    concurrency: object,
+    ordered: object,
+    stop_on_error: object,
+    progress: object,
+) -> None:
+    check_callable("fn", fn)
+    if isinstance(inputs, (str, bytes, bytearray, Mapping)):
+        raise TypeError(
+            f"inputs must be an iterable of inputs, not a {type(inputs).__name__} "
+            "(wrap a single input in a list)"
+        )
+    if not isinstance(inputs, (Iterable, AsyncIterable)):
+        kind = type(inputs).__name__
+        raise TypeError(f"inputs must be an iterable or async iterable, got {kind}")
+    check_count("concurrency", concurrency, minimum=1)
+    check_bool("ordered", ordered)
+    check_bool("stop_on_error", stop_on_error)
+    if progress is not None:
+        check_callable("progress", progress)
+
+
+def stream(
     fn: Callable[[I], Awaitable[R]],
     inputs: Iterable[I] | AsyncIterable[I],
     *,
@@ -79,8 +112,23 @@ async def stream(
     ``stop_on_error`` ends the batch at the first failure, cancelling calls in flight. Leaving the
     loop early cancels them once the generator is dropped; ``async with aclosing(stream(...))``
     does it at once. ``progress`` is called after every outcome.
+
+    The arguments are checked when ``stream`` is called, before any input is read: ``fn`` and
+    ``progress`` must be callable, ``concurrency`` an int of at least 1, ``ordered`` and
+    ``stop_on_error`` bools, and ``inputs`` an iterable that is not a str, bytes or mapping.
     """
-    check_count("concurrency", concurrency, minimum=1)
+    _check_arguments(fn, inputs, concurrency, ordered, stop_on_error, progress)
+    return _stream(fn, inputs, concurrency, ordered, stop_on_error, progress)
+
+
+async def _stream(
+    fn: Callable[[I], Awaitable[R]],
+    inputs: Iterable[I] | AsyncIterable[I],
+    concurrency: int,
+    ordered: bool,
+    stop_on_error: bool,
+    progress: Callable[[Progress], object] | None,
+) -> AsyncGenerator[Outcome[I, R], None]:
     total = len(inputs) if isinstance(inputs, Sized) else None
     window = 2 * concurrency if ordered else concurrency
     slots = asyncio.Semaphore(concurrency)
@@ -143,22 +191,24 @@ async def _next_finished(
     return sorted(finished, key=lambda task: pending[task][0])
 
 
-async def run(
+def run(
     fn: Callable[[I], Awaitable[R]],
     inputs: Iterable[I] | AsyncIterable[I],
     *,
     concurrency: int = 16,
     stop_on_error: bool = False,
     progress: Callable[[Progress], object] | None = None,
-) -> list[Outcome[I, R]]:
-    """Run ``fn`` over every input and return the outcomes in input order."""
-    return [
-        outcome
-        async for outcome in stream(
-            fn,
-            inputs,
-            concurrency=concurrency,
-            stop_on_error=stop_on_error,
-            progress=progress,
-        )
-    ]
+) -> Coroutine[Any, Any, list[Outcome[I, R]]]:
+    """Run ``fn`` over every input and return the outcomes in input order (await the result).
+
+    The arguments are checked when ``run`` is called, as for :func:`stream`.
+    """
+    outcomes = stream(
+        fn, inputs, concurrency=concurrency, stop_on_error=stop_on_error, progress=progress
+    )
+    return _collect(outcomes)
+
+
+async def _collect(outcomes: AsyncGenerator[Outcome[I, R], None]) -> list[Outcome[I, R]]:
+    async with aclosing(outcomes):
+        return [outcome async for outcome in outcomes]
