@@ -4,6 +4,7 @@ with ValueError/TypeError before any I/O."""
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -13,8 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tuyaio import ApiError, SignatureError, TuyaClient
+from tuyaio import (
+    ApiError,
+    AuthorizationStatus,
+    DeviceType,
+    RoomDevices,
+    SignatureError,
+    Timeout,
+    TokenBucket,
+    TuyaClient,
+)
 from tuyaio.sandbox import Sandbox, SandboxConfig
+from tuyaio.validation import MAX_PREFETCH
 
 
 class ThreadedSandbox:
@@ -168,3 +179,232 @@ def test_fuzzed_record_filters_and_creates(
             device_types=auth,
         ),
     )
+
+
+def refused(
+    sandbox: Sandbox,
+    call: Callable[[TuyaClient], Awaitable[Any]],
+    error: type[Exception],
+    match: str,
+) -> None:
+    """The call must fail with ``error`` naming ``match``, having sent nothing."""
+
+    async def run() -> None:
+        async with TuyaClient(sandbox.client_id, sandbox.secret, base_url=sandbox.base_url) as c:
+            before = sandbox.state.requests
+            with pytest.raises(error, match=match):
+                await call(c)
+            assert sandbox.state.requests == before, "refused input must send nothing"
+
+    asyncio.run(run())
+
+
+BEFORE_1970 = datetime(1969, 12, 31, 23, 59, tzinfo=UTC)
+START, END = datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 2, 1, tzinfo=UTC)
+
+
+def _record(**changes: Any) -> Callable[[TuyaClient], Awaitable[Any]]:
+    def call(c: TuyaClient) -> Awaitable[Any]:
+        fields: dict[str, Any] = {
+            "project_id": "1333361826326470001",
+            "user_account": "a",
+            "country_code": "86",
+            "operator_name": "op",
+            "start": START,
+            "end": END,
+            **changes,
+        }
+        if "record_id" in fields:
+            return c.construction.update_record(fields.pop("record_id"), **fields)
+        return c.construction.create_record(**fields)
+
+    return call
+
+
+async def _walk(pager: Any) -> None:
+    async for _ in pager:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (_record(country_code="+86"), ValueError, "country_code"),
+        (_record(country_code="86a"), ValueError, "country_code"),
+        (_record(country_code="12345"), ValueError, "country_code"),
+        (_record(country_code=" 86"), ValueError, "country_code"),
+        (_record(country_code="\u0668\u0666"), ValueError, "country_code"),  # Arabic-Indic 86
+        (_record(country_code=""), ValueError, "country_code"),
+        (_record(country_code=86), TypeError, "country_code"),
+        (_record(device_types=[1.0]), TypeError, "device_types"),
+        (_record(device_types=1.0), TypeError, "device_types"),
+        (_record(device_types={1: "gateway"}), TypeError, "device_types"),
+        (_record(device_types=["1"]), TypeError, "device_types"),
+        (_record(room_ids=["r1", "r2", "r1"]), ValueError, "room_ids"),
+        (_record(record_id="rec1", room_ids=["r1", "r1"]), ValueError, "room_ids"),
+        (_record(room_ids={"r1": 1}), TypeError, "room_ids"),
+        (_record(start=BEFORE_1970), ValueError, "start"),
+        (_record(record_id="rec1", start=BEFORE_1970), ValueError, "start"),
+        (
+            lambda c: c.construction.list_records("1333361826326470001", start=BEFORE_1970),
+            ValueError,
+            "start",
+        ),
+        (
+            lambda c: c.construction.list_records("1333361826326470001", end=BEFORE_1970),
+            ValueError,
+            "end",
+        ),
+        (
+            lambda c: c.construction.list_rooms("1333361826326470001", authorization_status=1.0),
+            TypeError,
+            "authorization_status",
+        ),
+        (
+            lambda c: c.construction.list_rooms(
+                "1333361826326470001", authorization_status={0: "x"}
+            ),
+            TypeError,
+            "authorization_status",
+        ),
+        (
+            lambda c: c.construction.list_rooms("1333361826326470001", task_status=2.0),
+            TypeError,
+            "task_status",
+        ),
+        (
+            lambda c: c.maintenance.create_task(
+                "1233823965050001",
+                worker_id="w1",
+                rooms=[
+                    RoomDevices(room_id="r1", device_ids=("d1",)),
+                    RoomDevices(room_id="r1", device_ids=("d2",)),
+                ],
+            ),
+            ValueError,
+            "rooms",
+        ),
+        (
+            lambda c: c.maintenance.create_task(
+                "1233823965050001", worker_id="w1", rooms={"r1": ["d1", "d2", "d1"]}
+            ),
+            ValueError,
+            r"rooms\['r1'\]",
+        ),
+        (
+            lambda c: _walk(c.maintenance.iter_tasks("1233823965050001", prefetch=65)),
+            ValueError,
+            "prefetch",
+        ),
+        (
+            lambda c: _walk(c.maintenance.iter_tasks("1233823965050001", prefetch=10**9)),
+            ValueError,
+            "prefetch",
+        ),
+        (
+            lambda c: _walk(c.construction.iter_rooms("1333361826326470001", prefetch=-1)),
+            ValueError,
+            "prefetch",
+        ),
+        (
+            lambda c: _walk(c.construction.iter_records("1333361826326470001", prefetch=True)),
+            TypeError,
+            "prefetch",
+        ),
+    ],
+)
+def test_bad_resource_arguments_are_refused_by_name(
+    shared_sandbox: Sandbox,
+    call: Callable[[TuyaClient], Awaitable[Any]],
+    error: type[Exception],
+    match: str,
+) -> None:
+    refused(shared_sandbox, call, error, match)
+
+
+def test_the_largest_prefetch_and_plain_enum_values_still_work(shared_sandbox: Sandbox) -> None:
+    project = shared_sandbox.project_id
+    lighting = shared_sandbox.lighting_project_id
+
+    async def run() -> None:
+        async with TuyaClient(
+            shared_sandbox.client_id, shared_sandbox.secret, base_url=shared_sandbox.base_url
+        ) as c:
+            tasks = [
+                task async for task in c.maintenance.iter_tasks(project, prefetch=MAX_PREFETCH)
+            ]
+            assert len(tasks) == 20
+            rooms = await c.construction.list_rooms(
+                lighting, authorization_status=[0, AuthorizationStatus.AUTHORIZED], task_status=0
+            )
+            assert rooms.total > 0
+            created = await c.construction.create_record(
+                project_id=lighting,
+                user_account="a",
+                country_code="1",
+                operator_name="op",
+                start=datetime(1970, 1, 1, tzinfo=UTC),
+                end=END,
+                device_types=[0, DeviceType(1)],
+            )
+            assert created.success
+
+    asyncio.run(run())
+
+
+numbers_or_not = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-3, 3),
+    st.booleans(),
+    st.text(max_size=3),
+    st.none(),
+)
+
+
+def _positive_finite(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=numbers_or_not)
+def test_fuzzed_seconds_and_rates(value: Any) -> None:
+    """Every number of seconds or requests per second is taken iff it is finite and above 0."""
+    checks: list[tuple[str, Callable[[], object], bool]] = [  # name, make, None allowed
+        ("total", lambda: Timeout(total=value), True),
+        ("connect", lambda: Timeout(connect=value), True),
+        ("timeout", lambda: TuyaClient("i", "s", region="eu", timeout=value), False),
+        ("rate_limit", lambda: TuyaClient("i", "s", region="eu", rate_limit=value), True),
+        ("rate", lambda: TokenBucket(value), False),
+    ]
+    for name, make, none_allowed in checks:
+        if _positive_finite(value) or (value is None and none_allowed):
+            make()
+        else:
+            with pytest.raises((ValueError, TypeError), match=name):
+                make()
+
+
+header_names = st.one_of(
+    st.sampled_from(
+        [
+            *("client_id", "Access_Token", "SIGN", "sign_method", "t", "Nonce"),
+            *("Signature-Headers", "content-type", "area_id", "X-Trace", "lang"),
+        ]
+    ),
+    st.text(max_size=6),
+)
+header_values = st.one_of(
+    st.from_regex(r"[A-Za-z0-9_.-]{1,8}", fullmatch=True), st.text(max_size=6)
+)
+
+
+@FUZZ
+@given(headers=st.dictionaries(header_names, header_values, max_size=3))
+def test_fuzzed_extra_headers(shared_sandbox: Sandbox, headers: dict[str, str]) -> None:
+    path = f"/v1.0/osaas/projects/{shared_sandbox.project_id}/maintenance/tasks"
+    outcome(shared_sandbox, lambda c: c.request("GET", path, headers=headers))

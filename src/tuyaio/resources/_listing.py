@@ -12,7 +12,7 @@ from ..pagination import AsyncPager, PageStyle
 from ..requester import Requester
 from ..routes import Route
 from ..signing import QueryValue
-from ..validation import check_id
+from ..validation import check_id, check_prefetch
 
 __all__ = ["Listing"]
 
@@ -54,9 +54,13 @@ class Listing(Generic[T]):
         filters: Mapping[str, QueryValue],
         **path: str,
     ) -> AsyncPager[T]:
-        """A pager over every item; the arguments are checked now, before any request."""
+        """A pager over every item; the arguments are checked now, before any request.
+
+        ``prefetch`` is 0 to :data:`~tuyaio.validation.MAX_PREFETCH` (64) pages.
+        """
         for name, value in path.items():
             check_id(name, value)
+        check_prefetch("prefetch", prefetch)
 
         async def fetch(page_no: int, size: int) -> Page[T]:
             return await self.page(

@@ -22,7 +22,14 @@ from ..pagination import CONSTRUCTION_STYLE, AsyncPager
 from ..requester import Requester
 from ..routes import Route
 from ..signing import QueryValue
-from ..validation import check_aware, check_enum_values, check_id, check_ids, check_text
+from ..validation import (
+    check_aware,
+    check_country_code,
+    check_enum_values,
+    check_id,
+    check_ids,
+    check_text,
+)
 from ._listing import Listing
 
 __all__ = ["ConstructionResource"]
@@ -63,7 +70,7 @@ def _record_request(
         record_id=record_id,
         project_id=check_id("project_id", project_id),
         user_account=check_text("user_account", user_account),
-        country_code=check_text("country_code", country_code),
+        country_code=check_country_code("country_code", country_code),
         operator_name=check_text("operator_name", operator_name),
         start_time=start,
         end_time=end,
@@ -71,7 +78,7 @@ def _record_request(
         if device_types is None
         else check_enum_values("device_types", device_types, DeviceType),
         remark=remark,
-        room_ids=None if room_ids is None else check_ids("room_ids", room_ids),
+        room_ids=None if room_ids is None else check_ids("room_ids", room_ids, unique=True),
     )
 
 
@@ -159,7 +166,9 @@ class ConstructionResource:
     ) -> CreatedRecord:
         """Authorise a construction team (``user_account``) for a time window.
 
-        ``start``/``end`` must be timezone-aware. Unset optional fields are left out of the request.
+        ``start``/``end`` must be timezone-aware, from 1970 on; ``country_code`` is the calling
+        code, 1 to 4 digits (e.g. ``"86"``); ``room_ids`` must not repeat a room. Unset optional
+        fields are left out of the request.
         Never retried once it may have reached the server: see :class:`OutcomeUnknownError`.
         """
         request = _record_request(

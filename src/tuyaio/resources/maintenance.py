@@ -10,7 +10,7 @@ from ..models.maintenance import MaintenanceTask, MaintenanceTaskDetail, RoomDev
 from ..pagination import MAINTENANCE_STYLE, AsyncPager
 from ..requester import Requester
 from ..routes import Route
-from ..validation import check_id, check_ids
+from ..validation import check_id, check_ids, check_unique
 from ._listing import Listing
 
 __all__ = ["MaintenanceResource"]
@@ -41,13 +41,15 @@ def _rooms(rooms: RoomsArg) -> tuple[RoomDevices, ...]:
             pairs.append((item.room_id, item.device_ids))
     if not pairs:
         raise ValueError("rooms must name at least one room")
-    return tuple(
+    checked = tuple(
         RoomDevices(
             room_id=check_id("rooms: room ID", room_id),
-            device_ids=check_ids(f"rooms[{room_id!r}]", device_ids),
+            device_ids=check_ids(f"rooms[{room_id!r}]", device_ids, unique=True),
         )
         for room_id, device_ids in pairs
     )
+    check_unique("rooms", tuple(room.room_id for room in checked))
+    return checked
 
 
 class MaintenanceResource:
@@ -62,7 +64,8 @@ class MaintenanceResource:
     async def create_task(self, project_id: str, *, worker_id: str, rooms: RoomsArg) -> str:
         """Create a task for ``worker_id`` over ``rooms`` and return its ID.
 
-        ``rooms`` maps room IDs to the device IDs in them (or is a list of :class:`RoomDevices`).
+        ``rooms`` maps room IDs to the device IDs in them (or is a list of :class:`RoomDevices`);
+        a room, or a device within a room, listed twice is refused.
         Never retried once it may have reached the server: see :class:`OutcomeUnknownError`.
         """
         body = TaskCreation(worker_id=check_id("worker_id", worker_id), rooms=_rooms(rooms))
@@ -97,7 +100,7 @@ class MaintenanceResource:
         """Every task of the project, in order: ``async for task in maintenance.iter_tasks(p)``.
 
         Stops at ``total``, at an empty page, or after ``limit`` tasks; up to ``prefetch`` pages
-        are requested ahead of the loop (0: one at a time).
+        (0 to 64) are requested ahead of the loop (0: one at a time).
         """
         return _TASKS.walk(
             self._requester,
