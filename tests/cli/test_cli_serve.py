@@ -48,3 +48,18 @@ def test_a_taken_port_is_a_usage_error(served: Served) -> None:
     result = run_cli("sandbox", "serve", "--port", port, "--max-seconds", "5")
     assert result.code == USAGE
     assert "could not listen" in result.err
+
+
+def test_bad_serve_flags_are_usage_errors() -> None:
+    for flags in (
+        ["--clock-skew-s", "nan"],
+        ["--clock-skew-s", "inf"],
+        ["--clock-skew-s", "-inf"],
+        ["--port", "65536"],
+        ["--port", "-1"],
+        ["--port", "http"],
+    ):
+        result = run_cli("sandbox", "serve", *flags, "--max-seconds", "5")
+        assert result.code == USAGE, (flags, result)
+        assert flags[0] in result.err, result.err
+        assert "listening" not in result.out

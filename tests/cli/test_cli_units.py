@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 import tuyaio
-from tuyaio.cli.argtypes import enum_list, iso_datetime, room_spec
+from tuyaio.cli.argtypes import enum_list, finite_float, iso_datetime, port, prefetch, room_spec
 from tuyaio.cli.failures import ExitCode, UsageError, exit_code_for, one_line
 from tuyaio.cli.render import show, to_data
 from tuyaio.cli.settings import resolve
@@ -77,6 +77,19 @@ def test_argument_types() -> None:
     for bad in ("r1", "r1=", "r/1=d1"):
         with pytest.raises(argparse.ArgumentTypeError):
             room_spec(bad)
+    assert (port("0"), port("65535"), prefetch("0"), prefetch("64")) == (0, 65535, 0, 64)
+    assert finite_float("-1.5") == -1.5
+    for convert, text in [
+        (port, "65536"),
+        (port, "-1"),
+        (prefetch, "65"),
+        (prefetch, "-1"),
+        (finite_float, "nan"),
+        (finite_float, "inf"),
+        (finite_float, "-Infinity"),
+    ]:
+        with pytest.raises(argparse.ArgumentTypeError):
+            convert(text)
 
 
 def test_settings_flags_win_and_the_secret_stays_hidden() -> None:

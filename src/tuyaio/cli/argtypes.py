@@ -6,21 +6,27 @@ A bad value becomes an argparse usage error (exit code 2) before anything is sen
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import TypeVar
 
+from ..validation import MAX_PREFETCH
+
 __all__ = [
     "enum_list",
     "enum_one",
+    "finite_float",
     "id_text",
     "iso_datetime",
     "non_negative_float",
     "non_negative_int",
+    "port",
     "positive_float",
     "positive_int",
+    "prefetch",
     "probability",
     "room_spec",
 ]
@@ -56,6 +62,30 @@ def non_negative_int(text: str) -> int:
     value = int(_number(text, int))
     if value < 0:
         raise _fail(f"must be 0 or more, got {text!r}")
+    return value
+
+
+def port(text: str) -> int:
+    """A TCP port, 0 to 65535 (0: any free port)."""
+    value = int(_number(text, int))
+    if not 0 <= value <= 65535:
+        raise _fail(f"must be a port from 0 to 65535, got {text!r}")
+    return value
+
+
+def prefetch(text: str) -> int:
+    """Pages to request ahead: 0 to :data:`tuyaio.validation.MAX_PREFETCH`."""
+    value = int(_number(text, int))
+    if not 0 <= value <= MAX_PREFETCH:
+        raise _fail(f"must be from 0 to {MAX_PREFETCH}, got {text!r}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """Any finite number (not nan, not inf)."""
+    value = _number(text, float)
+    if not math.isfinite(value):
+        raise _fail(f"must be a finite number, got {text!r}")
     return value
 
 

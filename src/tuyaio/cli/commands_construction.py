@@ -172,8 +172,13 @@ async def _create(args: argparse.Namespace, out: Output) -> int:
     verb = "updated" if args.action == "update" else "created"
     out.result(
         {"record_id": created.record_id, "success": created.success},
-        f"{verb} authorization record {created.record_id}",
+        f"{verb} authorization record {created.record_id}"
+        if created.success
+        else f"the server answered success=false: not {verb}",
     )
+    if not created.success:
+        print(f"tuyaio: the authorization record was not {verb}", file=sys.stderr)
+        return ExitCode.API_ERROR
     return ExitCode.OK
 
 

@@ -30,7 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..pagination import AsyncPager
-from .argtypes import non_negative_int, positive_int
+from .argtypes import positive_int, prefetch
 from .render import Column, show, to_data
 
 __all__ = ["Format", "Meter", "Output", "add_format_flags", "add_listing_flags", "dumps", "paging"]
@@ -84,10 +84,10 @@ def add_listing_flags(parser: Any, *, max_page_size: int, default_page_size: int
     )
     group.add_argument(
         "--prefetch",
-        type=non_negative_int,
+        type=prefetch,
         metavar="N",
         default=8,
-        help="pages requested ahead of the output (default 8; 0: one at a time)",
+        help="pages requested ahead of the output, 0-64 (default 8; 0: one at a time)",
     )
 
 

@@ -14,7 +14,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .argtypes import non_negative_float, non_negative_int, positive_float, probability
+from .argtypes import (
+    finite_float,
+    non_negative_float,
+    non_negative_int,
+    port,
+    positive_float,
+    probability,
+)
 from .commands import Subparsers
 from .failures import ExitCode, UsageError
 from .output import Format, Output, add_format_flags, dumps
@@ -40,7 +47,7 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
         description="Run the sandbox on 127.0.0.1 and print its base URL and credentials.",
     )
     serve.add_argument(
-        "--port", type=non_negative_int, default=0, help="TCP port (default 0: any free port)"
+        "--port", type=port, default=0, help="TCP port, 0-65535 (default 0: any free port)"
     )
     serve.add_argument(
         "--latency-ms", type=non_negative_float, metavar="MS", help="delay before each answer"
@@ -59,7 +66,7 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
     serve.add_argument("--rooms", type=non_negative_int, metavar="N", help="seeded rooms")
     serve.add_argument("--records", type=non_negative_int, metavar="N", help="seeded records")
     serve.add_argument(
-        "--clock-skew-s", type=float, metavar="S", help="server clock = real clock + S"
+        "--clock-skew-s", type=finite_float, metavar="S", help="server clock = real clock + S"
     )
     serve.add_argument(
         "--token-ttl-s", type=positive_float, metavar="S", help="access token lifetime"
