@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +242,48 @@ async def test_faults_can_be_limited_to_some_routes(make_sandbox: Any) -> None:
     assert page["success"] is True
     assert detail["code"] == 500
     assert sandbox.state.faults["envelope_500"] == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: SandboxConfig(tasks=-1), ValueError, "tasks"),
+        (lambda: SandboxConfig(rooms=-5), ValueError, "rooms"),
+        (lambda: SandboxConfig(records=1.5), TypeError, "records"),
+        (lambda: SandboxConfig(tasks=True), TypeError, "tasks"),
+        (lambda: SandboxConfig(latency_ms=-1), ValueError, "latency_ms"),
+        (lambda: SandboxConfig(latency_jitter_ms=float("nan")), ValueError, "latency_jitter_ms"),
+        (lambda: SandboxConfig(token_ttl_s=0), ValueError, "token_ttl_s"),
+        (lambda: SandboxConfig(token_ttl_s=float("inf")), ValueError, "token_ttl_s"),
+        (lambda: SandboxConfig(time_window_s=-300), ValueError, "time_window_s"),
+        (lambda: SandboxConfig(clock_skew_s=float("nan")), ValueError, "clock_skew_s"),
+        (lambda: SandboxConfig(clock_skew_s="5"), TypeError, "clock_skew_s"),
+        (lambda: SandboxConfig(rate_limit_rps=0), ValueError, "rate_limit_rps"),
+        (lambda: SandboxConfig(rate_limit_rps=-2), ValueError, "rate_limit_rps"),
+        (lambda: SandboxConfig(rate_limit_burst=0), ValueError, "rate_limit_burst"),
+        (lambda: SandboxConfig(seed="0"), TypeError, "seed"),
+        (lambda: SandboxConfig(maintenance_projects=()), ValueError, "maintenance_projects"),
+        (lambda: SandboxConfig(lighting_projects="1333"), TypeError, "lighting_projects"),
+        (lambda: SandboxConfig(faults=0.5), TypeError, "faults"),
+        (lambda: FaultConfig(rate=-0.1), ValueError, "rate"),
+        (lambda: FaultConfig(rate=float("nan")), ValueError, "rate"),
+        (lambda: FaultConfig(rate=True), TypeError, "rate"),
+        (lambda: FaultConfig(slow_s=-1), ValueError, "slow_s"),
+        (lambda: FaultConfig(kinds="slow"), TypeError, "kinds"),
+        (lambda: FaultConfig(routes="GET /v1.0/token"), TypeError, "routes"),
+        (lambda: FaultConfig(routes=[5]), TypeError, "routes"),
+    ],
+)
+def test_bad_config_values_are_refused_by_name(
+    make: Callable[[], object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        make()
+
+
+async def test_configure_checks_the_values_too(sandbox: Sandbox) -> None:
+    with pytest.raises(ValueError, match="latency_ms"):
+        sandbox.configure(latency_ms=-1)
+    assert FaultConfig(routes=["GET /x"]).routes == frozenset({"GET /x"})
+    sandbox.configure(latency_ms=0.5, clock_skew_s=-3)
+    assert sandbox.config.latency_ms == 0.5

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -37,7 +40,89 @@ FAULT_KINDS = frozenset(
 
 
 def _kinds(kinds: Iterable[str]) -> frozenset[str]:
+    if isinstance(kinds, (str, bytes)):
+        raise TypeError(f"kinds must be a set of fault kinds, not a {type(kinds).__name__}")
     return frozenset(kinds)
+
+
+def _routes(routes: Iterable[str] | None) -> frozenset[str] | None:
+    if routes is None:
+        return None
+    if isinstance(routes, (str, bytes)) or not isinstance(routes, Iterable):
+        raise TypeError(
+            "routes must be a set of route templates such as {'GET /v1.0/…'}, "
+            f"not a {type(routes).__name__}"
+        )
+    templates = frozenset(routes)
+    for template in templates:
+        if not isinstance(template, str):
+            raise TypeError(f"routes must hold str, got {type(template).__name__}")
+    return templates
+
+
+def _number(attribute: attrs.Attribute[Any], value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{attribute.name} must be a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
+    return number
+
+
+def _finite(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _number(attribute, value)
+
+
+def _non_negative(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if _number(attribute, value) < 0:
+        raise ValueError(f"{attribute.name} must be 0 or more, got {value!r}")
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if _number(attribute, value) <= 0:
+        raise ValueError(f"{attribute.name} must be above 0, got {value!r}")
+
+
+def _optional_positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _positive(instance, attribute, value)
+
+
+def _int_at_least(minimum: int) -> Any:
+    def check(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{attribute.name} must be an int, got {type(value).__name__}")
+        if value < minimum:
+            raise ValueError(f"{attribute.name} must be {minimum} or more, got {value!r}")
+
+    return check
+
+
+def _optional_int_at_least(minimum: int) -> Any:
+    check = _int_at_least(minimum)
+
+    def optional(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            check(instance, attribute, value)
+
+    return optional
+
+
+def _probability(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not 0 <= _number(attribute, value) <= 1:
+        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
+
+
+def _seed(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{attribute.name} must be an int, got {type(value).__name__}")
+
+
+def _projects(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"{attribute.name} must be a tuple of str, got {value!r}")
+    if not value:
+        raise ValueError(f"{attribute.name} must not be empty")
 
 
 def _known_kinds(_instance: object, _attribute: object, kinds: frozenset[str]) -> None:
@@ -52,34 +137,51 @@ class FaultConfig:
     uniformly from ``kinds``. ``routes`` limits faults to some route templates
     (``"GET /v1.0/…"``); token routes are spared unless ``include_token_routes``."""
 
-    rate: float = attrs.field(
-        default=0.0, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
-    )
+    rate: float = attrs.field(default=0.0, validator=_probability)
     kinds: frozenset[str] = attrs.field(
         default=FAULT_KINDS, converter=_kinds, validator=_known_kinds
     )
-    slow_s: float = 5.0
-    routes: frozenset[str] | None = None
-    include_token_routes: bool = False
+    slow_s: float = attrs.field(default=5.0, validator=_non_negative)
+    routes: frozenset[str] | None = attrs.field(default=None, converter=_routes)
+    include_token_routes: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
+    )
 
 
 @attrs.frozen(kw_only=True)
 class SandboxConfig:
-    """A sandbox's settings; ``attrs.evolve`` it, or ``Sandbox.configure(...)`` while running."""
+    """A sandbox's settings; ``attrs.evolve`` it, or ``Sandbox.configure(...)`` while running.
 
-    client_id: str = "sandbox-client-id"
-    secret: str = attrs.field(default="sandbox-secret-0123456789abcdef", repr=False)
-    token_ttl_s: float = 7200
-    clock_skew_s: float = 0.0
-    time_window_s: float = 300.0
-    latency_ms: float = 0.0
-    latency_jitter_ms: float = 0.0
-    rate_limit_rps: float | None = None
-    rate_limit_burst: int | None = None
-    faults: FaultConfig = FaultConfig()
-    seed: int = 0
-    maintenance_projects: tuple[str, ...] = ("1233823965050001",)
-    tasks: int = 300
-    lighting_projects: tuple[str, ...] = ("1333361826326470001",)
-    rooms: int = 2000
-    records: int = 50
+    Counts are ints of 0 or more, times and latencies finite numbers (``token_ttl_s``,
+    ``time_window_s`` and ``rate_limit_rps`` above 0, latencies 0 or more); a bad value is a
+    ValueError or TypeError naming the field.
+    """
+
+    client_id: str = attrs.field(
+        default="sandbox-client-id", validator=attrs.validators.instance_of(str)
+    )
+    secret: str = attrs.field(
+        default="sandbox-secret-0123456789abcdef",
+        repr=False,
+        validator=attrs.validators.instance_of(str),
+    )
+    token_ttl_s: float = attrs.field(default=7200, validator=_positive)
+    clock_skew_s: float = attrs.field(default=0.0, validator=_finite)
+    time_window_s: float = attrs.field(default=300.0, validator=_positive)
+    latency_ms: float = attrs.field(default=0.0, validator=_non_negative)
+    latency_jitter_ms: float = attrs.field(default=0.0, validator=_non_negative)
+    rate_limit_rps: float | None = attrs.field(default=None, validator=_optional_positive)
+    rate_limit_burst: int | None = attrs.field(default=None, validator=_optional_int_at_least(1))
+    faults: FaultConfig = attrs.field(
+        factory=FaultConfig, validator=attrs.validators.instance_of(FaultConfig)
+    )
+    seed: int = attrs.field(default=0, validator=_seed)
+    maintenance_projects: tuple[str, ...] = attrs.field(
+        default=("1233823965050001",), validator=_projects
+    )
+    tasks: int = attrs.field(default=300, validator=_int_at_least(0))
+    lighting_projects: tuple[str, ...] = attrs.field(
+        default=("1333361826326470001",), validator=_projects
+    )
+    rooms: int = attrs.field(default=2000, validator=_int_at_least(0))
+    records: int = attrs.field(default=50, validator=_int_at_least(0))
