@@ -148,6 +148,51 @@ async def test_timeouts_per_client_and_per_call(
         await client.maintenance.create_task(sandbox.project_id, worker_id="w", rooms={"r": ["d"]})
 
 
+async def test_a_failed_refresh_keeps_the_refresh_token_out_of_the_exception_chain(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox()
+    client = await make_client(sandbox, timeout=ATTEMPT_TIMEOUT, retry=RetryPolicy(max_retries=0))
+    await client.maintenance.list_tasks(sandbox.project_id)
+    token = client._transport.tokens.current
+    assert token is not None
+    sandbox.state.revoke_access_tokens()
+    refresh = FaultConfig(
+        rate=1.0,
+        kinds={"slow"},
+        slow_s=SLOW_S,
+        routes=frozenset({"GET /v1.0/token/{refresh_token}"}),
+        include_token_routes=True,
+    )
+    sandbox.configure(faults=refresh)
+    with pytest.raises(RequestTimeoutError) as caught:
+        await client.maintenance.list_tasks(sandbox.project_id)
+    assert caught.value.route == "/v1.0/token/{refresh_token}"
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert chain == [caught.value]
+    assert token.refresh_token not in str(caught.value) + repr(caught.value)
+
+
+async def test_http_429_with_retry_after_is_waited_for_and_then_succeeds(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(faults=FaultConfig(rate=1.0, kinds={"http_429"}))
+    client = await make_client(sandbox)
+    started = time.monotonic()
+    task = asyncio.ensure_future(client.maintenance.list_tasks(sandbox.project_id))
+    await asyncio.sleep(0.3)
+    sandbox.configure(faults=FaultConfig())
+    page = await asyncio.wait_for(task, 10)
+    assert page.total > 0
+    assert sandbox.state.faults["http_429"] >= 1
+    assert client.stats.rate_limited == sandbox.state.faults["http_429"]
+    assert time.monotonic() - started >= 0.95  # Retry-After: 1, beyond the fast test backoff
+
+
 async def test_closing_fails_calls_in_flight_and_leaks_nothing(
     make_sandbox: SandboxFactory,
 ) -> None:

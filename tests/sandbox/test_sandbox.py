@@ -169,7 +169,7 @@ async def test_rooms_carry_record_ids_only_while_authorised(
     assert any("address" in record for record in records)
 
 
-@pytest.mark.parametrize("kind", ["envelope_500", "http_502", "http_503", "rate_limit"])
+@pytest.mark.parametrize("kind", ["envelope_500", "http_429", "http_502", "http_503", "rate_limit"])
 async def test_each_answering_fault_kind(make_sandbox: Any, kind: str) -> None:
     sandbox = await make_sandbox(faults=FaultConfig(rate=1.0, kinds={kind}))
     async with aiohttp.ClientSession() as session:

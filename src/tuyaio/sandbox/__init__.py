@@ -14,6 +14,7 @@ from .app import make_app
 from .config import (
     FAULT_ABORT_AFTER,
     FAULT_ENVELOPE_500,
+    FAULT_HTTP_429,
     FAULT_HTTP_502,
     FAULT_HTTP_503,
     FAULT_KINDS,
@@ -28,6 +29,7 @@ from .state import SandboxState
 __all__ = [
     "FAULT_ABORT_AFTER",
     "FAULT_ENVELOPE_500",
+    "FAULT_HTTP_429",
     "FAULT_HTTP_502",
     "FAULT_HTTP_503",
     "FAULT_KINDS",

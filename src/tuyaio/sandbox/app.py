@@ -22,6 +22,7 @@ from aiohttp import web
 from .config import (
     FAULT_ABORT_AFTER,
     FAULT_ENVELOPE_500,
+    FAULT_HTTP_429,
     FAULT_HTTP_502,
     FAULT_HTTP_503,
     FAULT_RATE_LIMIT,
@@ -222,6 +223,14 @@ async def _pipeline(
             return _reject(runtime, 500, "system error,please contact the admin")
         elif fault == FAULT_RATE_LIMIT:
             return _reject(runtime, 1199, "request too frequent")
+        elif fault == FAULT_HTTP_429:
+            state.codes[429] += 1
+            return web.Response(
+                status=429,
+                text=_HTML.format(status=429, reason="Too Many Requests"),
+                content_type="text/html",
+                headers={"Retry-After": str(config.faults.retry_after_s)},
+            )
         elif fault in (FAULT_HTTP_502, FAULT_HTTP_503):
             status = 502 if fault == FAULT_HTTP_502 else 503
             state.codes[status] += 1

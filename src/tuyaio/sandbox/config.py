@@ -12,6 +12,7 @@ import attrs
 __all__ = [
     "FAULT_ABORT_AFTER",
     "FAULT_ENVELOPE_500",
+    "FAULT_HTTP_429",
     "FAULT_HTTP_502",
     "FAULT_HTTP_503",
     "FAULT_KINDS",
@@ -24,6 +25,7 @@ __all__ = [
 FAULT_ENVELOPE_500 = "envelope_500"
 FAULT_HTTP_502 = "http_502"
 FAULT_HTTP_503 = "http_503"
+FAULT_HTTP_429 = "http_429"
 FAULT_ABORT_AFTER = "abort_after"
 FAULT_SLOW = "slow"
 FAULT_RATE_LIMIT = "rate_limit"
@@ -32,6 +34,7 @@ FAULT_KINDS = frozenset(
         FAULT_ENVELOPE_500,
         FAULT_HTTP_502,
         FAULT_HTTP_503,
+        FAULT_HTTP_429,
         FAULT_ABORT_AFTER,
         FAULT_SLOW,
         FAULT_RATE_LIMIT,
@@ -142,6 +145,8 @@ class FaultConfig:
         default=FAULT_KINDS, converter=_kinds, validator=_known_kinds
     )
     slow_s: float = attrs.field(default=5.0, validator=_non_negative)
+    retry_after_s: int = attrs.field(default=1, validator=_int_at_least(0))
+    """The ``Retry-After`` of an ``http_429`` answer, in whole seconds."""
     routes: frozenset[str] | None = attrs.field(default=None, converter=_routes)
     include_token_routes: bool = attrs.field(
         default=False, validator=attrs.validators.instance_of(bool)
