@@ -25,7 +25,7 @@ import attrs
 from ._converter import decode
 from .errors import DecodeError
 from .models.common import Page
-from .validation import check_count, check_page, check_page_size
+from .validation import check_count, check_page, check_page_size, check_prefetch
 
 __all__ = ["CONSTRUCTION_STYLE", "MAINTENANCE_STYLE", "AsyncPager", "PageStyle", "decode_page"]
 
@@ -112,7 +112,7 @@ class AsyncPager(Generic[T]):
         check_page_size("page_size", page_size, max_page_size)
         if limit is not None:
             check_count("limit", limit, minimum=1)
-        check_count("prefetch", prefetch, minimum=0)
+        check_prefetch("prefetch", prefetch)
         self._fetch = fetch
         self._page_size = page_size
         self._start_page = start_page

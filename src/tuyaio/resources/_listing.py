@@ -12,7 +12,7 @@ from ..pagination import AsyncPager, PageStyle
 from ..requester import Requester
 from ..routes import Route
 from ..signing import QueryValue
-from ..validation import check_id, check_prefetch
+from ..validation import check_id
 
 __all__ = ["Listing"]
 
@@ -60,7 +60,6 @@ class Listing(Generic[T]):
         """
         for name, value in path.items():
             check_id(name, value)
-        check_prefetch("prefetch", prefetch)
 
         async def fetch(page_no: int, size: int) -> Page[T]:
             return await self.page(
