@@ -184,10 +184,6 @@ class TuyaClient:
             raise TypeError(
                 f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
             )
-        if region is not None and not isinstance(region, str):
-            raise TypeError(f"region must be a str, got {type(region).__name__}")
-        if base_url is not None and not isinstance(base_url, (str, URL)):
-            raise TypeError(f"base_url must be a str or a yarl.URL, got {type(base_url).__name__}")
         check_bool("allow_insecure_http", allow_insecure_http)
         if token_store is not None and not isinstance(token_store, TokenStore):
             raise TypeError(f"token_store must be a TokenStore, got {type(token_store).__name__}")
