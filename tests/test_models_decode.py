@@ -219,3 +219,36 @@ def test_record_request_is_camel_case_and_leaves_unset_fields_out() -> None:
         "deviceTypes": [0, 4],
     }
     assert json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    ("result", "page_no", "ok"),
+    [
+        ({"total": 3, "tasks": []}, 1, True),
+        ({"total": 0}, 1, True),
+        ({"total": 20, "tasks": None}, 2, True),  # a page past the end
+        ({"tasks": [{"task_id": "1"}]}, 1, False),  # no total: the walk cannot be planned
+        ({"total": "3", "tasks": []}, 1, False),
+        ({"total": True, "tasks": []}, 1, False),
+        ({"total": -1, "tasks": []}, 1, False),
+        ({"total": 3, "list": [{"task_id": "1"}]}, 1, False),  # the other family's items key
+        ([], 1, False),
+    ],
+)
+def test_a_listing_needs_its_total_and_its_items(result: object, page_no: int, ok: bool) -> None:
+    def page() -> object:
+        return decode_page(
+            result,
+            MAINTENANCE_STYLE,
+            MaintenanceTask,
+            page_no=page_no,
+            page_size=20,
+            method="GET",
+            route="/fixture",
+        )
+
+    if ok:
+        page()
+    else:
+        with pytest.raises(DecodeError, match="total"):
+            page()

@@ -70,10 +70,20 @@ def decode_page(
     method: str,
     route: str,
 ) -> Page[T]:
-    """A listing's ``result`` as a :class:`Page` (page number and size as requested)."""
-    if not isinstance(result, dict) or not isinstance(result.get("total", 0), int):
+    """A listing's ``result`` as a :class:`Page` (page number and size as requested).
+
+    ``total`` is required (both families send it, and the walk is planned from it); the items
+    may be missing or null only on a page past the end of the listing.
+    """
+    total = result.get("total") if isinstance(result, dict) else None
+    if (
+        not isinstance(total, int)
+        or isinstance(total, bool)
+        or total < 0
+        or (total > (page_no - 1) * page_size and result.get(style.items_key) is None)
+    ):
         raise DecodeError(
-            errors=(f"expected {{total: int, {style.items_key}: [...]}} @ result",),
+            errors=(f"expected {{total: int >= 0, {style.items_key}: [...]}} @ result",),
             method=method,
             route=route,
         )
@@ -81,7 +91,6 @@ def decode_page(
     items: tuple[T, ...] = decode(
         result.get(style.items_key), items_type, method=method, route=route
     )
-    total = result.get("total", len(items))
     return Page(items=items, total=total, page_no=page_no, page_size=page_size)
 
 
