@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
-from collections.abc import Mapping, Sequence
-from enum import Enum
+from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import Any
@@ -118,34 +116,6 @@ def _signed_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str],
                 f"headers[{name!r}] must be printable ASCII without leading or trailing spaces"
             )
     return tuple(headers.items())
-
-
-def _query_scalar(name: str, value: object) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if not isinstance(value, (str, int, float, Enum)):
-        raise TypeError(
-            f"{name} must be a str, int, float, bool or Enum, got {type(value).__name__}"
-        )
-
-
-def _check_params(params: Mapping[str, QueryValue] | None) -> None:
-    if params is None:
-        return
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a mapping of str to values, got {type(params).__name__}")
-    for key, value in params.items():
-        if not isinstance(key, str):
-            raise TypeError(f"params: keys must be str, got {key!r}")
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            for item in value:
-                _query_scalar(f"params[{key!r}] items", item)
-        elif isinstance(value, Sequence) and not isinstance(value, str):
-            raise TypeError(f"params[{key!r}] must be a scalar, a list or a tuple")
-        else:
-            _query_scalar(f"params[{key!r}]", value)
 
 
 class TuyaClient:
@@ -295,7 +265,6 @@ class TuyaClient:
         be strict JSON (no NaN or infinity).
         """
         route = Route(method_name(method), check_raw_path(path))
-        _check_params(params)
         extra_headers = _signed_headers(headers)
         check_optional_bool("idempotent", idempotent)
         call = attrs.evolve(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from collections.abc import Mapping, Sequence
 from enum import Enum
 
@@ -29,11 +30,17 @@ QueryScalar = str | int | float | bool | Enum
 QueryValue = QueryScalar | Sequence[QueryScalar] | None
 
 
-def _encode_scalar(value: QueryScalar) -> str:
+def _encode_scalar(name: str, value: object) -> str:
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if not isinstance(value, (str, int, float)):
+        raise TypeError(
+            f"{name} must be a str, int, float, bool or Enum, got {type(value).__name__}"
+        )
     return str(value)
 
 
@@ -41,18 +48,24 @@ def encode_query(params: Mapping[str, QueryValue] | None) -> dict[str, str]:
     """Turn query parameters into the strings that are both sent and signed.
 
     ``None`` values are dropped; a list or tuple becomes one comma-joined value; enums send their
-    value; booleans are ``true``/``false``.
+    value; booleans are ``true``/``false``. Anything else (a non-str key, a dict, bytes, NaN) is a
+    ``TypeError``/``ValueError`` naming ``params``.
     """
-    if not params:
+    if params is None:
         return {}
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping of str to values, got {type(params).__name__}")
     encoded: dict[str, str] = {}
     for key, value in params.items():
+        if not isinstance(key, str):
+            raise TypeError(f"params: keys must be str, got {key!r}")
         if value is None:
             continue
         if isinstance(value, (list, tuple)):
-            encoded[key] = ",".join(_encode_scalar(item) for item in value)
+            name = f"params[{key!r}] items"
+            encoded[key] = ",".join(_encode_scalar(name, item) for item in value)
         else:
-            encoded[key] = _encode_scalar(value)  # type: ignore[arg-type]
+            encoded[key] = _encode_scalar(f"params[{key!r}]", value)
     return encoded
 
 
