@@ -22,7 +22,7 @@ from .routes import Route, check_raw_path, method_name
 from .signing import QueryValue
 from .tokens import MemoryTokenStore, Token, TokenStore
 from .transport import Credentials, Options, Stats, Transport
-from .validation import check_bool, check_optional_bool, check_positive_number, check_seconds
+from .validation import check_bool, check_optional_bool, check_positive_number, field_check
 
 __all__ = ["Timeout", "TuyaClient"]
 
@@ -44,11 +44,7 @@ _RESERVED_HEADERS = frozenset(
 """Headers the protocol itself sets and signs (compared case-insensitively)."""
 
 
-def _seconds(name: str) -> Any:
-    def check(_instance: object, _attribute: object, value: object) -> None:
-        check_seconds(name, value, optional=True)
-
-    return check
+_limit: Any = attrs.validators.optional(field_check(check_positive_number))
 
 
 @attrs.frozen(kw_only=True)
@@ -58,8 +54,8 @@ class Timeout:
     Each limit is ``None`` or a finite number above 0.
     """
 
-    total: float | None = attrs.field(default=30.0, validator=_seconds("total"))
-    connect: float | None = attrs.field(default=10.0, validator=_seconds("connect"))
+    total: float | None = attrs.field(default=30.0, validator=_limit)
+    connect: float | None = attrs.field(default=10.0, validator=_limit)
 
     def _aiohttp(self) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import attrs
 
 from .errors import (
@@ -15,6 +12,7 @@ from .errors import (
     TransportError,
     UnexpectedResponseError,
 )
+from .validation import check_count, check_number, field_check
 
 __all__ = ["RetryPolicy", "is_outcome_unknown"]
 
@@ -32,19 +30,8 @@ def is_outcome_unknown(error: BaseException) -> bool:
     return isinstance(error, (TransportError, ServerError))
 
 
-def _exact_int(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{attribute.name} must be an int, got {type(value).__name__}")
-
-
-def _finite(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{attribute.name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
-
-
-_seconds: list[Any] = [_finite, attrs.validators.ge(0)]
+_count = field_check(lambda name, value: check_count(name, value, minimum=0))
+_seconds = [field_check(check_number), attrs.validators.ge(0)]
 
 
 @attrs.frozen(kw_only=True)
@@ -56,11 +43,12 @@ class RetryPolicy:
     correction repeat a call once whatever the policy says: they are part of the protocol.
     """
 
-    max_retries: int = attrs.field(default=4, validator=[_exact_int, attrs.validators.ge(0)])
+    max_retries: int = attrs.field(default=4, validator=_count)
     base_delay: float = attrs.field(default=0.25, validator=_seconds)
     max_delay: float = attrs.field(default=8.0, validator=_seconds)
     jitter: float = attrs.field(
-        default=0.25, validator=[_finite, attrs.validators.ge(0), attrs.validators.le(1.0)]
+        default=0.25,
+        validator=[field_check(check_number), attrs.validators.ge(0), attrs.validators.le(1.0)],
     )
     max_retry_after: float = attrs.field(default=60.0, validator=_seconds)
     """The longest ``Retry-After`` waited for; a longer one gives up at once, and the

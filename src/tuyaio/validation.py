@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = [
     "MAX_PREFETCH",
@@ -20,14 +20,16 @@ __all__ = [
     "check_enum_values",
     "check_id",
     "check_ids",
+    "check_int",
+    "check_number",
     "check_optional_bool",
     "check_page",
     "check_page_size",
     "check_positive_number",
     "check_prefetch",
-    "check_seconds",
     "check_text",
     "check_unique",
+    "field_check",
 ]
 
 MAX_PREFETCH = 64
@@ -82,7 +84,7 @@ def check_text(name: str, value: object) -> str:
     return value
 
 
-def _check_int(name: str, value: object) -> int:
+def check_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     return value
@@ -106,27 +108,28 @@ def check_callable(name: str, value: object) -> None:
         raise TypeError(f"{name} must be callable, got {type(value).__name__}")
 
 
-def check_positive_number(name: str, value: object, *, minimum: float = 0.0) -> float:
-    """A finite real number above 0 (or at least ``minimum`` when that is above 0); not a bool."""
+def check_number(name: str, value: object) -> float:
+    """A finite real number; not a bool."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     number = float(value)
-    if not math.isfinite(number) or number <= 0 or number < minimum:
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def check_positive_number(name: str, value: object, *, minimum: float = 0.0) -> float:
+    """A finite real number above 0 (or at least ``minimum`` when that is above 0); not a bool."""
+    number = check_number(name, value)
+    if number <= 0 or number < minimum:
         bound = f">= {minimum:g}" if minimum > 0 else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
     return number
 
 
-def check_seconds(name: str, value: object, *, optional: bool = False) -> float | None:
-    """A duration in seconds: a finite number above 0, or ``None`` (no limit) when ``optional``."""
-    if value is None and optional:
-        return None
-    return check_positive_number(name, value)
-
-
 def check_count(name: str, value: object, *, minimum: int) -> int:
     """An int of at least ``minimum``."""
-    number = _check_int(name, value)
+    number = check_int(name, value)
     if number < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return number
@@ -139,7 +142,7 @@ def check_page(name: str, value: object) -> int:
 
 def check_page_size(name: str, value: object, maximum: int) -> int:
     """A page size between 1 and ``maximum``."""
-    number = _check_int(name, value)
+    number = check_int(name, value)
     if not 1 <= number <= maximum:
         raise ValueError(f"{name} must be between 1 and {maximum}, got {value!r}")
     return number
@@ -147,7 +150,7 @@ def check_page_size(name: str, value: object, maximum: int) -> int:
 
 def check_prefetch(name: str, value: object) -> int:
     """Pages requested ahead of the consumer: from 0 to :data:`MAX_PREFETCH`."""
-    number = _check_int(name, value)
+    number = check_int(name, value)
     if not 0 <= number <= MAX_PREFETCH:
         raise ValueError(f"{name} must be between 0 and {MAX_PREFETCH}, got {value!r}")
     return number
@@ -200,3 +203,12 @@ def _member(name: str, value: object, enum: type[E]) -> E:
         raise ValueError(
             f"{name}: {value!r} is not a known {enum.__name__}; use one of {choices}"
         ) from None
+
+
+def field_check(check: Callable[[str, Any], object]) -> Callable[[object, Any, Any], None]:
+    """An attrs validator that runs one of these checks with the field's name."""
+
+    def validate(_instance: object, attribute: Any, value: Any) -> None:
+        check(attribute.name, value)
+
+    return validate

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
+
+from ..validation import check_count, check_int, check_number, field_check
 
 __all__ = [
     "FAULT_ABORT_AFTER",
@@ -63,62 +63,15 @@ def _routes(routes: Iterable[str] | None) -> frozenset[str] | None:
     return templates
 
 
-def _number(attribute: attrs.Attribute[Any], value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{attribute.name} must be a number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{attribute.name} must be finite, got {value!r}")
-    return number
-
-
-def _finite(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _number(attribute, value)
-
-
-def _non_negative(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if _number(attribute, value) < 0:
-        raise ValueError(f"{attribute.name} must be 0 or more, got {value!r}")
-
-
-def _positive(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if _number(attribute, value) <= 0:
-        raise ValueError(f"{attribute.name} must be above 0, got {value!r}")
-
-
-def _optional_positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _positive(instance, attribute, value)
+_finite = field_check(check_number)
+_non_negative = [_finite, attrs.validators.ge(0)]
+_positive = [_finite, attrs.validators.gt(0)]
+_probability = [_finite, attrs.validators.ge(0), attrs.validators.le(1)]
+_seed = field_check(check_int)
 
 
 def _int_at_least(minimum: int) -> Any:
-    def check(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{attribute.name} must be an int, got {type(value).__name__}")
-        if value < minimum:
-            raise ValueError(f"{attribute.name} must be {minimum} or more, got {value!r}")
-
-    return check
-
-
-def _optional_int_at_least(minimum: int) -> Any:
-    check = _int_at_least(minimum)
-
-    def optional(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None:
-            check(instance, attribute, value)
-
-    return optional
-
-
-def _probability(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not 0 <= _number(attribute, value) <= 1:
-        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
-
-
-def _seed(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{attribute.name} must be an int, got {type(value).__name__}")
+    return field_check(lambda name, value: check_count(name, value, minimum=minimum))
 
 
 def _projects(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -175,8 +128,12 @@ class SandboxConfig:
     time_window_s: float = attrs.field(default=300.0, validator=_positive)
     latency_ms: float = attrs.field(default=0.0, validator=_non_negative)
     latency_jitter_ms: float = attrs.field(default=0.0, validator=_non_negative)
-    rate_limit_rps: float | None = attrs.field(default=None, validator=_optional_positive)
-    rate_limit_burst: int | None = attrs.field(default=None, validator=_optional_int_at_least(1))
+    rate_limit_rps: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive)
+    )
+    rate_limit_burst: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_int_at_least(1))
+    )
     faults: FaultConfig = attrs.field(
         factory=FaultConfig, validator=attrs.validators.instance_of(FaultConfig)
     )
