@@ -49,7 +49,7 @@ import attrs
 from .errors import TuyaError
 from .ratelimit import TokenBucket
 from .tokens import MemoryTokenStore, Token
-from .validation import check_bool, check_count, check_positive_number, check_text
+from .validation import check_bool, check_count, check_number, check_positive_number, check_text
 
 __all__ = [
     "FleetError",
@@ -184,9 +184,10 @@ def _check_prefix(prefix: object) -> None:
 
 def _check_lock_wait(lock_wait: object) -> float:
     """Seconds to wait for another worker's lock: a finite number, 0 (do not wait) or more."""
-    if lock_wait == 0 and not isinstance(lock_wait, bool):
-        return 0.0
-    return check_positive_number("lock_wait", lock_wait)
+    seconds = check_number("lock_wait", lock_wait)
+    if seconds < 0:
+        raise ValueError(f"lock_wait must be 0 or more, got {lock_wait!r}")
+    return seconds
 
 
 def _stop_if_cancelled(cause: BaseException | None) -> None:
