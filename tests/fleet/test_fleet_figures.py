@@ -6,16 +6,12 @@ The sandbox runs in the test's event loop, which keeps serving while the workers
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator
 
-import attrs
 import redis.asyncio as aioredis
-from aiohttp import web
 
-from tuyaio.sandbox import Sandbox, SandboxConfig, SandboxState, make_app
+from tuyaio.sandbox import Sandbox, SandboxConfig, SandboxState
 
 from .processes import Workers
 
@@ -23,7 +19,7 @@ GRANT_ROUTE = "GET /v1.0/token"
 REFRESH_ROUTE = "GET /v1.0/token/{refresh_token}"
 
 
-def fleet_env(sandbox: Sandbox | BusySandbox, redis_url: str, **settings: object) -> dict[str, str]:
+def fleet_env(sandbox: Sandbox, redis_url: str, **settings: object) -> dict[str, str]:
     env = {
         "TUYA_BASE_URL": sandbox.base_url,
         "TUYA_CLIENT_ID": sandbox.client_id,
@@ -33,46 +29,6 @@ def fleet_env(sandbox: Sandbox | BusySandbox, redis_url: str, **settings: object
     }
     env.update({f"FLEET_{name.upper()}": str(value) for name, value in settings.items()})
     return env
-
-
-@attrs.frozen
-class BusySandbox:
-    """The sandbox's app served with a deep accept queue (what fleet_env needs of a Sandbox)."""
-
-    base_url: str
-    config: SandboxConfig
-    state: SandboxState
-
-    @property
-    def client_id(self) -> str:
-        return self.config.client_id
-
-    @property
-    def secret(self) -> str:
-        return self.config.secret
-
-    @property
-    def project_id(self) -> str:
-        return self.config.maintenance_projects[0]
-
-
-@contextlib.asynccontextmanager
-async def busy_sandbox(config: SandboxConfig) -> AsyncIterator[BusySandbox]:
-    """Serve the sandbox app with a listen backlog of 2048 instead of aiohttp's 128.
-
-    1,600 callers open their connections in the same instant; with a short queue the kernel drops
-    most of the SYNs and the callers retry after 1 s, 3 s..., which is a test of TCP, not tokens.
-    """
-    state = SandboxState.seeded(config, int(time.time() * 1000))
-    runner = web.AppRunner(make_app(config, state), access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        yield BusySandbox(f"http://{host}:{port}", config, state)
-    finally:
-        await runner.cleanup()
 
 
 async def _watch_token_issues(state: SandboxState, issued: list[float], seconds: float) -> None:
@@ -89,7 +45,7 @@ async def test_one_grant_and_one_refresh_per_expiry_for_the_whole_fleet(
 ) -> None:
     ttl_s, duration_s = 2, 4.6
     renew_every = 0.9 * ttl_s  # the client renews 10 % of the lifetime before expiry
-    async with busy_sandbox(SandboxConfig(token_ttl_s=ttl_s, tasks=20)) as sandbox:
+    async with Sandbox(SandboxConfig(token_ttl_s=ttl_s, tasks=20)) as sandbox:
         env = fleet_env(sandbox, redis_url, duration=duration_s, concurrency=200)
         fleet = await workers.start_workers(8, "load", env)
         issued: list[float] = []

@@ -74,7 +74,10 @@ class Sandbox:
         """Start listening."""
         self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port, backlog=1024)
+        # A deep accept queue: thousands of callers may connect in the same instant (the fleet
+        # test opens 1,600 at once); with aiohttp's 128 the kernel drops SYNs and the callers
+        # retry after 1 s, 3 s..., which would test TCP, not the client.
+        site = web.TCPSite(self._runner, self._host, self._port, backlog=2048)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}"
