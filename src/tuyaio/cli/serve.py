@@ -59,7 +59,7 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
         "--fail-rate",
         type=probability,
         metavar="P",
-        help="share of business requests that get a fault (500s, 502/503, dropped "
+        help="share of business requests that get a fault (500s, 502/503, 429, dropped "
         "connections, slow answers, 1199)",
     )
     serve.add_argument("--tasks", type=non_negative_int, metavar="N", help="seeded tasks")
