@@ -59,17 +59,27 @@ class RawClient:
         if self._session is not None:
             await self._session.close()
 
-    async def get(self, path: str, query: Mapping[str, Any] | None = None) -> Any:
-        """A signed GET; the envelope's ``result``."""
-        return await self._get(path, encode_query(query), token=self._token)
+    async def get(
+        self,
+        path: str,
+        query: Mapping[str, Any] | None = None,
+        *,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """A signed GET, its parameters in the query or as a JSON body; the envelope's
+        ``result``."""
+        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        return await self._get(path, encode_query(query), token=self._token, data=data)
 
-    async def _get(self, path: str, query: Mapping[str, str], *, token: str | None) -> Any:
+    async def _get(
+        self, path: str, query: Mapping[str, str], *, token: str | None, data: bytes = b""
+    ) -> Any:
         assert self._session is not None
         headers = signed_headers(
             method="GET",
             path=path,
             query=query,
-            body=b"",
+            body=data,
             client_id=self._client_id,
             secret=self._secret,
             t=str(int(time.time() * 1000)),
@@ -77,7 +87,7 @@ class RawClient:
             access_token=token,
         )
         url = self._base_url + path + ("?" + urlencode(query) if query else "")
-        async with self._session.get(url, headers=headers) as response:
+        async with self._session.get(url, headers=headers, data=data or None) as response:
             body = await response.read()
         document = json.loads(body)
         if not document.get("success"):
@@ -94,18 +104,21 @@ class RawClient:
         items_key: str,
         page_size: int,
         prefetch: int,
+        in_body: bool = False,
         latencies_ms: list[float] | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Every page's items in order, with up to ``prefetch`` pages requested ahead.
 
         The same plan as tuyaio's pager (first page, then the rest from ``total``), written
         plainly: raw dicts, no models, no limit or resume options. Each page's round trip (ms)
-        is appended to ``latencies_ms`` when given.
+        is appended to ``latencies_ms`` when given; ``in_body`` sends the parameters as a JSON
+        body (the construction listings).
         """
 
         async def get_page(page: int) -> Any:
             started = time.perf_counter()
-            result = await self.get(path, {**query, page_param: page, size_param: page_size})
+            params = {page_param: page, size_param: page_size, **query}
+            result = await (self.get(path, body=params) if in_body else self.get(path, params))
             if latencies_ms is not None:
                 latencies_ms.append((time.perf_counter() - started) * 1000)
             return result

@@ -78,7 +78,7 @@ async def _walk(contender: str, env: dict[str, str]) -> dict[str, Any]:
     count = 0
     if contender == "raw":
         async with RawClient(base_url, client_id, secret) as raw:
-            await raw.get(_ROUTE, {"projectId": project, "page": 1, "pageSize": 1})
+            await raw.get(_ROUTE, body={"page": 1, "pageSize": 1, "projectId": project})
             before = _Start()
             pages = raw.iter_pages(
                 _ROUTE,
@@ -88,6 +88,7 @@ async def _walk(contender: str, env: dict[str, str]) -> dict[str, Any]:
                 items_key="list",
                 page_size=page_size,
                 prefetch=prefetch,
+                in_body=True,
             )
             async for items in pages:
                 for item in items:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..models import AuthorizationStatus, DeviceType, TaskStatus
-from .argtypes import enum_list, enum_one, id_text, iso_datetime
+from .argtypes import enum_list, id_text, iso_datetime
 from .commands import Subparsers, connect
 from .failures import ExitCode
 from .output import Output, add_format_flags, add_listing_flags, paging
@@ -18,6 +18,10 @@ from .render import RECORD_COLUMNS, ROOM_COLUMNS, record_rows
 __all__ = ["register"]
 
 _STATUS_HELP = "comma-separated: not-authorized (0), authorized (1), expired (2), cancelled (3)"
+_TASK_STATUS_HELP = (
+    "comma-separated: not-assigned (0), not-started (1), in-progress (2), completed (3), "
+    "postponed (4)"
+)
 
 
 def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -33,13 +37,7 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
         "rooms", parents=parents, help="stream floors and rooms, maybe filtered (iter_rooms)"
     )
     rooms.add_argument("project_id", type=id_text, metavar="PROJECT_ID")
-    _authorization_filter(rooms)
-    rooms.add_argument(
-        "--task-status",
-        type=enum_one(TaskStatus),
-        metavar="STATUS",
-        help="not-assigned (0), not-started (1), in-progress (2), completed (3), postponed (4)",
-    )
+    _status_filters(rooms)
     rooms.add_argument("--room-name", metavar="TEXT", help="rooms whose name contains TEXT")
     add_listing_flags(rooms, max_page_size=10_000, default_page_size=1000)
     add_format_flags(rooms, lines=True)
@@ -49,7 +47,7 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
         "records", parents=parents, help="stream authorization records (iter_records)"
     )
     records.add_argument("project_id", type=id_text, metavar="PROJECT_ID")
-    _authorization_filter(records)
+    _status_filters(records)
     records.add_argument("--operator-name", metavar="NAME")
     records.add_argument("--start", type=iso_datetime, metavar="ISO", help="window overlaps")
     records.add_argument("--end", type=iso_datetime, metavar="ISO", help="window overlaps")
@@ -83,12 +81,18 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
     cancel.set_defaults(handler=_cancel)
 
 
-def _authorization_filter(parser: argparse.ArgumentParser) -> None:
+def _status_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--authorization-status",
         type=enum_list(AuthorizationStatus),
         metavar="LIST",
         help=_STATUS_HELP,
+    )
+    parser.add_argument(
+        "--task-status",
+        type=enum_list(TaskStatus),
+        metavar="LIST",
+        help=_TASK_STATUS_HELP,
     )
 
 
@@ -136,6 +140,7 @@ async def _records(args: argparse.Namespace, out: Output) -> int:
         pager = client.construction.iter_records(
             args.project_id,
             authorization_status=args.authorization_status,
+            task_status=args.task_status,
             operator_name=args.operator_name,
             start=args.start,
             end=args.end,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -11,7 +11,6 @@ from ..models.common import Page
 from ..pagination import AsyncPager, PageStyle
 from ..requester import Requester
 from ..routes import Route
-from ..signing import QueryValue
 from ..validation import check_id
 
 __all__ = ["Listing"]
@@ -26,6 +25,8 @@ class Listing(Generic[T]):
     route: Route
     style: PageStyle
     item_type: type[T]
+    in_body: bool = False
+    """The parameters travel as a JSON body (on a GET too) instead of in the query string."""
 
     async def page(
         self,
@@ -33,12 +34,17 @@ class Listing(Generic[T]):
         *,
         page_no: int,
         page_size: int,
-        filters: Mapping[str, QueryValue],
+        filters: Mapping[str, Any],
         **path: str,
     ) -> Page[T]:
         """Fetch one page."""
         self.style.check(page_no, page_size)
-        call = self.route.build(path, query={**self.style.query(page_no, page_size), **filters})
+        params = {**self.style.query(page_no, page_size), **filters}
+        if self.in_body:
+            body = {name: value for name, value in params.items() if value is not None}
+            call = self.route.build(path, body=body)
+        else:
+            call = self.route.build(path, query=params)
         return await requester.fetch_page(
             call, self.style, self.item_type, page_no=page_no, page_size=page_size
         )
@@ -51,7 +57,7 @@ class Listing(Generic[T]):
         limit: int | None,
         start_page: int,
         prefetch: int,
-        filters: Mapping[str, QueryValue],
+        filters: Mapping[str, Any],
         **path: str,
     ) -> AsyncPager[T]:
         """A pager over every item; the arguments are checked now, before any request.

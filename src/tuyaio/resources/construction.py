@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from .._converter import encode, to_ms
 from ..models.common import Page
@@ -21,7 +22,6 @@ from ..models.construction import (
 from ..pagination import CONSTRUCTION_STYLE, AsyncPager
 from ..requester import Requester
 from ..routes import Route
-from ..signing import QueryValue
 from ..validation import (
     check_aware,
     check_country_code,
@@ -36,14 +36,17 @@ __all__ = ["ConstructionResource"]
 
 _PREFIX = "/v2.0/illumination/construction"
 _RECORD = Route("POST", _PREFIX + "/record")
-_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), CONSTRUCTION_STYLE, Room)
-_RECORDS = Listing(Route("GET", _PREFIX + "/task/records"), CONSTRUCTION_STYLE, ConstructionRecord)
+_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), CONSTRUCTION_STYLE, Room, in_body=True)
+_RECORDS = Listing(
+    Route("GET", _PREFIX + "/task/records"), CONSTRUCTION_STYLE, ConstructionRecord, in_body=True
+)
 _RECORD_DETAIL = Route("GET", _PREFIX + "/task/record/{record_id}")
 _CANCEL = Route("DELETE", _PREFIX + "/task/cancelAuthorization/{record_id}")
 
 _CREATE, _UPDATE = 1, 2
 
 StatusArg = AuthorizationStatus | int | Iterable[AuthorizationStatus | int]
+TaskStatusArg = TaskStatus | int | Iterable[TaskStatus | int]
 
 
 def _record_request(
@@ -92,28 +95,35 @@ def _identifiers(request: RecordRequest) -> dict[str, str]:
     }
 
 
-def _statuses(name: str, value: StatusArg | None) -> tuple[AuthorizationStatus, ...] | None:
-    return None if value is None else check_enum_values(name, value, AuthorizationStatus)
+E = TypeVar("E", AuthorizationStatus, TaskStatus)
 
 
-def _task_status(value: TaskStatus | int | None) -> TaskStatus | None:
+def _status_filter(name: str, value: E | int | Iterable[E | int] | None, enum: type[E]) -> Any:
+    """A status filter as the body carries it: a list of decimal strings, e.g. ``["0", "1"]``."""
     if value is None:
         return None
-    if isinstance(value, Iterable):
-        raise TypeError(f"task_status takes one TaskStatus, got {type(value).__name__}")
-    return check_enum_values("task_status", value, TaskStatus)[0]
+    return [str(member.value) for member in check_enum_values(name, value, enum)]
+
+
+def _listing_project(project_id: str) -> str:
+    # A body value, not a path segment: the documents send "" for an account without a project.
+    if not isinstance(project_id, str):
+        raise TypeError(f"project_id must be a str, got {type(project_id).__name__}")
+    return project_id
 
 
 def _rooms_filters(
     project_id: str,
     authorization_status: StatusArg | None,
-    task_status: TaskStatus | int | None,
+    task_status: TaskStatusArg | None,
     room_name: str | None,
-) -> Mapping[str, QueryValue]:
+) -> dict[str, Any]:
     return {
-        "projectId": check_id("project_id", project_id),
-        "authorizationStatus": _statuses("authorization_status", authorization_status),
-        "taskStatus": _task_status(task_status),
+        "projectId": _listing_project(project_id),
+        "authorizationStatus": _status_filter(
+            "authorization_status", authorization_status, AuthorizationStatus
+        ),
+        "taskStatus": _status_filter("task_status", task_status, TaskStatus),
         "roomName": None if room_name is None else check_text("room_name", room_name),
     }
 
@@ -121,10 +131,11 @@ def _rooms_filters(
 def _records_filters(
     project_id: str,
     authorization_status: StatusArg | None,
+    task_status: TaskStatusArg | None,
     operator_name: str | None,
     start: datetime | None,
     end: datetime | None,
-) -> Mapping[str, QueryValue]:
+) -> dict[str, Any]:
     if (
         start is not None
         and end is not None
@@ -132,8 +143,11 @@ def _records_filters(
     ):
         raise ValueError(f"end must not be before start, got start={start!r}, end={end!r}")
     return {
-        "projectId": check_id("project_id", project_id),
-        "authorizationStatus": _statuses("authorization_status", authorization_status),
+        "projectId": _listing_project(project_id),
+        "authorizationStatus": _status_filter(
+            "authorization_status", authorization_status, AuthorizationStatus
+        ),
+        "taskStatus": _status_filter("task_status", task_status, TaskStatus),
         "operatorName": None
         if operator_name is None
         else check_text("operator_name", operator_name),
@@ -227,7 +241,7 @@ class ConstructionResource:
         page: int = 1,
         page_size: int = 50,
         authorization_status: StatusArg | None = None,
-        task_status: TaskStatus | int | None = None,
+        task_status: TaskStatusArg | None = None,
         room_name: str | None = None,
     ) -> Page[Room]:
         """One page of the project's floors and rooms, maybe filtered (``page_size`` 1–10000)."""
@@ -245,7 +259,7 @@ class ConstructionResource:
         start_page: int = 1,
         prefetch: int = 8,
         authorization_status: StatusArg | None = None,
-        task_status: TaskStatus | int | None = None,
+        task_status: TaskStatusArg | None = None,
         room_name: str | None = None,
     ) -> AsyncPager[Room]:
         """Every matching floor and room, in order (see ``iter_tasks`` for the paging options)."""
@@ -265,12 +279,15 @@ class ConstructionResource:
         page: int = 1,
         page_size: int = 50,
         authorization_status: StatusArg | None = None,
+        task_status: TaskStatusArg | None = None,
         operator_name: str | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> Page[ConstructionRecord]:
         """One page of the project's authorization records, optionally filtered."""
-        filters = _records_filters(project_id, authorization_status, operator_name, start, end)
+        filters = _records_filters(
+            project_id, authorization_status, task_status, operator_name, start, end
+        )
         return await _RECORDS.page(
             self._requester, page_no=page, page_size=page_size, filters=filters
         )
@@ -284,6 +301,7 @@ class ConstructionResource:
         start_page: int = 1,
         prefetch: int = 8,
         authorization_status: StatusArg | None = None,
+        task_status: TaskStatusArg | None = None,
         operator_name: str | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
@@ -295,7 +313,9 @@ class ConstructionResource:
             limit=limit,
             start_page=start_page,
             prefetch=prefetch,
-            filters=_records_filters(project_id, authorization_status, operator_name, start, end),
+            filters=_records_filters(
+                project_id, authorization_status, task_status, operator_name, start, end
+            ),
         )
 
     async def get_record(self, record_id: str) -> ConstructionRecordDetail:

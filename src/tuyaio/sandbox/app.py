@@ -38,8 +38,8 @@ __all__ = [
     "Runtime",
     "make_app",
     "page_args",
+    "param_int",
     "query",
-    "query_int",
     "safe_id",
 ]
 
@@ -113,23 +113,25 @@ def query(request: web.Request) -> Mapping[str, str]:
     return decoded
 
 
-def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
-    """An integer query parameter; not a number → 1101."""
-    raw = query(request).get(name)
+def param_int(params: Mapping[str, Any], name: str, default: int | None = None) -> int | None:
+    """An integer parameter, as a number or its decimal text; missing or empty → ``default``, not
+    a number → 1101."""
+    raw = params.get(name)
     if raw is None or raw == "":
         return default
-    try:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lstrip("-").isdigit() and raw.isascii():
         return int(raw)
-    except ValueError:
-        raise Reject(1101, f"param {name} out of range") from None
+    raise Reject(1101, f"param {name} out of range")
 
 
 def page_args(
-    request: web.Request, page: str, size: str, *, max_size: int, default_size: int
+    params: Mapping[str, Any], page: str, size: str, *, max_size: int, default_size: int
 ) -> tuple[int, int]:
     """The page number and size of a listing, in range, else 1101."""
-    number = query_int(request, page, 1)
-    count = query_int(request, size, default_size)
+    number = param_int(params, page, 1)
+    count = param_int(params, size, default_size)
     if number is None or count is None or number < 1 or not 1 <= count <= max_size:
         raise Reject(1101, "param out of range")
     return number, count

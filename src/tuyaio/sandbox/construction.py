@@ -1,7 +1,9 @@
 """Smart Lighting construction management (v2.0, camelCase): records and rooms.
 
-GET filters come in the query string. A room carries ``recordId``/``taskId`` only while it is
-authorised; cancelling a record releases its rooms.
+The two listings read their parameters from a JSON body on the GET (never the query string), as
+the documents and Tuya's own SDK send them: ``page``/``pageSize``/``startTime``/``endTime`` as
+numbers (or their decimal text), statuses as a list of decimal strings (or one). A room carries
+``recordId``/``taskId`` only while it is authorised; cancelling a record releases its rooms.
 """
 
 from __future__ import annotations
@@ -11,16 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import (
-    Handler,
-    Reject,
-    Runtime,
-    json_body,
-    page_args,
-    query,
-    query_int,
-    require,
-)
+from .app import Handler, Reject, Runtime, json_body, page_args, param_int, require
 from .state import DEVICE_TYPE_NAMES
 
 __all__ = ["ROUTES"]
@@ -35,25 +28,44 @@ def _project(runtime: Runtime, project_id: Any) -> str:
     return str(project_id)
 
 
-def _query_project(request: web.Request, runtime: Runtime) -> str:
-    project_id = query(request).get("projectId")
-    if not project_id:
+async def _listing_params(request: web.Request) -> dict[str, Any]:
+    """The listing's parameters: a JSON object body (the query string is not read)."""
+    body = await request.read()
+    return json_body(body) if body else {}
+
+
+def _listing_project(params: dict[str, Any], runtime: Runtime) -> str | None:
+    """The project to list, or ``None`` for ``""`` (an account without a project: nothing)."""
+    project_id = params.get("projectId")
+    if project_id is None:
         raise Reject(1100, "param projectId is empty")
-    return _project(runtime, project_id)
+    if not isinstance(project_id, str):
+        raise Reject(1109, "param projectId is illegal")
+    return _project(runtime, project_id) if project_id else None
 
 
-def _int_list(request: web.Request, name: str) -> frozenset[int] | None:
-    raw = query(request).get(name)
-    if raw is None or raw == "":
+def _statuses(params: dict[str, Any], name: str) -> frozenset[int] | None:
+    """A status filter: a list of decimal strings (``["0","1"]``) or one (``"1"``)."""
+    raw = params.get(name)
+    if raw is None:
         return None
-    try:
-        return frozenset(int(part) for part in raw.split(","))
-    except ValueError:
-        raise Reject(1109, f"param {name} is illegal") from None
+    values = [raw] if isinstance(raw, str) else raw
+    if not isinstance(values, list) or not all(
+        isinstance(value, str) and value.isdigit() and value.isascii() for value in values
+    ):
+        raise Reject(1109, f"param {name} is illegal")
+    return frozenset(int(value) for value in values) or None
 
 
-def _page(request: web.Request, items: list[dict[str, Any]]) -> dict[str, Any]:
-    page, size = page_args(request, "page", "pageSize", max_size=10_000, default_size=20)
+def _text(params: dict[str, Any], name: str) -> str | None:
+    raw = params.get(name)
+    if raw is not None and not isinstance(raw, str):
+        raise Reject(1109, f"param {name} is illegal")
+    return raw or None
+
+
+def _page(params: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    page, size = page_args(params, "page", "pageSize", max_size=10_000, default_size=20)
     start = (page - 1) * size
     return {"total": len(items), "list": items[start : start + size]}
 
@@ -75,44 +87,52 @@ def _filtered(
 
 
 async def rooms(request: web.Request, runtime: Runtime) -> dict[str, Any]:
-    """``GET /task/rooms``."""
-    project_id = _query_project(request, runtime)
-    statuses = _int_list(request, "authorizationStatus")
-    task_status = query_int(request, "taskStatus")
-    name = query(request).get("roomName") or None
+    """``GET /task/rooms`` with a JSON body."""
+    params = await _listing_params(request)
+    project_id = _listing_project(params, runtime)
+    statuses = _statuses(params, "authorizationStatus")
+    task_statuses = _statuses(params, "taskStatus")
+    name = _text(params, "roomName")
+    if project_id is None:
+        return _page(params, [])
     all_rooms = runtime.state.rooms(project_id)
-    if statuses is None and task_status is None and name is None:
-        return _page(request, all_rooms)
+    if statuses is None and task_statuses is None and name is None:
+        return _page(params, all_rooms)
 
     def keep(room: dict[str, Any]) -> bool:
         return (
             (statuses is None or room["authorizationStatus"] in statuses)
-            and (task_status is None or room["taskStatus"] == task_status)
+            and (task_statuses is None or room["taskStatus"] in task_statuses)
             and (name is None or name in room["roomName"])
         )
 
-    key = ("rooms", project_id, statuses, task_status, name)
-    return _page(request, _filtered(runtime, key, lambda: all_rooms, keep))
+    key = ("rooms", project_id, statuses, task_statuses, name)
+    return _page(params, _filtered(runtime, key, lambda: all_rooms, keep))
 
 
 async def records(request: web.Request, runtime: Runtime) -> dict[str, Any]:
-    """``GET /task/records``."""
-    project_id = _query_project(request, runtime)
-    statuses = _int_list(request, "authorizationStatus")
-    operator = query(request).get("operatorName") or None
-    start, end = query_int(request, "startTime"), query_int(request, "endTime")
+    """``GET /task/records`` with a JSON body."""
+    params = await _listing_params(request)
+    project_id = _listing_project(params, runtime)
+    statuses = _statuses(params, "authorizationStatus")
+    task_statuses = _statuses(params, "taskStatus")
+    operator = _text(params, "operatorName")
+    start, end = param_int(params, "startTime"), param_int(params, "endTime")
+    if project_id is None:
+        return _page(params, [])
 
     def keep(record: dict[str, Any]) -> bool:
         return (
             (statuses is None or record["authorizationStatus"] in statuses)
+            and (task_statuses is None or record["taskStatus"] in task_statuses)
             and (operator is None or record["operatorName"] == operator)
             and (end is None or record["startTime"] <= end)
             and (start is None or record["endTime"] >= start)
         )
 
-    key = ("records", project_id, statuses, operator, start, end)
+    key = ("records", project_id, statuses, task_statuses, operator, start, end)
     stored = _filtered(runtime, key, lambda: runtime.state.all_records(project_id), keep)
-    page = _page(request, stored)
+    page = _page(params, stored)
     page["list"] = [runtime.state.record_summary(record) for record in page["list"]]
     return page
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import Handler, Reject, Runtime, json_body, page_args, require
+from .app import Handler, Reject, Runtime, json_body, page_args, query, require
 
 __all__ = ["ROUTES"]
 
@@ -62,7 +62,9 @@ async def create(request: web.Request, runtime: Runtime) -> str:
 async def listing(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET …/tasks?page_no&page_size``."""
     project_id = _project(request, runtime)
-    page_no, page_size = page_args(request, "page_no", "page_size", max_size=99, default_size=20)
+    page_no, page_size = page_args(
+        query(request), "page_no", "page_size", max_size=99, default_size=20
+    )
     tasks = runtime.state.tasks(project_id)
     start = (page_no - 1) * page_size
     return {
