@@ -55,12 +55,13 @@ def test_success_returns_result_time_and_tid() -> None:
 def test_error_codes_map_to_types_with_code_msg_tid_and_route(
     code: int, error_type: type[ApiError]
 ) -> None:
-    body = json.dumps({"success": False, "code": code, "msg": "nope", "t": 5, "tid": "abc"})
+    t = 1_700_000_000_000
+    body = json.dumps({"success": False, "code": code, "msg": "nope", "t": t, "tid": "abc"})
     with pytest.raises(error_type) as caught:
         parse(body)
     error = caught.value
     assert type(error) is error_type
-    assert (error.code, error.msg, error.tid, error.server_time_ms) == (code, "nope", "abc", 5)
+    assert (error.code, error.msg, error.tid, error.server_time_ms) == (code, "nope", "abc", t)
     assert (error.method, error.route) == ("GET", ROUTE)
     assert f"code {code}" in str(error)
     assert "abc" in str(error)

@@ -25,7 +25,14 @@ from tuyaio import (
 from tuyaio._converter import decode, encode, from_ms, to_ms
 from tuyaio.envelope import parse_envelope
 from tuyaio.models.construction import CancelResult, RecordRequest
-from tuyaio.pagination import CONSTRUCTION_STYLE, MAINTENANCE_STYLE, decode_page
+from tuyaio.resources._base import (
+    CONSTRUCTION_PAGING,
+    MAINTENANCE_PAGING,
+    MAX_TOTAL,
+    Listing,
+    Paging,
+)
+from tuyaio.routes import Route
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -33,6 +40,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def result_of(name: str) -> Any:
     body = (FIXTURES / name).read_bytes()
     return parse_envelope(status=200, body=body, method="GET", route="/fixture").result
+
+
+def decode_page(
+    result: Any, paging: Paging, item_type: Any, *, page_no: int, page_size: int
+) -> Any:
+    listing = Listing(Route("GET", "/fixture"), item_type, paging)
+    return listing.decode(result, listing.route.build(), page_no, page_size)
 
 
 def structure(data: Any, type_: Any) -> Any:
@@ -58,12 +72,10 @@ def test_every_fixture_file_is_covered() -> None:
 def test_maintenance_list_uses_maintenance_status() -> None:
     page = decode_page(
         result_of("maintenance_list_tasks.json"),
-        MAINTENANCE_STYLE,
+        MAINTENANCE_PAGING,
         MaintenanceTask,
         page_no=1,
         page_size=20,
-        method="GET",
-        route="/fixture",
     )
     assert (page.total, page.has_more, len(page)) == (1, False, 1)
     task = page.items[0]
@@ -90,12 +102,10 @@ def test_maintenance_scalar_results() -> None:
 def test_construction_fixtures_decode() -> None:
     rooms = decode_page(
         result_of("construction_list_rooms.json"),
-        CONSTRUCTION_STYLE,
+        CONSTRUCTION_PAGING,
         Room,
         page_no=1,
         page_size=3,
-        method="GET",
-        route="/fixture",
     )
     assert (rooms.total, len(rooms), rooms.has_more) == (8, 3, True)
     assert rooms.items[2] == Room(
@@ -106,12 +116,10 @@ def test_construction_fixtures_decode() -> None:
     )
     records = decode_page(
         result_of("construction_list_records.json"),
-        CONSTRUCTION_STYLE,
+        CONSTRUCTION_PAGING,
         ConstructionRecord,
         page_no=1,
         page_size=50,
-        method="GET",
-        route="/fixture",
     )
     record = records.items[0]
     assert record.record_id == "1367313487243620352"
@@ -232,6 +240,8 @@ def test_record_request_is_camel_case_and_leaves_unset_fields_out() -> None:
         ({"total": True, "tasks": []}, 1, False),
         ({"total": -1, "tasks": []}, 1, False),
         ({"total": 3, "list": [{"task_id": "1"}]}, 1, False),  # the other family's items key
+        ({"total": MAX_TOTAL + 1, "tasks": []}, 1, False),  # a walk that would never end
+        ({"total": 10**400, "tasks": []}, 1, False),
         ([], 1, False),
     ],
 )
@@ -239,12 +249,10 @@ def test_a_listing_needs_its_total_and_its_items(result: object, page_no: int, o
     def page() -> object:
         return decode_page(
             result,
-            MAINTENANCE_STYLE,
+            MAINTENANCE_PAGING,
             MaintenanceTask,
             page_no=page_no,
             page_size=20,
-            method="GET",
-            route="/fixture",
         )
 
     if ok:
@@ -252,3 +260,15 @@ def test_a_listing_needs_its_total_and_its_items(result: object, page_no: int, o
     else:
         with pytest.raises(DecodeError, match="total"):
             page()
+
+
+def test_a_page_never_holds_more_items_than_asked_for() -> None:
+    tasks = [{"task_id": str(n)} for n in range(21)]
+    with pytest.raises(DecodeError, match="a page of 20 held 21 items"):
+        decode_page(
+            {"total": 100, "tasks": tasks},
+            MAINTENANCE_PAGING,
+            MaintenanceTask,
+            page_no=1,
+            page_size=20,
+        )

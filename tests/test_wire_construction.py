@@ -79,17 +79,17 @@ async def test_rooms_and_records_send_the_documented_body_on_a_get_signed_per_at
     recorder, base_url = capture
     async with TuyaClient(CLIENT_ID, SECRET, base_url=base_url, retry=FAST_RETRY) as client:
         await client.construction.list_rooms(
-            PROJECT, page=1, page_size=50, authorization_status=[0, 1], room_name="Room 2 & Hall"
+            PROJECT, page_no=1, page_size=50, authorization_status=[0, 1], room_name="Room 2 & Hall"
         )
         await client.construction.list_records(
             PROJECT,
-            page=1,
+            page_no=1,
             page_size=20,
             authorization_status=1,
             task_status=[1, 2],
             operator_name="Test",
-            start=datetime.fromtimestamp(1614827914.626, UTC),
-            end=datetime.fromtimestamp(1615564799.999, UTC),
+            start_time=datetime.fromtimestamp(1614827914.626, UTC),
+            end_time=datetime.fromtimestamp(1615564799.999, UTC),
         )
     first_try, rooms_retry, records = recorder.seen
     assert first_try[3] == rooms_retry[3], "a retry sends the same bytes"

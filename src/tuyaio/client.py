@@ -15,14 +15,19 @@ from yarl import URL
 
 from .ratelimit import RateLimiter, TokenBucket
 from .regions import resolve_base_url
-from .requester import Requester
 from .resources import ConstructionResource, MaintenanceResource
 from .retry import RetryPolicy
 from .routes import Route, check_raw_path, method_name
 from .signing import QueryValue
 from .tokens import MemoryTokenStore, Token, TokenStore
-from .transport import Credentials, Options, Stats, Transport
-from .validation import check_bool, check_optional_bool, check_positive_number, field_check
+from .transport import DEFAULT_MAX_BODY_BYTES, Credentials, Options, Stats, Transport
+from .validation import (
+    check_bool,
+    check_count,
+    check_optional_bool,
+    check_positive_number,
+    field_check,
+)
 
 __all__ = ["Timeout", "TuyaClient"]
 
@@ -140,6 +145,7 @@ class TuyaClient:
         rate_limit: float | RateLimiter | None = None,
         token_store: TokenStore | None = None,
         timeout: float | Timeout = 30.0,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         credentials = Credentials(
             _credential("client_id", client_id), _credential("secret", secret)
@@ -161,8 +167,10 @@ class TuyaClient:
             token_store=token_store if token_store is not None else MemoryTokenStore(),
             rate_limiter=_limiter(rate_limit),
             options=options,
+            max_body_bytes=check_count("max_body_bytes", max_body_bytes, minimum=1),
         )
-        self._requester = Requester(transport, options)
+        self._transport = transport
+        self._options = options
         self._owner = True
 
     @classmethod
@@ -185,19 +193,15 @@ class TuyaClient:
     def __repr__(self) -> str:
         return repr(self._transport).replace("Transport", "TuyaClient", 1)
 
-    @property
-    def _transport(self) -> Transport:
-        return self._requester.transport
-
     @cached_property
     def maintenance(self) -> MaintenanceResource:
         """Smart Engineering maintenance tasks (v1.0)."""
-        return MaintenanceResource(self._requester)
+        return MaintenanceResource(self._transport, self._options)
 
     @cached_property
     def construction(self) -> ConstructionResource:
         """Smart Lighting construction management (v2.0)."""
-        return ConstructionResource(self._requester)
+        return ConstructionResource(self._transport, self._options)
 
     @property
     def stats(self) -> Stats:
@@ -223,11 +227,12 @@ class TuyaClient:
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         options = Options(
-            timeout=self._requester.options.timeout if timeout is None else _timeout(timeout),
-            retry=self._requester.options.retry if retry is None else retry,
+            timeout=self._options.timeout if timeout is None else _timeout(timeout),
+            retry=self._options.retry if retry is None else retry,
         )
         view = object.__new__(TuyaClient)
-        view._requester = Requester(self._transport, options)
+        view._transport = self._transport
+        view._options = options
         view._owner = False
         return view
 
@@ -267,7 +272,7 @@ class TuyaClient:
             route.build(query=params, body=json, body_name="json", idempotent=idempotent),
             extra_headers=extra_headers,
         )
-        envelope = await self._transport.send(call, self._requester.options)
+        envelope = await self._transport.send(call, self._options)
         return envelope.result
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -22,12 +23,30 @@ from .errors import (
     error_for_status,
 )
 
-__all__ = ["Envelope", "excerpt", "parse_envelope", "parse_retry_after", "server_time_from_date"]
+__all__ = [
+    "MAX_SERVER_MS",
+    "MIN_SERVER_MS",
+    "Envelope",
+    "excerpt",
+    "parse_envelope",
+    "parse_retry_after",
+    "redact",
+    "server_time_from_date",
+]
 
 _EXCERPT_CHARS = 300
+_MSG_CHARS = 500
 _SECRET_VALUES = re.compile(
-    r'("(?:access_token|refresh_token|accessToken|refreshToken|sign|secret)"\s*:\s*)"[^"]*"?'
+    r'("(?:access_token|refresh_token|accessToken|refreshToken|sign|secret)"\s*:\s*)'
+    r'"(?:[^"\\]|\\.)*"?'
 )
+_REDACTED = "<redacted>"
+
+MIN_SERVER_MS = 1_000_000_000_000
+"""The earliest server time (``t``, ``Date``) believed: 2001-09-09. An answer's time outside
+``MIN_SERVER_MS``–``MAX_SERVER_MS`` is ignored, never adopted as the clock."""
+MAX_SERVER_MS = 4_102_444_800_000
+"""The latest server time believed: 2100-01-01."""
 
 
 @attrs.frozen
@@ -39,11 +58,29 @@ class Envelope:
     tid: str | None
 
 
-def excerpt(body: bytes) -> str:
+def redact(text: str, secrets: Collection[str] = ()) -> str:
+    """``text`` without the values of secret-named JSON keys, nor any of ``secrets`` anywhere."""
+    text = _SECRET_VALUES.sub(rf'\1"{_REDACTED}"', text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _clean(text: str, secrets: Collection[str], limit: int) -> str:
+    text = "".join(char if char.isprintable() else " " for char in redact(text, secrets))
+    return _shorten(text, limit)
+
+
+def excerpt(body: bytes, secrets: Collection[str] = ()) -> str:
     """A short, printable, redacted piece of a response body for error messages."""
-    text = body[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
-    text = _SECRET_VALUES.sub(r'\1"<redacted>"', text)
-    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
+    return _clean(
+        body[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace"), secrets, _EXCERPT_CHARS
+    )
 
 
 def parse_retry_after(value: str | None, date: str | None = None) -> float | None:
@@ -67,9 +104,15 @@ def server_time_from_date(value: str | None) -> int | None:
     if not value:
         return None
     try:
-        return int(parsedate_to_datetime(value).timestamp() * 1000)
-    except (TypeError, ValueError, OverflowError):
+        return _plausible_ms(int(parsedate_to_datetime(value).timestamp() * 1000))
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
+
+
+def _plausible_ms(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if MIN_SERVER_MS <= value <= MAX_SERVER_MS else None
+    return None
 
 
 def _int_or_none(value: object) -> int | None:
@@ -84,15 +127,18 @@ def parse_envelope(
     route: str,
     retry_after: str | None = None,
     date: str | None = None,
+    secrets: Collection[str] = (),
 ) -> Envelope:
     """Return the envelope of a successful call, or raise the error the answer stands for.
 
-    ``retry_after`` and ``date`` are the answer's ``Retry-After`` and ``Date`` headers.
+    ``retry_after`` and ``date`` are the answer's ``Retry-After`` and ``Date`` headers; the
+    server's time comes from ``t``, else from ``Date`` (each only within ``MIN_SERVER_MS`` to
+    ``MAX_SERVER_MS``). ``secrets`` are values that never show in an error (tokens, the secret).
     """
     status_error = error_for_status(status) if status != 200 else None
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         document = None
 
     if not isinstance(document, dict) or not isinstance(document.get("success"), bool):
@@ -108,12 +154,12 @@ def parse_envelope(
         raise UnexpectedResponseError(
             detail=detail,
             http_status=status,
-            body_excerpt=excerpt(body),
+            body_excerpt=excerpt(body, secrets),
             method=method,
             route=route,
         )
 
-    t = _int_or_none(document.get("t"))
+    t = _plausible_ms(document.get("t"))
     tid = document.get("tid") if isinstance(document.get("tid"), str) else None
     if document["success"] and status == 200:
         return Envelope(result=document.get("result"), t=t, tid=tid)
@@ -123,10 +169,10 @@ def parse_envelope(
     error_class = error_for_code(code) if code is not None else (status_error or ApiError)
     kwargs: dict[str, Any] = {
         "code": code,
-        "msg": msg if isinstance(msg, str) else "",
-        "tid": tid,
+        "msg": _clean(msg, secrets, _MSG_CHARS) if isinstance(msg, str) else "",
+        "tid": _clean(tid, secrets, 64) if tid else None,
         "http_status": status,
-        "server_time_ms": t,
+        "server_time_ms": t if t is not None else server_time_from_date(date),
         "method": method,
         "route": route,
     }
@@ -138,13 +184,6 @@ def parse_envelope(
 def _status_error(
     error_class: type[ApiError], status: int, method: str, route: str, retry_after: float | None
 ) -> ApiError:
-    message = f"HTTP {status}"
     if issubclass(error_class, RateLimitedError):
-        return error_class(
-            http_status=status,
-            msg=message,
-            retry_after=retry_after,
-            method=method,
-            route=route,
-        )
-    return error_class(http_status=status, msg=message, method=method, route=route)
+        return error_class(http_status=status, retry_after=retry_after, method=method, route=route)
+    return error_class(http_status=status, method=method, route=route)

@@ -1,12 +1,15 @@
-"""The exception hierarchy and the one table that maps Tuya's codes to it (PROTOCOL.md §4).
+"""The exception hierarchy and the one table that maps Tuya's codes to it.
 
 Every error raised for a request names the HTTP method and the route *template* (never the filled
-path), and never holds a secret, token or signature.
+path), and never holds a secret, token or signature. Every error pickles and copies with its type
+and fields (so it can cross a process pool or a task queue). The code table is explained in
+docs/protocol.md, "Errors".
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -39,12 +42,22 @@ def _where(method: str, route: str) -> str:
     return f"{method} {route}" if method else route
 
 
+def _restore(cls: type[TuyaError], fields: dict[str, Any]) -> TuyaError:
+    return cls(**fields)
+
+
 @attrs.define(kw_only=True, eq=False, str=False)
 class TuyaError(Exception):
-    """Root of every error about a request (input mistakes raise ValueError/TypeError instead)."""
+    """Root of every error about a request (input mistakes raise ValueError/TypeError instead).
+
+    ``attempts`` and ``elapsed_s`` say how many attempts the call made, over how long, before it
+    gave up (0 and ``None`` for an error raised before any attempt).
+    """
 
     method: str = ""
     route: str = ""
+    attempts: int = 0
+    elapsed_s: float | None = None
 
     @property
     def summary(self) -> str:
@@ -52,7 +65,14 @@ class TuyaError(Exception):
         return type(self).__name__
 
     def __str__(self) -> str:
-        return f"{self.summary} [{_where(self.method, self.route)}]"
+        tried = ""
+        if self.attempts > 1 and self.elapsed_s is not None:
+            tried = f" after {self.attempts} attempts over {self.elapsed_s:.1f} s"
+        return f"{self.summary} [{_where(self.method, self.route)}]{tried}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = {a.name: getattr(self, a.name) for a in attrs.fields(type(self)) if a.init}
+        return _restore, (type(self), fields)
 
 
 @attrs.define(kw_only=True, eq=False, str=False)
@@ -102,10 +122,10 @@ class ApiError(TuyaError):
 
     @property
     def summary(self) -> str:
-        """Tuya's message, code and request id."""
+        """Tuya's message, code and request id (an HTTP status stands for a missing code)."""
         code = f"code {self.code}" if self.code is not None else f"HTTP {self.http_status}"
         tid = f", tid {self.tid}" if self.tid else ""
-        return f"{self.msg or 'no message'} ({code}{tid})"
+        return f"{self.msg} ({code}{tid})" if self.msg else f"{code}{tid}"
 
 
 class SignatureError(ApiError):

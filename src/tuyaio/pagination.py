@@ -1,19 +1,21 @@
-"""One pager for both listing styles, walking pages in order with bounded prefetch.
+"""One pager for every listing, walking pages in order with bounded prefetch.
 
-Both families report ``total``, so once the first page is in, the page numbers still to come are
+It knows page numbers, sizes and ``total``, nothing of either API family. Listings report
+``total``, so once the first page is in, the page numbers still to come are
 known and up to ``prefetch`` of them are requested ahead of the consumer. Items still come out in
 order, each once; at most ``prefetch + 1`` pages are held at a time.
 
 A listing that changes during the walk: the pages to fetch are planned from the first page's
-``total`` (and shrink if a later page reports less); the walk stops at the first empty page. It
-never fetches a page twice and always ends. Offset paging has no cursor, so when items are added or
-removed meanwhile, an item can move across a page boundary and be seen twice or not at all.
+``total`` (and shrink if a later page reports less); the walk stops at the first empty page, and
+at a page that repeats the one before it (a server that answers every page number with the same
+page). It never fetches a page twice and always ends. Offset paging has no cursor, so when items
+are added or removed meanwhile, an item can move across a page boundary and be seen twice or not
+at all.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
@@ -22,12 +24,10 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._converter import decode
-from .errors import DecodeError
 from .models.common import Page
 from .validation import check_count, check_page, check_page_size, check_prefetch
 
-__all__ = ["CONSTRUCTION_STYLE", "MAINTENANCE_STYLE", "AsyncPager", "PageStyle", "decode_page"]
+__all__ = ["AsyncPager", "PageFetcher"]
 
 T = TypeVar("T")
 
@@ -35,67 +35,8 @@ PageFetcher = Callable[[int, int], Awaitable[Page[T]]]
 """Fetches one page: ``(page_no, page_size) -> Page``."""
 
 
-@attrs.frozen
-class PageStyle:
-    """How one API family pages: parameter names, where the items are, the largest page."""
-
-    page_param: str
-    size_param: str
-    items_key: str
-    max_page_size: int
-    page_arg: str
-    """The name of the page-number argument in tuyaio's own methods."""
-
-    def check(self, page_no: object, page_size: object) -> None:
-        """Refuse a page number below 1 or a page size out of range, naming the argument."""
-        check_page(self.page_arg, page_no)
-        check_page_size("page_size", page_size, self.max_page_size)
-
-    def query(self, page_no: int, page_size: int) -> dict[str, int]:
-        """The paging part of a listing's query."""
-        return {self.page_param: page_no, self.size_param: page_size}
-
-
-MAINTENANCE_STYLE = PageStyle("page_no", "page_size", "tasks", 99, page_arg="page_no")
-CONSTRUCTION_STYLE = PageStyle("page", "pageSize", "list", 10_000, page_arg="page")
-
-
-def decode_page(
-    result: Any,
-    style: PageStyle,
-    item_type: type[T],
-    *,
-    page_no: int,
-    page_size: int,
-    method: str,
-    route: str,
-) -> Page[T]:
-    """A listing's ``result`` as a :class:`Page` (page number and size as requested).
-
-    ``total`` is required (both families send it, and the walk is planned from it); the items
-    may be missing or null only on a page past the end of the listing.
-    """
-    total = result.get("total") if isinstance(result, dict) else None
-    if (
-        not isinstance(total, int)
-        or isinstance(total, bool)
-        or total < 0
-        or (total > (page_no - 1) * page_size and result.get(style.items_key) is None)
-    ):
-        raise DecodeError(
-            errors=(f"expected {{total: int >= 0, {style.items_key}: [...]}} @ result",),
-            method=method,
-            route=route,
-        )
-    items_type: Any = tuple[item_type, ...]  # type: ignore[valid-type]
-    items: tuple[T, ...] = decode(
-        result.get(style.items_key), items_type, method=method, route=route
-    )
-    return Page(items=items, total=total, page_no=page_no, page_size=page_size)
-
-
 def _last_page(total: int, page_size: int) -> int:
-    return max(1, math.ceil(total / page_size))
+    return max(1, -(-total // page_size))
 
 
 class AsyncPager(Generic[T]):
@@ -181,13 +122,18 @@ async def _items(pages: AsyncGenerator[Page[T], None]) -> AsyncGenerator[T, None
                 yield item
 
 
+def _repeats(page: Page[Any], previous: Page[Any]) -> bool:
+    items, before = page.items, previous.items
+    return len(items) == len(before) > 0 and items[0] == before[0] and items[-1] == before[-1]
+
+
 async def _walk(
     fetch: PageFetcher[T], size: int, page_no: int, remaining: int | None, prefetch: int
 ) -> AsyncGenerator[Page[T], None]:
     page = await fetch(page_no, size)
     last = _last_page(page.total, size)
     if remaining is not None:
-        last = min(last, page_no + math.ceil(remaining / size) - 1)
+        last = min(last, page_no + _last_page(remaining, size) - 1)
     ahead: deque[asyncio.Task[Page[T]]] = deque()
     next_no = page_no + 1
     try:
@@ -207,11 +153,14 @@ async def _walk(
             if page_no >= last:
                 return
             page_no += 1
+            previous = page
             if ahead:
                 page = await ahead[0]
                 ahead.popleft()
             else:
                 page = await fetch(page_no, size)
+            if _repeats(page, previous):
+                return
     finally:
         for task in ahead:
             task.cancel()

@@ -135,6 +135,11 @@ class AdaptiveThrottle:
         """The current pace in requests per second, or ``None`` when unlimited."""
         return None if self._bucket is None else self._bucket.rate
 
+    @property
+    def limited(self) -> bool:
+        """True while a pace is set (:meth:`acquire` may wait)."""
+        return self._bucket is not None
+
     async def acquire(self) -> None:
         """Wait for the adaptive pace (returns at once while unlimited)."""
         if self._bucket is not None:

@@ -1,11 +1,22 @@
-"""When to try a failed attempt again, and after how long: one frozen policy, one pure function."""
+"""When to try a failed attempt again, and after how long, as pure decisions without I/O.
+
+:class:`RetryPolicy` is the user's frozen choice; :class:`CallBudget` spends it for one call:
+``max_retries`` retries, plus at most one repeat after a refused token and one after a clock
+correction (protocol steps, not retries). See docs/protocol.md, "Retries".
+"""
 
 from __future__ import annotations
+
+import enum
+from typing import Any
 
 import attrs
 
 from .errors import (
+    TOKEN_CODES,
+    ApiError,
     ClientClosedError,
+    ClockSkewError,
     ConnectError,
     RateLimitedError,
     ServerError,
@@ -14,11 +25,11 @@ from .errors import (
 )
 from .validation import check_count, check_number, field_check
 
-__all__ = ["RetryPolicy", "is_outcome_unknown"]
+__all__ = ["Action", "CallBudget", "RetryPolicy", "is_outcome_unknown"]
 
 
 def is_outcome_unknown(error: BaseException) -> bool:
-    """True when the failed attempt may have been processed (PROTOCOL.md §4, "outcome unknown").
+    """True when the failed attempt may have been processed (docs/protocol.md, "Outcome unknown").
 
     A broken connection after the request was written, a timeout, an HTTP 5xx or envelope 500, or
     an answer that could not be read. A refused connection or a rejection code: nothing happened.
@@ -32,6 +43,9 @@ def is_outcome_unknown(error: BaseException) -> bool:
 
 _count = field_check(lambda name, value: check_count(name, value, minimum=0))
 _seconds = [field_check(check_number), attrs.validators.ge(0)]
+_optional_seconds: Any = attrs.validators.optional(
+    [field_check(check_number), attrs.validators.gt(0)]
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -53,6 +67,9 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=60.0, validator=_seconds)
     """The longest ``Retry-After`` waited for; a longer one gives up at once, and the
     :class:`RateLimitedError` raised carries it in ``retry_after``."""
+    deadline: float | None = attrs.field(default=90.0, validator=_optional_seconds)
+    """Seconds a whole call may take, every attempt and wait included (``None``: no limit). An
+    attempt gets at most what is left of it, and no retry starts that could not finish in time."""
 
     def delay(
         self, attempt: int, error: BaseException, *, idempotent: bool, rand: float
@@ -77,3 +94,56 @@ class RetryPolicy:
                 return None
             backoff = max(backoff, float(retry_after))
         return backoff
+
+
+class Action(enum.Enum):
+    """What to do after a failed attempt."""
+
+    RETRY = "retry"
+    """Wait, then send again (the policy's retries)."""
+    RENEW_TOKEN = "renew_token"
+    """The token was refused: drop it, get another, send again (once per call)."""
+    CORRECT_CLOCK = "correct_clock"
+    """The server judged our time off: adopt its clock, send again (once per call)."""
+    GIVE_UP = "give_up"
+    """Raise the failure."""
+
+
+@attrs.define
+class CallBudget:
+    """What one call may still spend on repeats; :meth:`decide` is pure apart from the spend.
+
+    >>> budget = CallBudget(RetryPolicy())
+    >>> action, delay = budget.decide(error, idempotent=True, sent_token=True, rand=0.5)
+    """
+
+    policy: RetryPolicy
+    retries: int = 0
+    token_renewed: bool = False
+    clock_corrected: bool = False
+
+    @property
+    def attempts(self) -> int:
+        """Attempts made so far, once the failed one has been decided on."""
+        return 1 + self.retries + self.token_renewed + self.clock_corrected
+
+    def decide(
+        self, error: BaseException, *, idempotent: bool, sent_token: bool, rand: float
+    ) -> tuple[Action, float]:
+        """The next step after ``error`` and the seconds to wait first; spends the budget."""
+        if isinstance(error, ApiError):
+            if error.code in TOKEN_CODES and sent_token and not self.token_renewed:
+                self.token_renewed = True
+                return Action.RENEW_TOKEN, 0.0
+            if (
+                isinstance(error, ClockSkewError)
+                and error.server_time_ms is not None
+                and not self.clock_corrected
+            ):
+                self.clock_corrected = True
+                return Action.CORRECT_CLOCK, 0.0
+        delay = self.policy.delay(self.retries, error, idempotent=idempotent, rand=rand)
+        if delay is None:
+            return Action.GIVE_UP, 0.0
+        self.retries += 1
+        return Action.RETRY, delay

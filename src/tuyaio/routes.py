@@ -18,7 +18,7 @@ import attrs
 from .signing import QueryValue, encode_query
 from .validation import check_id
 
-__all__ = ["Call", "Route", "check_raw_path"]
+__all__ = ["GRANT", "REFRESH", "Call", "Route", "check_raw_path", "method_name", "serialize"]
 
 _REPEATABLE_METHODS = frozenset({"GET", "HEAD", "DELETE", "PUT"})
 _RAW_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
@@ -39,6 +39,8 @@ class Call:
     extra_headers: tuple[tuple[str, str], ...] = ()
     secret_path: bool = False
     """The filled path holds a secret (a refresh token): keep it out of every error and log."""
+    path_args: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    """The values filled into the route's template."""
 
 
 def _template_fields(template: str) -> tuple[str, ...]:
@@ -79,12 +81,12 @@ class Route:
         ``body_name`` is the argument named when the body is not strict JSON.
         """
         path_args = path_args or {}
-        for name in self.fields:
-            check_id(name, path_args.get(name))
+        self.check_path(path_args)
         return Call(
             method=self.method,
             route=self.template,
             path=self.template.format(**path_args),
+            path_args=path_args,
             query=encode_query(query),
             body=serialize(body, name=body_name),
             idempotent=_pick_idempotent(idempotent, self.idempotent, self.method),
@@ -92,6 +94,17 @@ class Route:
             identifiers=dict(identifiers or {}),
             secret_path=self.secret_path,
         )
+
+    def check_path(self, path_args: Mapping[str, str]) -> None:
+        """Refuse a missing path argument or one that is not a safe path segment."""
+        for name in self.fields:
+            check_id(name, path_args.get(name))
+
+
+GRANT = Route("GET", "/v1.0/token", authenticated=False)
+"""A new access token (``grant_type=1``)."""
+REFRESH = Route("GET", "/v1.0/token/{refresh_token}", authenticated=False, secret_path=True)
+"""A new token pair for a refresh token (which is a secret in the path)."""
 
 
 def _pick_idempotent(call: bool | None, route: bool | None, method: str) -> bool:

@@ -1,4 +1,5 @@
-"""Access tokens: the record, where it is kept, and single-flight renewal (PROTOCOL.md §3)."""
+"""Access tokens: the record, where it is kept, and single-flight renewal (docs/protocol.md,
+"Tokens")."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 import attrs
 
@@ -16,6 +17,8 @@ from .errors import DecodeError, TokenInvalidError
 __all__ = ["MemoryTokenStore", "Token", "TokenManager", "TokenStore", "token_from_result"]
 
 _MAX_RENEWAL_MARGIN_MS = 60_000
+_MAX_LIFETIME_S = 30 * 24 * 3600
+"""The longest token lifetime believed (Tuya's is 7,200 s); a longer one is a broken answer."""
 
 
 @attrs.frozen(kw_only=True)
@@ -122,10 +125,17 @@ class TokenManager:
         """The token in use, if any (``None`` before the first call or after a rejection)."""
         return self._token
 
-    async def get(self) -> Token:
-        """A token that is not due for renewal."""
+    def fresh(self) -> Token | None:
+        """The token in use if it is not due for renewal, without waiting; else ``None``."""
         token = self._token
         if token is not None and token.is_fresh(self._clock.now_ms()):
+            return token
+        return None
+
+    async def get(self) -> Token:
+        """A token that is not due for renewal."""
+        token = self.fresh()
+        if token is not None:
             return token
         if self._renewal is None or self._renewal.done():
             self._renewal = asyncio.get_running_loop().create_task(self._renew())
@@ -170,19 +180,28 @@ def _consume_exception(task: asyncio.Task[Token]) -> None:
         task.exception()
 
 
+def _header_safe(value: object) -> TypeGuard[str]:
+    # A token travels in a header (and a refresh token in a path): printable ASCII, bounded.
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 1024
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
 def token_from_result(result: object, *, server_ms: int, method: str, route: str) -> Token:
     """The token in a grant or refresh ``result``; expiry counts from the answer's server time."""
     if isinstance(result, dict):
         access, refresh = result.get("access_token"), result.get("refresh_token")
         expire_time, uid = result.get("expire_time"), result.get("uid", "")
         if (
-            isinstance(access, str)
-            and access
-            and isinstance(refresh, str)
-            and refresh
+            _header_safe(access)
+            and _header_safe(refresh)
             and isinstance(expire_time, int)
             and not isinstance(expire_time, bool)
-            and expire_time > 0
+            and 0 < expire_time <= _MAX_LIFETIME_S
         ):
             lifetime_ms = expire_time * 1000
             return Token(
@@ -194,7 +213,8 @@ def token_from_result(result: object, *, server_ms: int, method: str, route: str
             )
     raise DecodeError(
         errors=(
-            "expected {access_token: str, refresh_token: str, expire_time: int > 0, uid: str}",
+            "expected {access_token, refresh_token: printable ASCII, expire_time: int 1.."
+            f"{_MAX_LIFETIME_S}, uid: str}}",
         ),
         method=method,
         route=route,

@@ -1,20 +1,20 @@
-"""The one request path: sign → send → decode the envelope → classify, in a bounded retry loop.
+"""The one request path: sign → send → decode the envelope → decide, in a short loop.
 
-Every attempt is signed afresh (new ``t`` and ``nonce``) over the same body bytes. Token refresh
-(1010–1012) and clock correction (1013) repeat a call once each; everything else is up to the
-:class:`~tuyaio.retry.RetryPolicy`. Nothing here knows an endpoint.
+The decisions live elsewhere, without I/O: signing in :mod:`~tuyaio.signing`, reading an answer in
+:mod:`~tuyaio.envelope`, what to do after a failure in :class:`~tuyaio.retry.CallBudget`. Every
+attempt is signed afresh (new ``t`` and ``nonce``) over the same body bytes. Nothing here knows an
+endpoint. The hot path awaits only where something can wait: a valid token, a free connection and
+an idle limiter cost no event-loop round trip.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import os
 import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any, NoReturn
 from urllib.parse import quote
 
@@ -23,34 +23,38 @@ import attrs
 from yarl import URL
 
 from .clock import ServerClock
-from .envelope import Envelope, parse_envelope, server_time_from_date
+from .envelope import Envelope, parse_envelope
 from .errors import (
-    TOKEN_CODES,
     ApiError,
     ClientClosedError,
-    ClockSkewError,
     ConnectError,
     OutcomeUnknownError,
     RateLimitedError,
     RequestTimeoutError,
     TransportError,
     TuyaError,
+    UnexpectedResponseError,
 )
 from .ratelimit import AdaptiveThrottle, RateLimiter
-from .retry import RetryPolicy, is_outcome_unknown
-from .routes import Call, Route
+from .retry import Action, CallBudget, RetryPolicy, is_outcome_unknown
+from .routes import GRANT, REFRESH, Call
 from .signing import signed_headers
 from .tokens import Token, TokenManager, TokenStore, token_from_result
 
-__all__ = ["Credentials", "Options", "Stats", "Transport"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "Credentials", "Options", "Stats", "Transport"]
 
 logger = logging.getLogger("tuyaio")
+
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest answer read (after decompression): far above any real page (10,000 rooms are about
+3 MB); a larger one fails the attempt with :class:`UnexpectedResponseError`."""
 
 _CONNECTIONS = 100
 """Connections of the session a client makes for itself."""
 
-GRANT = Route("GET", "/v1.0/token", authenticated=False)
-REFRESH = Route("GET", "/v1.0/token/{refresh_token}", authenticated=False, secret_path=True)
+Reconcile = Callable[[], Awaitable[Any]]
+"""Reads the server's state after a repeated action was refused: the action's result if the
+server is in the requested state, else ``None``."""
 
 
 @attrs.frozen
@@ -80,24 +84,40 @@ class Stats:
     token_rejections: int = 0
     clock_corrections: int = 0
     rate_limited: int = 0
-
-
-@attrs.frozen
-class _Response:
-    status: int
-    body: bytes
-    retry_after: str | None
-    date: str | None
+    reconciled: int = 0
 
 
 def _wire_url(base_url: URL, call: Call) -> URL:
     # Percent-encoding by RFC 3986 (a space is %20): yarl's form-style "+" for a space would be
     # read back as "+" by a strict server, which would then sign a different string (1004).
+    url = base_url.with_path(call.path, encoded=True)
+    if not call.query:
+        return url
     query = "&".join(
         f"{quote(name, safe='')}={quote(value, safe=',')}" for name, value in call.query.items()
     )
-    url = base_url.with_path(call.path, encoded=True)
-    return URL(f"{url}?{query}", encoded=True) if query else url
+    return URL(f"{url}?{query}", encoded=True)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The decoded body, never more than ``limit`` bytes held (inflated bytes counted)."""
+    length = response.content_length
+    if length is not None and length > limit:
+        raise _BodyTooLarge
+    if length is not None and "Content-Encoding" not in response.headers:
+        return await response.read()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class Transport:
@@ -112,6 +132,7 @@ class Transport:
         token_store: TokenStore,
         rate_limiter: RateLimiter | None,
         options: Options,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         clock: ServerClock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -124,6 +145,7 @@ class Transport:
         self._slots = asyncio.Semaphore(limit) if limit else None
         self._limiter = rate_limiter
         self._throttle = AdaptiveThrottle()
+        self._max_body_bytes = max_body_bytes
         self._sleep = sleep
         self._rand = rand
         self._closed = False
@@ -167,57 +189,104 @@ class Transport:
                 self._session._retry_connection = False
         return self._session
 
-    async def send(self, call: Call, options: Options) -> Envelope:
-        """Send ``call`` until it succeeds or the retry policy gives up; return its envelope."""
+    async def send(
+        self, call: Call, options: Options, *, reconcile: Reconcile | None = None
+    ) -> Envelope:
+        """Send ``call`` until it succeeds or its budget is spent; return its envelope.
+
+        ``reconcile`` serves an action that is safe to repeat: when a repeat is refused after an
+        earlier attempt's outcome was unknown, the earlier attempt may have done the work, so the
+        server's state decides (see docs/protocol.md, "Repeated actions").
+        """
         url = _wire_url(self._base_url, call)
-        retries = 0
-        failure: TuyaError
-        token_repeated = clock_repeated = False
-        for attempt in range(1, options.retry.max_retries + 4):
-            async with self._connection_slot(call):
-                self._check_open(call)
-                token = await self._token_after_pacing(call)
-                try:
-                    return await self._attempt(call, url, token, options.timeout, attempt)
-                except (ApiError, TransportError) as error:
-                    failure = error
-            if isinstance(failure, ApiError):
-                if failure.code in TOKEN_CODES and token is not None and not token_repeated:
-                    token_repeated = True
-                    self.stats.token_rejections += 1
-                    await self.tokens.invalidate(token)
-                    continue
-                if isinstance(failure, ClockSkewError) and not clock_repeated:
-                    clock_repeated = True
-                    if failure.server_time_ms is not None:
-                        self.clock.correct(failure.server_time_ms)
-                        self.stats.clock_corrections += 1
-                        continue
-            delay = options.retry.delay(
-                retries, failure, idempotent=call.idempotent, rand=self._rand()
+        budget = CallBudget(options.retry)
+        deadline = options.retry.deadline
+        started = time.monotonic()
+        unknown_before = False
+        while True:
+            token = await self._token_after_pacing(call) if call.authenticated else None
+            try:
+                timeout = self._attempt_timeout(options.timeout, deadline, started)
+                if self._slots is None or not call.authenticated:
+                    # Token calls never wait for a slot: the callers holding them may wait on it.
+                    return await self._attempt(call, url, token, timeout, budget.attempts)
+                async with self._slots:
+                    self._check_open(call)
+                    return await self._attempt(call, url, token, timeout, budget.attempts)
+            except (ApiError, TransportError) as error:
+                failure: TuyaError = error
+            elapsed = time.monotonic() - started
+            if reconcile is not None and unknown_before and isinstance(failure, ApiError):
+                result = await reconcile()
+                if result is not None:
+                    self.stats.reconciled += 1
+                    return Envelope(result=result, t=None, tid=failure.tid)
+            unknown_before = unknown_before or is_outcome_unknown(failure)
+            action, delay = budget.decide(
+                failure, idempotent=call.idempotent, sent_token=token is not None, rand=self._rand()
             )
-            if delay is None or self._closed:
-                self._give_up(call, failure)
-            retries += 1
-            self.stats.retries += 1
-            await self._sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+            if deadline is not None and elapsed + delay >= deadline:
+                action = Action.GIVE_UP
+            if action is Action.GIVE_UP or self._closed:
+                self._give_up(call, failure, budget.attempts, elapsed)
+            if action is Action.RENEW_TOKEN and token is not None:
+                self.stats.token_rejections += 1
+                await self.tokens.invalidate(token)
+            elif action is Action.CORRECT_CLOCK:
+                self.clock.correct(getattr(failure, "server_time_ms", None) or self.clock.now_ms())
+                self.stats.clock_corrections += 1
+            else:
+                self.stats.retries += 1
+                await self._sleep(delay)
 
     async def token(self) -> Token:
         """A valid access token, fetched or renewed only if needed."""
-        self._check_open(GRANT.build(query={"grant_type": 1}))
-        return await self.tokens.get()
+        call = GRANT.build(query={"grant_type": 1})
+        self._check_open(call)
+        return await self._valid_token(call)
 
-    async def _token_after_pacing(self, call: Call) -> Token | None:
+    async def _valid_token(self, call: Call) -> Token:
+        token = self.tokens.fresh()
+        if token is not None:
+            return token
+        try:
+            return await self.tokens.get()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._closed and (task is None or not task.cancelling()):
+                raise ClientClosedError(
+                    detail="the client was closed while waiting for a token",
+                    method=call.method,
+                    route=call.route,
+                ) from None
+            raise
+
+    async def _token_after_pacing(self, call: Call) -> Token:
         # The token is taken before pacing, so that a renewal never queues behind paced calls
         # (which would then all leave at once), and read again after it, so that a call that
         # waited for its turn does not send a token renewed meanwhile.
-        if call.authenticated:
-            await self.tokens.get()
-        await self._throttle.acquire()
+        self._check_open(call)
+        token = await self._valid_token(call)
+        if self._throttle.limited:
+            await self._throttle.acquire()
         if self._limiter is not None:
             await self._limiter.acquire()
-        return await self.tokens.get() if call.authenticated else None
+            token = await self._valid_token(call)
+        elif self._throttle.limited:
+            token = await self._valid_token(call)
+        return token
+
+    def _attempt_timeout(
+        self, limits: aiohttp.ClientTimeout, deadline: float | None, started: float
+    ) -> aiohttp.ClientTimeout:
+        if deadline is None:
+            return limits
+        left = deadline - (time.monotonic() - started)
+        if left <= 0:
+            left = 0.001
+        if limits.total is not None and limits.total <= left:
+            return limits
+        return attrs.evolve(limits, total=left)
 
     def _check_open(self, call: Call) -> None:
         if self._closed:
@@ -225,21 +294,23 @@ class Transport:
                 detail="the client is closed", method=call.method, route=call.route
             )
 
-    def _connection_slot(self, call: Call) -> AbstractAsyncContextManager[object]:
-        # Token calls never wait here: the callers holding every slot may be waiting for them.
-        if self._slots is None or not call.authenticated:
-            return contextlib.nullcontext()
-        return self._slots
-
-    def _give_up(self, call: Call, error: TuyaError) -> NoReturn:
+    def _give_up(self, call: Call, error: TuyaError, attempts: int, elapsed: float) -> NoReturn:
+        error.attempts, error.elapsed_s = attempts, round(elapsed, 3)
         if not call.idempotent and is_outcome_unknown(error):
             raise OutcomeUnknownError(
                 method=call.method,
                 route=call.route,
                 identifiers=call.identifiers,
                 reason=error.summary,
+                attempts=attempts,
+                elapsed_s=error.elapsed_s,
             ) from error
         raise error
+
+    def _secrets(self) -> tuple[str, ...]:
+        token = self.tokens.current
+        secret = self._credentials.secret
+        return (secret,) if token is None else (secret, token.access_token, token.refresh_token)
 
     async def _attempt(
         self,
@@ -257,7 +328,7 @@ class Transport:
             client_id=self._credentials.client_id,
             secret=self._credentials.secret,
             t=str(self.clock.now_ms()),
-            nonce=uuid.uuid4().hex,
+            nonce=os.urandom(16).hex(),
             access_token=token.access_token if token else None,
             extra_headers=call.extra_headers,
         )
@@ -266,21 +337,16 @@ class Transport:
         status: int | str = "-"
         code: int | None = None
         try:
-            response = await self._exchange(call, url, headers, limits)
-            status = response.status
-            try:
-                envelope = parse_envelope(
-                    status=response.status,
-                    body=response.body,
-                    method=call.method,
-                    route=call.route,
-                    retry_after=response.retry_after,
-                    date=response.date,
-                )
-            except ClockSkewError as error:
-                if error.server_time_ms is None:
-                    error.server_time_ms = server_time_from_date(response.date)
-                raise
+            status, body, retry_after, date = await self._exchange(call, url, headers, limits)
+            envelope = parse_envelope(
+                status=status,
+                body=body,
+                method=call.method,
+                route=call.route,
+                retry_after=retry_after,
+                date=date,
+                secrets=self._secrets(),
+            )
         except ApiError as error:
             code = error.code
             rate_limited = isinstance(error, RateLimitedError)
@@ -304,7 +370,7 @@ class Transport:
 
     async def _exchange(
         self, call: Call, url: URL, headers: dict[str, str], limits: aiohttp.ClientTimeout
-    ) -> _Response:
+    ) -> tuple[int, bytes, str | None, str | None]:
         try:
             async with self._http().request(
                 call.method,
@@ -314,18 +380,23 @@ class Transport:
                 timeout=limits,
                 allow_redirects=False,
             ) as response:
-                body = await response.read()
-                return _Response(
+                body = await _read_body(response, self._max_body_bytes)
+                return (
                     response.status,
                     body,
                     response.headers.get("Retry-After"),
                     response.headers.get("Date"),
                 )
-        except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as error:
-            if not call.secret_path:
-                raise self._transport_error(call, error) from error
+        except _BodyTooLarge:
+            failure: TransportError = UnexpectedResponseError(
+                detail=f"the answer is larger than max_body_bytes ({self._max_body_bytes})",
+                method=call.method,
+                route=call.route,
+            )
+        except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError, ValueError) as error:
             failure = self._transport_error(call, error)
-        # Raised outside the handler: aiohttp's error names the URL, which holds the refresh token.
+        # Raised outside the handler, with no cause: aiohttp's errors hold the request's headers
+        # (the token and signature) and URL (a refresh token), which must not reach the caller.
         raise failure
 
     def _transport_error(self, call: Call, error: BaseException) -> TransportError:
@@ -340,6 +411,8 @@ class Transport:
             return ConnectError(detail=f"could not connect: {error.os_error.strerror}", **where)
         if isinstance(error, RuntimeError):
             return ClientClosedError(detail="the HTTP session is closed", **where)
+        if isinstance(error, ValueError):
+            return UnexpectedResponseError(detail="the answer broke the HTTP protocol", **where)
         return TransportError(detail=f"connection failed: {type(error).__name__}", **where)
 
     async def _fetch_token(self, refresh_token: str | None) -> Token:

@@ -142,8 +142,8 @@ async def _records(args: argparse.Namespace, out: Output) -> int:
             authorization_status=args.authorization_status,
             task_status=args.task_status,
             operator_name=args.operator_name,
-            start=args.start,
-            end=args.end,
+            start_time=args.start,
+            end_time=args.end,
             **paging(args),
         )
         await out.listing(pager, RECORD_COLUMNS, noun="records", limit=args.limit)
@@ -159,21 +159,22 @@ async def _get(args: argparse.Namespace, out: Output) -> int:
 
 async def _create(args: argparse.Namespace, out: Output) -> int:
     fields: dict[str, Any] = {
-        "project_id": args.project_id,
         "user_account": args.user_account,
         "country_code": args.country_code,
         "operator_name": args.operator_name,
-        "start": args.start,
-        "end": args.end,
+        "start_time": args.start,
+        "end_time": args.end,
         "device_types": args.device_types,
         "remark": args.remark,
         "room_ids": args.room_ids,
     }
     async with connect(args) as client:
         if args.action == "update":
-            created = await client.construction.update_record(args.record_id, **fields)
+            created = await client.construction.update_record(
+                args.project_id, args.record_id, **fields
+            )
         else:
-            created = await client.construction.create_record(**fields)
+            created = await client.construction.create_record(args.project_id, **fields)
     verb = "updated" if args.action == "update" else "created"
     out.result(
         {"record_id": created.record_id, "success": created.success},

@@ -316,12 +316,12 @@ async def _construction(
     steps.start()
     start = datetime.now(UTC).replace(microsecond=0)
     created = await records.create_record(
-        project_id=project,
+        project,
         user_account="lighting-team@example.com",
         country_code="86",
         operator_name="James",
-        start=start,
-        end=start + timedelta(hours=8),
+        start_time=start,
+        end_time=start + timedelta(hours=8),
         device_types=[DeviceType.LIGHT, DeviceType.GATEWAY],
         remark="tuyaio demo",
         room_ids=picked,

@@ -1,4 +1,4 @@
-"""Smart Lighting construction management (PROTOCOL.md §6)."""
+"""Smart Lighting construction management (v2.0): ``client.construction``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from .._converter import encode, to_ms
+from ..errors import TuyaError
 from ..models.common import Page
 from ..models.construction import (
     AuthorizationStatus,
@@ -19,27 +20,17 @@ from ..models.construction import (
     Room,
     TaskStatus,
 )
-from ..pagination import CONSTRUCTION_STYLE, AsyncPager
-from ..requester import Requester
+from ..pagination import AsyncPager
 from ..routes import Route
-from ..validation import (
-    check_aware,
-    check_country_code,
-    check_enum_values,
-    check_id,
-    check_ids,
-    check_text,
-)
-from ._listing import Listing
+from ..validation import check_aware, check_enum_values, check_ids
+from ._base import CONSTRUCTION_PAGING, Listing, Resource
 
 __all__ = ["ConstructionResource"]
 
 _PREFIX = "/v2.0/illumination/construction"
 _RECORD = Route("POST", _PREFIX + "/record")
-_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), CONSTRUCTION_STYLE, Room, in_body=True)
-_RECORDS = Listing(
-    Route("GET", _PREFIX + "/task/records"), CONSTRUCTION_STYLE, ConstructionRecord, in_body=True
-)
+_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), Room, CONSTRUCTION_PAGING)
+_RECORDS = Listing(Route("GET", _PREFIX + "/task/records"), ConstructionRecord, CONSTRUCTION_PAGING)
 _RECORD_DETAIL = Route("GET", _PREFIX + "/task/record/{record_id}")
 _CANCEL = Route("DELETE", _PREFIX + "/task/cancelAuthorization/{record_id}")
 
@@ -47,36 +38,37 @@ _CREATE, _UPDATE = 1, 2
 
 StatusArg = AuthorizationStatus | int | Iterable[AuthorizationStatus | int]
 TaskStatusArg = TaskStatus | int | Iterable[TaskStatus | int]
+E = TypeVar("E", AuthorizationStatus, TaskStatus)
 
 
 def _record_request(
     request_type: int,
+    project_id: str,
     record_id: str | None,
     *,
-    project_id: str,
     user_account: str,
     country_code: str,
     operator_name: str,
-    start: datetime,
-    end: datetime,
+    start_time: datetime,
+    end_time: datetime,
     device_types: Iterable[DeviceType | int] | None,
     remark: str | None,
     room_ids: Iterable[str] | None,
 ) -> RecordRequest:
-    check_aware("start", start)
-    if check_aware("end", end) <= start:
-        raise ValueError(f"end must be after start, got start={start!r}, end={end!r}")
-    if remark is not None and not isinstance(remark, str):
-        raise TypeError(f"remark must be a str, got {type(remark).__name__}")
+    if check_aware("end_time", end_time) <= check_aware("start_time", start_time):
+        raise ValueError(
+            f"end_time must be after start_time, got {start_time.isoformat()} and "
+            f"{end_time.isoformat()}"
+        )
     return RecordRequest(
         request_type=request_type,
         record_id=record_id,
-        project_id=check_id("project_id", project_id),
-        user_account=check_text("user_account", user_account),
-        country_code=check_country_code("country_code", country_code),
-        operator_name=check_text("operator_name", operator_name),
-        start_time=start,
-        end_time=end,
+        project_id=project_id,
+        user_account=user_account,
+        country_code=country_code,
+        operator_name=operator_name,
+        start_time=start_time,
+        end_time=end_time,
         device_types=None
         if device_types is None
         else check_enum_values("device_types", device_types, DeviceType),
@@ -90,12 +82,9 @@ def _identifiers(request: RecordRequest) -> dict[str, str]:
         "project_id": request.project_id,
         "user_account": request.user_account,
         "operator_name": request.operator_name,
-        "start": request.start_time.isoformat(),
-        "end": request.end_time.isoformat(),
+        "start_time": request.start_time.isoformat(),
+        "end_time": request.end_time.isoformat(),
     }
-
-
-E = TypeVar("E", AuthorizationStatus, TaskStatus)
 
 
 def _status_filter(name: str, value: E | int | Iterable[E | int] | None, enum: type[E]) -> Any:
@@ -105,26 +94,20 @@ def _status_filter(name: str, value: E | int | Iterable[E | int] | None, enum: t
     return [str(member.value) for member in check_enum_values(name, value, enum)]
 
 
-def _listing_project(project_id: str) -> str:
-    # A body value, not a path segment: the documents send "" for an account without a project.
-    if not isinstance(project_id, str):
-        raise TypeError(f"project_id must be a str, got {type(project_id).__name__}")
-    return project_id
-
-
 def _rooms_filters(
     project_id: str,
     authorization_status: StatusArg | None,
     task_status: TaskStatusArg | None,
     room_name: str | None,
 ) -> dict[str, Any]:
+    # projectId is a body value, not a path segment: "" (no project) lists nothing.
     return {
-        "projectId": _listing_project(project_id),
+        "projectId": project_id,
         "authorizationStatus": _status_filter(
             "authorization_status", authorization_status, AuthorizationStatus
         ),
         "taskStatus": _status_filter("task_status", task_status, TaskStatus),
-        "roomName": None if room_name is None else check_text("room_name", room_name),
+        "roomName": room_name,
     }
 
 
@@ -133,98 +116,87 @@ def _records_filters(
     authorization_status: StatusArg | None,
     task_status: TaskStatusArg | None,
     operator_name: str | None,
-    start: datetime | None,
-    end: datetime | None,
+    start_time: datetime | None,
+    end_time: datetime | None,
 ) -> dict[str, Any]:
-    if (
-        start is not None
-        and end is not None
-        and check_aware("end", end) < check_aware("start", start)
-    ):
-        raise ValueError(f"end must not be before start, got start={start!r}, end={end!r}")
     return {
-        "projectId": _listing_project(project_id),
+        "projectId": project_id,
         "authorizationStatus": _status_filter(
             "authorization_status", authorization_status, AuthorizationStatus
         ),
         "taskStatus": _status_filter("task_status", task_status, TaskStatus),
-        "operatorName": None
-        if operator_name is None
-        else check_text("operator_name", operator_name),
-        "startTime": None if start is None else to_ms(check_aware("start", start)),
-        "endTime": None if end is None else to_ms(check_aware("end", end)),
+        "operatorName": operator_name,
+        "startTime": None if start_time is None else to_ms(check_aware("start_time", start_time)),
+        "endTime": None if end_time is None else to_ms(check_aware("end_time", end_time)),
     }
 
 
-class ConstructionResource:
+class ConstructionResource(Resource):
     """Authorization records and rooms of Smart Lighting projects: ``client.construction``."""
-
-    def __init__(self, requester: Requester) -> None:
-        self._requester = requester
-
-    def __repr__(self) -> str:
-        return "ConstructionResource()"
 
     async def create_record(
         self,
-        *,
         project_id: str,
+        *,
         user_account: str,
         country_code: str,
         operator_name: str,
-        start: datetime,
-        end: datetime,
+        start_time: datetime,
+        end_time: datetime,
         device_types: Iterable[DeviceType | int] | None = None,
         remark: str | None = None,
         room_ids: Iterable[str] | None = None,
     ) -> CreatedRecord:
         """Authorise a construction team (``user_account``) for a time window.
 
-        ``start``/``end`` must be timezone-aware, from 1970 on; ``country_code`` is the calling
-        code, 1 to 4 digits (e.g. ``"86"``); ``room_ids`` must not repeat a room. Unset optional
-        fields are left out of the request.
+        ``start_time``/``end_time`` must be timezone-aware, from 1970 on, end after start;
+        ``country_code`` is the calling code without ``+`` (e.g. ``"86"``); ``room_ids`` must not
+        repeat a room. Unset optional fields are left out of the request.
         Never retried once it may have reached the server: see :class:`OutcomeUnknownError`.
         """
         request = _record_request(
             _CREATE,
+            project_id,
             None,
-            project_id=project_id,
             user_account=user_account,
             country_code=country_code,
             operator_name=operator_name,
-            start=start,
-            end=end,
+            start_time=start_time,
+            end_time=end_time,
             device_types=device_types,
             remark=remark,
             room_ids=room_ids,
         )
         call = _RECORD.build(body=encode(request), identifiers=_identifiers(request))
-        return await self._requester.fetch(call, CreatedRecord)
+        return await self._fetch(call, CreatedRecord)
 
     async def update_record(
         self,
+        project_id: str,
         record_id: str,
         *,
-        project_id: str,
         user_account: str,
         country_code: str,
         operator_name: str,
-        start: datetime,
-        end: datetime,
+        start_time: datetime,
+        end_time: datetime,
         device_types: Iterable[DeviceType | int] | None = None,
         remark: str | None = None,
         room_ids: Iterable[str] | None = None,
     ) -> CreatedRecord:
-        """Replace an authorization record's data (safe to repeat: it sends the same data again)."""
+        """Replace an authorization record's data (safe to repeat: it sends the same data again).
+
+        The arguments are those of :meth:`create_record`.
+        """
         request = _record_request(
             _UPDATE,
-            check_id("record_id", record_id),
-            project_id=project_id,
+            project_id,
+            record_id,
             user_account=user_account,
             country_code=country_code,
             operator_name=operator_name,
-            start=start,
-            end=end,
+            start_time=start_time,
+            end_time=end_time,
             device_types=device_types,
             remark=remark,
             room_ids=room_ids,
@@ -232,23 +204,24 @@ class ConstructionResource:
         call = _RECORD.build(
             body=encode(request), identifiers=_identifiers(request), idempotent=True
         )
-        return await self._requester.fetch(call, CreatedRecord)
+        return await self._fetch(call, CreatedRecord)
 
     async def list_rooms(
         self,
         project_id: str,
         *,
-        page: int = 1,
-        page_size: int = 50,
+        page_no: int = 1,
+        page_size: int = 20,
         authorization_status: StatusArg | None = None,
         task_status: TaskStatusArg | None = None,
         room_name: str | None = None,
     ) -> Page[Room]:
-        """One page of the project's floors and rooms, maybe filtered (``page_size`` 1–10000)."""
+        """One page of the project's floors and rooms, maybe filtered (``page_size`` 1–10000).
+
+        Statuses take one value or several; ``room_name`` matches rooms whose name contains it.
+        """
         filters = _rooms_filters(project_id, authorization_status, task_status, room_name)
-        return await _ROOMS.page(
-            self._requester, page_no=page, page_size=page_size, filters=filters
-        )
+        return await self._page(_ROOMS, {}, filters, page_no=page_no, page_size=page_size)
 
     def iter_rooms(
         self,
@@ -263,34 +236,36 @@ class ConstructionResource:
         room_name: str | None = None,
     ) -> AsyncPager[Room]:
         """Every matching floor and room, in order (see ``iter_tasks`` for the paging options)."""
-        return _ROOMS.walk(
-            self._requester,
+        return self._walk(
+            _ROOMS,
+            {},
+            _rooms_filters(project_id, authorization_status, task_status, room_name),
             page_size=page_size,
             limit=limit,
             start_page=start_page,
             prefetch=prefetch,
-            filters=_rooms_filters(project_id, authorization_status, task_status, room_name),
         )
 
     async def list_records(
         self,
         project_id: str,
         *,
-        page: int = 1,
-        page_size: int = 50,
+        page_no: int = 1,
+        page_size: int = 20,
         authorization_status: StatusArg | None = None,
         task_status: TaskStatusArg | None = None,
         operator_name: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
     ) -> Page[ConstructionRecord]:
-        """One page of the project's authorization records, optionally filtered."""
+        """One page of the project's authorization records, optionally filtered.
+
+        ``start_time``/``end_time`` (aware) keep the records whose window overlaps them.
+        """
         filters = _records_filters(
-            project_id, authorization_status, task_status, operator_name, start, end
+            project_id, authorization_status, task_status, operator_name, start_time, end_time
         )
-        return await _RECORDS.page(
-            self._requester, page_no=page, page_size=page_size, filters=filters
-        )
+        return await self._page(_RECORDS, {}, filters, page_no=page_no, page_size=page_size)
 
     def iter_records(
         self,
@@ -303,27 +278,43 @@ class ConstructionResource:
         authorization_status: StatusArg | None = None,
         task_status: TaskStatusArg | None = None,
         operator_name: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
     ) -> AsyncPager[ConstructionRecord]:
         """Every matching authorization record, in order."""
-        return _RECORDS.walk(
-            self._requester,
+        filters = _records_filters(
+            project_id, authorization_status, task_status, operator_name, start_time, end_time
+        )
+        return self._walk(
+            _RECORDS,
+            {},
+            filters,
             page_size=page_size,
             limit=limit,
             start_page=start_page,
             prefetch=prefetch,
-            filters=_records_filters(
-                project_id, authorization_status, task_status, operator_name, start, end
-            ),
         )
 
     async def get_record(self, record_id: str) -> ConstructionRecordDetail:
         """One authorization record with its rooms and device types."""
         call = _RECORD_DETAIL.build({"record_id": record_id})
-        return await self._requester.fetch(call, ConstructionRecordDetail)
+        return await self._fetch(call, ConstructionRecordDetail)
 
     async def cancel_authorization(self, record_id: str) -> bool:
-        """Cancel an authorization record, releasing its rooms; the server's ``success`` (True)."""
+        """Cancel an authorization record, releasing its rooms; the server's ``success`` (True).
+
+        Safe to repeat: a repeat refused after an attempt whose outcome was unknown returns True
+        if the record is cancelled (see docs/protocol.md, "Repeated actions").
+        """
         call = _CANCEL.build({"record_id": record_id})
-        return (await self._requester.fetch(call, CancelResult)).success
+        detail = _RECORD_DETAIL.build({"record_id": record_id})
+
+        async def cancelled() -> dict[str, bool] | None:
+            try:
+                record = await self._fetch(detail, ConstructionRecordDetail)
+            except TuyaError:
+                return None
+            cancelled = record.authorization_status is AuthorizationStatus.CANCELLED
+            return {"success": True} if cancelled else None
+
+        return (await self._fetch(call, CancelResult, reconcile=cancelled)).success

@@ -1,27 +1,37 @@
-"""Smart Engineering maintenance tasks (PROTOCOL.md §5)."""
+"""Smart Engineering maintenance tasks (v1.0): ``client.maintenance``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
 from .._converter import encode
+from ..errors import NotFoundError, TuyaError
 from ..models.common import Page
-from ..models.maintenance import MaintenanceTask, MaintenanceTaskDetail, RoomDevices, TaskCreation
-from ..pagination import MAINTENANCE_STYLE, AsyncPager
-from ..requester import Requester
-from ..routes import Route
+from ..models.maintenance import (
+    MaintenanceStatus,
+    MaintenanceTask,
+    MaintenanceTaskDetail,
+    RoomDevices,
+    TaskCreation,
+)
+from ..pagination import AsyncPager
+from ..routes import Call, Route
+from ..transport import Reconcile
 from ..validation import check_id, check_ids, check_unique
-from ._listing import Listing
+from ._base import MAINTENANCE_PAGING, Listing, Resource
 
 __all__ = ["MaintenanceResource"]
 
 _PREFIX = "/v1.0/osaas/projects/{project_id}/maintenance"
 _CREATE = Route("POST", _PREFIX + "/task")
-_TASKS = Listing(Route("GET", _PREFIX + "/tasks"), MAINTENANCE_STYLE, MaintenanceTask)
+_TASKS = Listing(Route("GET", _PREFIX + "/tasks"), MaintenanceTask, MAINTENANCE_PAGING)
 _TASK = Route("GET", _PREFIX + "/tasks/{task_id}")
 _REOPEN = Route("POST", _PREFIX + "/tasks/{task_id}/reopen", idempotent=True)
 _ACCEPT = Route("POST", _PREFIX + "/tasks/{task_id}/acceptance", idempotent=True)
 _DELETE = Route("DELETE", _PREFIX + "/tasks/{task_id}")
+
+_ACCEPTED = frozenset({MaintenanceStatus.ACCEPTANCE_COMPLETE})
+_REOPENED = frozenset({MaintenanceStatus.PENDING_MAINTENANCE, MaintenanceStatus.IN_MAINTENANCE})
 
 RoomsArg = Mapping[str, Iterable[str]] | Iterable[RoomDevices]
 
@@ -52,14 +62,8 @@ def _rooms(rooms: RoomsArg) -> tuple[RoomDevices, ...]:
     return checked
 
 
-class MaintenanceResource:
+class MaintenanceResource(Resource):
     """Maintenance tasks of Smart Engineering projects: ``client.maintenance``."""
-
-    def __init__(self, requester: Requester) -> None:
-        self._requester = requester
-
-    def __repr__(self) -> str:
-        return "MaintenanceResource()"
 
     async def create_task(self, project_id: str, *, worker_id: str, rooms: RoomsArg) -> str:
         """Create a task for ``worker_id`` over ``rooms`` and return its ID.
@@ -78,15 +82,14 @@ class MaintenanceResource:
                 "room_ids": ",".join(room.room_id for room in body.rooms),
             },
         )
-        return await self._requester.fetch(call, str)
+        return await self._fetch(call, str)
 
     async def list_tasks(
         self, project_id: str, *, page_no: int = 1, page_size: int = 20
     ) -> Page[MaintenanceTask]:
         """One page of the project's tasks, newest first (``page_size`` 1–99)."""
-        return await _TASKS.page(
-            self._requester, page_no=page_no, page_size=page_size, filters={}, project_id=project_id
-        )
+        path = {"project_id": project_id}
+        return await self._page(_TASKS, path, {}, page_no=page_no, page_size=page_size)
 
     def iter_tasks(
         self,
@@ -102,32 +105,57 @@ class MaintenanceResource:
         Stops at ``total``, at an empty page, or after ``limit`` tasks; up to ``prefetch`` pages
         (0 to 64) are requested ahead of the loop (0: one at a time).
         """
-        return _TASKS.walk(
-            self._requester,
+        return self._walk(
+            _TASKS,
+            {"project_id": project_id},
+            {},
             page_size=page_size,
             limit=limit,
             start_page=start_page,
             prefetch=prefetch,
-            filters={},
-            project_id=project_id,
         )
 
     async def get_task(self, project_id: str, task_id: str) -> MaintenanceTaskDetail:
         """One task with its rooms and devices."""
         call = _TASK.build({"project_id": project_id, "task_id": task_id})
-        return await self._requester.fetch(call, MaintenanceTaskDetail)
+        return await self._fetch(call, MaintenanceTaskDetail)
 
     async def reopen_task(self, project_id: str, task_id: str) -> bool:
-        """Send a task pending or past acceptance back to maintenance; the server's answer."""
+        """Send a task pending or past acceptance back to maintenance; the server's answer.
+
+        Safe to repeat: a repeat refused after an attempt whose outcome was unknown returns True
+        if the task is back in maintenance (see docs/protocol.md, "Repeated actions").
+        """
         call = _REOPEN.build({"project_id": project_id, "task_id": task_id})
-        return await self._requester.fetch(call, bool)
+        return await self._fetch(call, bool, reconcile=self._status_check(call, _REOPENED))
 
     async def accept_task(self, project_id: str, task_id: str) -> bool:
-        """Accept a task that is pending acceptance; the server's answer (True)."""
+        """Accept a task that is pending acceptance; the server's answer (True).
+
+        Safe to repeat, reconciled like :meth:`reopen_task`: True if the task is accepted.
+        """
         call = _ACCEPT.build({"project_id": project_id, "task_id": task_id})
-        return await self._requester.fetch(call, bool)
+        return await self._fetch(call, bool, reconcile=self._status_check(call, _ACCEPTED))
 
     async def delete_task(self, project_id: str, task_id: str) -> bool:
-        """Delete a task; the server's answer (True)."""
+        """Delete a task; the server's answer (True).
+
+        Safe to repeat, reconciled like :meth:`reopen_task`: True if the task is gone.
+        """
         call = _DELETE.build({"project_id": project_id, "task_id": task_id})
-        return await self._requester.fetch(call, bool)
+        return await self._fetch(call, bool, reconcile=self._status_check(call, None))
+
+    def _status_check(self, action: Call, wanted: frozenset[MaintenanceStatus] | None) -> Reconcile:
+        """True when the task is in one of the ``wanted`` states (``None``: deleted), else None."""
+        detail = _TASK.build(action.path_args)
+
+        async def check() -> bool | None:
+            try:
+                task = await self._fetch(detail, MaintenanceTaskDetail)
+            except NotFoundError:
+                return True if wanted is None else None
+            except TuyaError:
+                return None
+            return True if wanted is not None and task.status in wanted else None
+
+        return check

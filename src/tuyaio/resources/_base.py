@@ -1,0 +1,155 @@
+"""What every resource stands on: the transport, the per-call options, and listings.
+
+A resource method declares a route, its arguments and the model of its result; everything else
+(sending, decoding, paging) happens here. Each API family pages its own way (:class:`Paging`), and
+the generic :class:`~tuyaio.pagination.AsyncPager` walks the pages without knowing which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .._converter import decode
+from ..errors import DecodeError
+from ..models.common import Page
+from ..pagination import AsyncPager
+from ..routes import Call, Route
+from ..transport import Options, Reconcile, Transport
+from ..validation import check_page, check_page_size
+
+__all__ = ["CONSTRUCTION_PAGING", "MAINTENANCE_PAGING", "Listing", "Paging", "Resource"]
+
+T = TypeVar("T")
+
+MAX_TOTAL = 2**31 - 1
+"""The largest ``total`` a listing may report (a Java ``int``, as Tuya's servers send it); a larger
+one is a broken answer, and walking it would never end."""
+
+
+@attrs.frozen
+class Paging:
+    """How one API family pages: parameter names, where they travel, where the items are."""
+
+    page_param: str
+    size_param: str
+    items_key: str
+    max_page_size: int
+    in_body: bool
+    """The parameters travel as a JSON body on the GET (see docs/protocol.md)."""
+
+
+MAINTENANCE_PAGING = Paging("page_no", "page_size", "tasks", 99, in_body=False)
+CONSTRUCTION_PAGING = Paging("page", "pageSize", "list", 10_000, in_body=True)
+
+
+@attrs.frozen
+class Listing(Generic[T]):
+    """A paged endpoint: its route, the type of its items, and its family's paging."""
+
+    route: Route
+    item_type: type[T]
+    paging: Paging
+
+    def build(
+        self, path: Mapping[str, str], filters: Mapping[str, Any], page_no: int, page_size: int
+    ) -> Call:
+        """The call for one page; ``None`` filters are left out."""
+        params = {self.paging.page_param: page_no, self.paging.size_param: page_size}
+        params.update((name, value) for name, value in filters.items() if value is not None)
+        if self.paging.in_body:
+            return self.route.build(path, body=params)
+        return self.route.build(path, query=params)
+
+    def decode(self, result: Any, call: Call, page_no: int, page_size: int) -> Page[T]:
+        """A listing's ``result`` as a :class:`Page` (page number and size as requested).
+
+        ``total`` is required (the walk is planned from it) and at most :data:`MAX_TOTAL`; the
+        items may be missing or null only on a page past the end; a page never holds more items
+        than were asked for.
+        """
+        items_key = self.paging.items_key
+        total = result.get("total") if isinstance(result, dict) else None
+        raw_items = result.get(items_key) if isinstance(result, dict) else None
+        problem = None
+        if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= MAX_TOTAL:
+            problem = f"expected {{total: int 0..{MAX_TOTAL}, {items_key}: [...]}} @ result"
+        elif raw_items is None and total > (page_no - 1) * page_size:
+            problem = f"expected {{total: int, {items_key}: [...]}} @ result"
+        elif isinstance(raw_items, list) and len(raw_items) > page_size:
+            problem = f"a page of {page_size} held {len(raw_items)} items @ result.{items_key}"
+        if problem is not None or not isinstance(total, int):
+            raise DecodeError(errors=(problem or "",), method=call.method, route=call.route)
+        items_type: Any = tuple[self.item_type, ...]  # type: ignore[name-defined]
+        items: tuple[T, ...] = decode(raw_items, items_type, method=call.method, route=call.route)
+        return Page(items=items, total=total, page_no=page_no, page_size=page_size)
+
+
+class Resource:
+    """The base of ``client.maintenance`` and ``client.construction``."""
+
+    def __init__(self, transport: Transport, options: Options) -> None:
+        self._transport = transport
+        self._options = options
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    async def _fetch(
+        self, call: Call, result_type: type[T], *, reconcile: Reconcile | None = None
+    ) -> T:
+        envelope = await self._transport.send(call, self._options, reconcile=reconcile)
+        result: T = decode(envelope.result, result_type, method=call.method, route=call.route)
+        return result
+
+    async def _page(
+        self,
+        listing: Listing[T],
+        path: Mapping[str, str],
+        filters: Mapping[str, Any],
+        *,
+        page_no: int,
+        page_size: int,
+    ) -> Page[T]:
+        check_page("page_no", page_no)
+        check_page_size("page_size", page_size, listing.paging.max_page_size)
+        return await self._fetch_page(listing, path, filters, page_no, page_size)
+
+    async def _fetch_page(
+        self,
+        listing: Listing[T],
+        path: Mapping[str, str],
+        filters: Mapping[str, Any],
+        page_no: int,
+        page_size: int,
+    ) -> Page[T]:
+        call = listing.build(path, filters, page_no, page_size)
+        envelope = await self._transport.send(call, self._options)
+        return listing.decode(envelope.result, call, page_no, page_size)
+
+    def _walk(
+        self,
+        listing: Listing[T],
+        path: Mapping[str, str],
+        filters: Mapping[str, Any],
+        *,
+        page_size: int,
+        limit: int | None,
+        start_page: int,
+        prefetch: int,
+    ) -> AsyncPager[T]:
+        listing.route.check_path(path)
+
+        async def fetch(page_no: int, size: int) -> Page[T]:
+            return await self._fetch_page(listing, path, filters, page_no, size)
+
+        return AsyncPager(
+            fetch,
+            page_size=page_size,
+            start_page=start_page,
+            limit=limit,
+            prefetch=prefetch,
+            max_page_size=listing.paging.max_page_size,
+        )
