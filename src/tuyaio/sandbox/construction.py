@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import Handler, Reject, Runtime, json_body, page_args, param_int, require
+from .framework import Handler, Reject, Runtime, json_body, page_args, param_int, require
 from .state import DEVICE_TYPE_NAMES
 
 __all__ = ["ROUTES"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import Handler, Reject, Runtime, json_body, page_args, query, require
+from .framework import Handler, Reject, Runtime, json_body, page_args, query, require
 
 __all__ = ["ROUTES"]
 

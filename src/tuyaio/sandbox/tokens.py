@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import Handler, Reject, Runtime, query
+from .framework import Handler, Reject, Runtime, query
 
 __all__ = ["ROUTES"]
 
