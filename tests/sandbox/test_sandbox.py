@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from tuyaio.sandbox import FaultConfig, Sandbox, SandboxConfig
+from tuyaio.sandbox import FaultConfig, Sandbox, SandboxConfig, SandboxState
 from tuyaio.sandbox.verify import expected_sign
 from tuyaio.signing import encode_query, signed_headers
 
@@ -287,3 +287,57 @@ async def test_configure_checks_the_values_too(sandbox: Sandbox) -> None:
     assert FaultConfig(routes=["GET /x"]).routes == frozenset({"GET /x"})
     sandbox.configure(latency_ms=0.5, clock_skew_s=-3)
     assert sandbox.config.latency_ms == 0.5
+
+
+async def test_request_times_are_counted_in_bounded_slots(sandbox: Sandbox, raw: RawClient) -> None:
+    import time
+
+    assert sandbox.state.last_request_at is None
+    assert sandbox.state.busiest_window() == 0
+    started = time.monotonic()
+    await raw.grant()
+    for _ in range(5):
+        await raw.call("GET", TASKS, {"page_size": 1})
+    _, refused = await raw.call("GET", TASKS, secret="wrong")
+    assert refused["code"] == 1004
+    state = sandbox.state
+    assert state.first_request_at is not None
+    assert state.last_request_at is not None
+    assert started <= state.first_request_at <= state.last_request_at <= time.monotonic()
+    # Counted once past the checks: the grant and five pages, not the refused request.
+    assert state.requests_between() == 6
+    assert state.requests_between(until=state.first_request_at) >= 1
+    assert state.busiest_window(60.0) == 6
+    assert 1 <= state.busiest_window(0.001) <= 6
+    state.reset_counters()
+    assert state.last_request_at is None
+    assert state.requests_between() == 0
+
+
+def test_request_counts_keep_only_the_last_minutes() -> None:
+    state = SandboxState()
+    for second in range(600):  # ten minutes of one request a second, at made-up times
+        state.note_request(10_000.0 + second)
+    assert state.last_request_at == 10_599.0
+    assert state.first_request_at == 10_000.0
+    assert 250 <= state.requests_between() <= 300
+    assert state.requests_between(since=10_590.0) == 10
+    assert state.busiest_window(1.0) in (1, 2)
+    assert state.busiest_window(10.0, since=10_500.0, until=10_550.0) in (10, 11)
+
+
+def test_token_pairs_are_forgotten_once_used_long_expired_or_too_many() -> None:
+    state = SandboxState()
+    now_ms = 1_700_000_000_000
+    day_ms = 86_400_000
+    old = state.issue_token(now_ms - day_ms - 1, now_ms=now_ms)
+    assert state.token(old.access_token) is old
+    current = state.issue_token(now_ms + 1000, now_ms=now_ms)
+    assert state.token(old.access_token) is None
+    assert state.redeem_refresh_token(old.refresh_token) is None
+    assert state.redeem_refresh_token(current.refresh_token) is current
+    assert not current.alive
+    assert state.token(current.access_token) is None
+    for _ in range(10_050):
+        state.issue_token(now_ms + 1000, now_ms=now_ms)
+    assert state.live_tokens(now_ms) == 10_000

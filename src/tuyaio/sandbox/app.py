@@ -137,7 +137,7 @@ async def _pipeline(
         _authenticate(request, runtime, route_template, await request.read())
     except Reject as refused:
         return reject(runtime, refused.code, refused.msg)
-    state.request_times.append(time.monotonic())
+    state.note_request(time.monotonic())
     state.in_flight += 1
     state.max_in_flight = max(state.max_in_flight, state.in_flight)
     try:
