@@ -252,3 +252,12 @@ def test_a_listing_needs_its_total_and_its_items(result: object, page_no: int, o
     else:
         with pytest.raises(DecodeError, match="total"):
             page()
+
+
+def test_task_num_is_text_and_room_extend_id_a_decimal_string() -> None:
+    listed = structure({"recordId": "1", "taskNum": "T-0003"}, ConstructionRecord)
+    assert listed.task_num == "T-0003"
+    detail = structure({"recordId": "1", "taskNum": 3}, ConstructionRecordDetail)
+    assert detail.task_num == "3"
+    room = structure({"roomId": "1", "roomExtendId": 1358619971592130001}, Room)
+    assert room.room_extend_id == "1358619971592130001"

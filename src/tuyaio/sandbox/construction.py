@@ -194,7 +194,7 @@ async def save_record(request: web.Request, runtime: Runtime) -> dict[str, Any]:
         "startTime": start,
         "endTime": end,
         "deviceTypes": device_types,
-        "taskNum": len(room_ids),
+        "taskNum": str(len(room_ids)),
     }
     if remark is not None:
         changes["remark"] = remark

@@ -434,7 +434,7 @@ class SandboxState:
                 "authorizationStatus": 0,
                 "deviceCountConstruction": 0,
                 "deviceCountFinish": 0,
-                "roomExtendId": f"ext{index}",
+                "roomExtendId": 100_000 + index,
             }
             self._rooms[project_id].append(room)
             self._room_index[project_id][room["roomId"]] = room
@@ -451,7 +451,7 @@ class SandboxState:
             record = {
                 "recordId": self.new_id(),
                 "projectId": project_id,
-                "taskNum": len(room_ids),
+                "taskNum": str(len(room_ids)),
                 "userAccount": f"1865528{index:04d}",
                 "countryCode": "86",
                 "operatorName": operators[index % len(operators)],
