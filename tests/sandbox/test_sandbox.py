@@ -341,3 +341,37 @@ def test_token_pairs_are_forgotten_once_used_long_expired_or_too_many() -> None:
     for _ in range(10_050):
         state.issue_token(now_ms + 1000, now_ms=now_ms)
     assert state.live_tokens(now_ms) == 10_000
+
+
+async def test_abort_after_can_be_aimed_at_one_action(make_sandbox: Any) -> None:
+    import asyncio
+
+    accept = "POST /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}/acceptance"
+    sandbox = await make_sandbox(
+        seed=3,
+        faults=FaultConfig(rate=0.25, kinds=frozenset({"abort_after"}), routes=frozenset({accept})),
+    )
+    project = sandbox.project_id
+    task_ids = [task["task_id"] for task in sandbox.state.tasks(project)[:12]]
+    for task_id in task_ids:
+        sandbox.state.set_task_status(project, task_id, "PENDING_ACCEPTANCE")
+    dropped: list[str] = []
+    async with asyncio.timeout(20), aiohttp.ClientSession() as session:
+        raw = RawClient(sandbox, session)
+        await raw.grant()
+        for task_id in task_ids:
+            try:
+                _, answer = await raw.call("POST", f"{TASKS}/{task_id}/acceptance")
+            except aiohttp.ServerDisconnectedError:
+                dropped.append(task_id)
+            else:
+                assert answer["result"] is True
+            _, detail = await raw.call("GET", f"{TASKS}/{task_id}")
+            assert detail["result"]["construction_status"] == "ACCEPTANCE_COMPLETE"
+        _, page = await raw.call("GET", TASKS, {"page_size": 99})
+        # Repeating an accept whose answer was lost finds the task accepted already: refused.
+        _, repeated = await raw.call("POST", f"{TASKS}/{dropped[0]}/acceptance")
+    assert page["success"] is True
+    assert 0 < len(dropped) < len(task_ids)
+    assert sandbox.state.faults == {"abort_after": len(dropped)}
+    assert repeated["code"] == 1109
