@@ -55,6 +55,7 @@ async def test_record_lifecycle_create_detail_list_cancel_releases_rooms(
         (DeviceType.GATEWAY, "gateway"),
     ]
     assert sorted(room.room_id for room in detail.rooms) == sorted(room_ids)
+    assert detail.task_num == "3"
 
     mine = [
         record.record_id

@@ -57,7 +57,7 @@ async def test_full_lifecycle(sandbox: Sandbox, client: TuyaClient) -> None:
 
     with pytest.raises(ApiError) as refused:
         await client.maintenance.accept_task(project, task_id)
-    assert refused.value.code is not None
+    assert refused.value.code == 1109
     assert refused.value.tid
 
     sandbox.state.set_task_status(project, task_id, "PENDING_ACCEPTANCE")

@@ -272,3 +272,12 @@ def test_a_page_never_holds_more_items_than_asked_for() -> None:
             page_no=1,
             page_size=20,
         )
+
+
+def test_task_num_is_text_and_room_extend_id_a_decimal_string() -> None:
+    listed = structure({"recordId": "1", "taskNum": "T-0003"}, ConstructionRecord)
+    assert listed.task_num == "T-0003"
+    detail = structure({"recordId": "1", "taskNum": 3}, ConstructionRecordDetail)
+    assert detail.task_num == "3"
+    room = structure({"roomId": "1", "roomExtendId": 1358619971592130001}, Room)
+    assert room.room_extend_id == "1358619971592130001"

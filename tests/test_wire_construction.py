@@ -174,3 +174,19 @@ async def test_an_empty_project_id_lists_nothing(client: TuyaClient) -> None:
     rooms = await client.construction.list_rooms("")
     records = await client.construction.list_records("")
     assert (rooms.total, rooms.items, records.total, records.items) == (0, (), 0, ())
+
+
+async def test_sandbox_sends_task_num_as_text_and_room_extend_id_as_a_number(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    body = {"page": 1, "pageSize": 5, "projectId": sandbox.lighting_project_id}
+    records = await client.request("GET", RECORDS, json=body)
+    rooms = await client.request("GET", ROOMS, json=body)
+    record_id = records["list"][0]["recordId"]
+    detail = await client.request("GET", f"/v2.0/illumination/construction/task/record/{record_id}")
+    assert all(isinstance(record["taskNum"], str) for record in records["list"])
+    assert isinstance(detail["taskNum"], str)
+    extend_ids = [room["roomExtendId"] for room in rooms["list"]]
+    assert all(isinstance(value, int) and not isinstance(value, bool) for value in extend_ids)
+    listed = await client.construction.list_rooms(sandbox.lighting_project_id, page_size=5)
+    assert [room.room_extend_id for room in listed.items] == [str(value) for value in extend_ids]

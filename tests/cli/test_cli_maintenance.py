@@ -124,7 +124,7 @@ def test_create_get_accept_reopen_delete(cli: Any, served: Served) -> None:
     }
     assert table.code == 0
     assert "pending maintenance" in table.out
-    assert_one_error_line(refused, API, "code 2001", "request id")
+    assert_one_error_line(refused, API, "code 1109", "request id")
     assert accepted.code == 0, accepted.err
     assert accepted.json() == {"task_id": pending, "action": "accept", "result": True}
 

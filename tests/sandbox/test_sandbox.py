@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from tuyaio.sandbox import FaultConfig, Sandbox, SandboxConfig
+from tuyaio.sandbox import FaultConfig, Sandbox, SandboxConfig, SandboxState
 from tuyaio.sandbox.verify import expected_sign
 from tuyaio.signing import encode_query, signed_headers
 
@@ -287,3 +287,91 @@ async def test_configure_checks_the_values_too(sandbox: Sandbox) -> None:
     assert FaultConfig(routes=["GET /x"]).routes == frozenset({"GET /x"})
     sandbox.configure(latency_ms=0.5, clock_skew_s=-3)
     assert sandbox.config.latency_ms == 0.5
+
+
+async def test_request_times_are_counted_in_bounded_slots(sandbox: Sandbox, raw: RawClient) -> None:
+    import time
+
+    assert sandbox.state.last_request_at is None
+    assert sandbox.state.busiest_window() == 0
+    started = time.monotonic()
+    await raw.grant()
+    for _ in range(5):
+        await raw.call("GET", TASKS, {"page_size": 1})
+    _, refused = await raw.call("GET", TASKS, secret="wrong")
+    assert refused["code"] == 1004
+    state = sandbox.state
+    assert state.first_request_at is not None
+    assert state.last_request_at is not None
+    assert started <= state.first_request_at <= state.last_request_at <= time.monotonic()
+    # Counted once past the checks: the grant and five pages, not the refused request.
+    assert state.requests_between() == 6
+    assert state.requests_between(until=state.first_request_at) >= 1
+    assert state.busiest_window(60.0) == 6
+    assert 1 <= state.busiest_window(0.001) <= 6
+    state.reset_counters()
+    assert state.last_request_at is None
+    assert state.requests_between() == 0
+
+
+def test_request_counts_keep_only_the_last_minutes() -> None:
+    state = SandboxState()
+    for second in range(600):  # ten minutes of one request a second, at made-up times
+        state.note_request(10_000.0 + second)
+    assert state.last_request_at == 10_599.0
+    assert state.first_request_at == 10_000.0
+    assert 250 <= state.requests_between() <= 300
+    assert state.requests_between(since=10_590.0) == 10
+    assert state.busiest_window(1.0) in (1, 2)
+    assert state.busiest_window(10.0, since=10_500.0, until=10_550.0) in (10, 11)
+
+
+def test_token_pairs_are_forgotten_once_used_long_expired_or_too_many() -> None:
+    state = SandboxState()
+    now_ms = 1_700_000_000_000
+    day_ms = 86_400_000
+    old = state.issue_token(now_ms - day_ms - 1, now_ms=now_ms)
+    assert state.token(old.access_token) is old
+    current = state.issue_token(now_ms + 1000, now_ms=now_ms)
+    assert state.token(old.access_token) is None
+    assert state.redeem_refresh_token(old.refresh_token) is None
+    assert state.redeem_refresh_token(current.refresh_token) is current
+    assert not current.alive
+    assert state.token(current.access_token) is None
+    for _ in range(10_050):
+        state.issue_token(now_ms + 1000, now_ms=now_ms)
+    assert state.live_tokens(now_ms) == 10_000
+
+
+async def test_abort_after_can_be_aimed_at_one_action(make_sandbox: Any) -> None:
+    import asyncio
+
+    accept = "POST /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}/acceptance"
+    sandbox = await make_sandbox(
+        seed=3,
+        faults=FaultConfig(rate=0.25, kinds=frozenset({"abort_after"}), routes=frozenset({accept})),
+    )
+    project = sandbox.project_id
+    task_ids = [task["task_id"] for task in sandbox.state.tasks(project)[:12]]
+    for task_id in task_ids:
+        sandbox.state.set_task_status(project, task_id, "PENDING_ACCEPTANCE")
+    dropped: list[str] = []
+    async with asyncio.timeout(20), aiohttp.ClientSession() as session:
+        raw = RawClient(sandbox, session)
+        await raw.grant()
+        for task_id in task_ids:
+            try:
+                _, answer = await raw.call("POST", f"{TASKS}/{task_id}/acceptance")
+            except aiohttp.ServerDisconnectedError:
+                dropped.append(task_id)
+            else:
+                assert answer["result"] is True
+            _, detail = await raw.call("GET", f"{TASKS}/{task_id}")
+            assert detail["result"]["construction_status"] == "ACCEPTANCE_COMPLETE"
+        _, page = await raw.call("GET", TASKS, {"page_size": 99})
+        # Repeating an accept whose answer was lost finds the task accepted already: refused.
+        _, repeated = await raw.call("POST", f"{TASKS}/{dropped[0]}/acceptance")
+    assert page["success"] is True
+    assert 0 < len(dropped) < len(task_ids)
+    assert sandbox.state.faults == {"abort_after": len(dropped)}
+    assert repeated["code"] == 1109

@@ -84,7 +84,7 @@ class ConstructionRecord:
     """An authorization record as listings show it."""
 
     record_id: str
-    task_num: int | None = None
+    task_num: str | None = None
     user_account: str | None = None
     country_code: str | None = None
     operator_name: str | None = None
@@ -113,7 +113,7 @@ class ConstructionRecordDetail:
 
     record_id: str
     project_id: str | None = None
-    task_num: int | None = None
+    task_num: str | None = None
     user_account: str | None = None
     country_code: str | None = None
     operator_name: str | None = None

@@ -90,8 +90,20 @@ def _known_kinds(_instance: object, _attribute: object, kinds: frozenset[str]) -
 @attrs.frozen(kw_only=True)
 class FaultConfig:
     """Injected failures: each business request fails with probability ``rate``, its kind drawn
-    uniformly from ``kinds``. ``routes`` limits faults to some route templates
-    (``"GET /v1.0/…"``); token routes are spared unless ``include_token_routes``."""
+    uniformly from ``kinds``. ``routes`` limits faults to some routes, each written as the method
+    and the route template (``"GET /v1.0/…/tasks/{task_id}"``); token routes are spared unless
+    ``include_token_routes``.
+
+    Kinds: ``envelope_500`` (``success: false``, code 500), ``http_502``/``http_503`` (an HTML
+    gateway page), ``http_429`` (with ``Retry-After: retry_after_s``), ``rate_limit`` (code 1199)
+    — all answered before processing; ``slow`` (waits ``slow_s``, then processes and answers);
+    ``abort_after`` (processes the request, then drops the connection without an answer: the
+    outcome the caller cannot know). Aimed at one action, ``abort_after`` tests what a caller's
+    code does when, say, an acceptance went through but its answer was lost::
+
+        accept = "POST /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}/acceptance"
+        FaultConfig(rate=0.25, kinds={FAULT_ABORT_AFTER}, routes={accept})
+    """
 
     rate: float = attrs.field(default=0.0, validator=_probability)
     kinds: frozenset[str] = attrs.field(

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import Handler, Reject, Runtime, json_body, page_args, param_int, require
+from .framework import Handler, Reject, Runtime, json_body, page_args, param_int, require
 from .state import DEVICE_TYPE_NAMES
 
 __all__ = ["ROUTES"]
@@ -194,7 +194,7 @@ async def save_record(request: web.Request, runtime: Runtime) -> dict[str, Any]:
         "startTime": start,
         "endTime": end,
         "deviceTypes": device_types,
-        "taskNum": len(room_ids),
+        "taskNum": str(len(room_ids)),
     }
     if remark is not None:
         changes["remark"] = remark

@@ -1,6 +1,10 @@
 """Smart Engineering maintenance tasks (v1.0): create, list, detail, reopen, accept, delete.
 
 The list shows ``maintenance_status`` and the detail ``construction_status``, as Tuya's pages do.
+Accepting needs ``PENDING_ACCEPTANCE``; reopening needs ``PENDING_ACCEPTANCE`` or
+``ACCEPTANCE_COMPLETE`` and goes back to ``PENDING_MAINTENANCE``; any other status is refused with
+1109, so a repeated accept or reopen is refused. Deleting works in any status; a deleted (or
+unknown) task is 1000. docs/protocol.md, "What the sandbox assumes", has the whole list.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import Handler, Reject, Runtime, json_body, page_args, query, require
+from .framework import Handler, Reject, Runtime, json_body, page_args, query, require
 
 __all__ = ["ROUTES"]
 
@@ -94,7 +98,12 @@ def _transition(action: str) -> Handler:
     async def move(request: web.Request, runtime: Runtime) -> bool:
         _, task = _task(request, runtime)
         if task["status"] not in allowed:
-            raise Reject(2001, "task status does not allow this operation")
+            # Tuya publishes no code for "not in this state"; 1109 is its generic refusal of a
+            # request's parameters (2001, used before, is "device is offline" in Tuya's list).
+            raise Reject(
+                1109,
+                f"param is illegal, please check it (a {task['status']} task allows no {action})",
+            )
         task["status"] = target
         return True
 

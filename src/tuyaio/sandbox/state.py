@@ -5,8 +5,12 @@ Records are kept in wire form (the dicts the API returns), so listings answer wi
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 import random
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -24,6 +28,10 @@ MAINTENANCE_STATUSES = (
 DEVICE_TYPE_NAMES = {0: "smart light", 1: "gateway", 3: "switch", 4: "sensor"}
 _ROOM_ONLY_WHILE_AUTHORISED = ("recordId", "taskId")
 _DAY_MS = 86_400_000
+_SLOT_S = 0.01
+_KEEP_S = 300.0
+_MAX_TOKENS = 10_000
+_FORGET_EXPIRED_MS = _DAY_MS
 
 
 @attrs.define
@@ -34,6 +42,59 @@ class TokenRecord:
     refresh_token: str
     expires_at_ms: int
     alive: bool = True
+
+
+@attrs.define(eq=False)
+class _RequestCounts:
+    """How many requests arrived in each 10 ms slot of the last five minutes.
+
+    Only slots that saw a request are kept, oldest first, as ``[slot, count]``: at most 30,000,
+    however long the sandbox runs.
+    """
+
+    first_at: float | None = None
+    last_at: float | None = None
+    _slots: deque[list[int]] = attrs.field(factory=deque)
+
+    def add(self, at: float) -> None:
+        slot = math.floor(at / _SLOT_S)
+        if self._slots and slot <= self._slots[-1][0]:
+            self._slots[-1][1] += 1
+        else:
+            self._slots.append([slot, 1])
+        oldest_kept = slot - round(_KEEP_S / _SLOT_S)
+        while self._slots[0][0] <= oldest_kept:
+            self._slots.popleft()
+        if self.first_at is None:
+            self.first_at = at
+        self.last_at = at
+
+    def clear(self) -> None:
+        self._slots.clear()
+        self.first_at = self.last_at = None
+
+    def between(self, since: float | None, until: float | None) -> list[list[int]]:
+        low = -math.inf if since is None else math.floor(since / _SLOT_S)
+        high = math.inf if until is None else math.floor(until / _SLOT_S)
+        return [entry for entry in self._slots if low <= entry[0] <= high]
+
+    def busiest(self, seconds: float, since: float | None, until: float | None) -> int:
+        entries = self.between(since, until)
+        if not entries:
+            return 0
+        # A span of `seconds` starting inside slot k ends at the latest in slot k + width.
+        width = math.ceil(seconds / _SLOT_S)
+        slots = [slot for slot, _ in entries]
+        totals = [0, *itertools.accumulate(count for _, count in entries)]
+        last_start = slots[-1] if until is None else math.floor((until - seconds) / _SLOT_S)
+        # The busiest span can be moved to start at a slot that saw a request, or at the last
+        # start that still fits; those are the only spans worth counting.
+        starts = [slot for slot in slots if slot <= last_start] + [last_start]
+        return max(
+            totals[bisect.bisect_right(slots, start + width)]
+            - totals[bisect.bisect_left(slots, start)]
+            for start in starts
+        )
 
 
 @attrs.define(eq=False)
@@ -49,7 +110,7 @@ class SandboxState:
     rate_limited: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
-    request_times: list[float] = attrs.field(factory=list)
+    _request_counts: _RequestCounts = attrs.field(factory=_RequestCounts, repr=False)
 
     _rng: random.Random = attrs.field(factory=random.Random, repr=False)
     _ids: int = 0
@@ -90,7 +151,37 @@ class SandboxState:
         self.by_route.clear()
         self.codes.clear()
         self.faults.clear()
-        self.request_times.clear()
+        self._request_counts.clear()
+
+    def note_request(self, at: float) -> None:
+        """Count a request that passed the checks, at ``at`` (``time.monotonic()``)."""
+        self._request_counts.add(at)
+
+    @property
+    def first_request_at(self) -> float | None:
+        """When the first request since the last reset passed the checks (``time.monotonic()``)."""
+        return self._request_counts.first_at
+
+    @property
+    def last_request_at(self) -> float | None:
+        """When the latest request passed the checks (``time.monotonic()``), or ``None``."""
+        return self._request_counts.last_at
+
+    def requests_between(self, since: float | None = None, until: float | None = None) -> int:
+        """How many requests passed the checks from ``since`` to ``until`` (``time.monotonic()``,
+        either end open when ``None``), to the 10 ms; only the last five minutes are kept."""
+        return sum(count for _, count in self._request_counts.between(since, until))
+
+    def busiest_window(
+        self, seconds: float = 1.0, *, since: float | None = None, until: float | None = None
+    ) -> int:
+        """The most requests that passed the checks within any span of ``seconds`` lying from
+        ``since`` to ``until`` (``time.monotonic()``; either end open when ``None``).
+
+        Counted in 10 ms slots over the last five minutes: never less than the exact figure, and
+        at most one slot's requests more. A range shorter than ``seconds`` counts all of it.
+        """
+        return self._request_counts.busiest(seconds, since, until)
 
     # --- ids and tokens ---------------------------------------------------------------------
 
@@ -103,25 +194,39 @@ class SandboxState:
         """A random 32-hex-digit string (deterministic for the seed)."""
         return f"{self._rng.getrandbits(128):032x}"
 
-    def issue_token(self, expires_at_ms: int) -> TokenRecord:
-        """Issue a new token pair."""
+    def issue_token(self, expires_at_ms: int, *, now_ms: int | None = None) -> TokenRecord:
+        """Issue a new token pair; pairs expired for a day (as of ``now_ms``) are forgotten, and
+        beyond 10,000 pairs the oldest issued go, so the memory stays bounded."""
+        if now_ms is not None:
+            self._forget_tokens(lambda record: record.expires_at_ms + _FORGET_EXPIRED_MS <= now_ms)
+        while len(self._tokens) >= _MAX_TOKENS:
+            self._forget_token(next(iter(self._tokens.values())))
         record = TokenRecord(self.hex_token(), self.hex_token(), expires_at_ms)
         self._tokens[record.access_token] = record
         self._refresh[record.refresh_token] = record.access_token
         return record
 
     def token(self, access_token: str) -> TokenRecord | None:
-        """The record of an access token, if it was ever issued."""
+        """The record of an access token, if it is still known (a refreshed one is not)."""
         return self._tokens.get(access_token)
 
     def redeem_refresh_token(self, refresh_token: str) -> TokenRecord | None:
-        """Use a refresh token once: it and its access token die; ``None`` if unknown or used."""
+        """Use a refresh token once: it and its access token die (and are forgotten, which a
+        request answers in the same way: 1010); ``None`` if unknown or used."""
         access = self._refresh.pop(refresh_token, None)
         if access is None:
             return None
-        record = self._tokens[access]
+        record = self._tokens.pop(access)
         record.alive = False
         return record
+
+    def _forget_tokens(self, stale: Callable[[TokenRecord], bool]) -> None:
+        for record in [record for record in self._tokens.values() if stale(record)]:
+            self._forget_token(record)
+
+    def _forget_token(self, record: TokenRecord) -> None:
+        del self._tokens[record.access_token]
+        self._refresh.pop(record.refresh_token, None)
 
     def revoke_access_tokens(self) -> None:
         """Kill every access token (their refresh tokens still work), as if revoked by Tuya."""
@@ -329,7 +434,7 @@ class SandboxState:
                 "authorizationStatus": 0,
                 "deviceCountConstruction": 0,
                 "deviceCountFinish": 0,
-                "roomExtendId": f"ext{index}",
+                "roomExtendId": 100_000 + index,
             }
             self._rooms[project_id].append(room)
             self._room_index[project_id][room["roomId"]] = room
@@ -346,7 +451,7 @@ class SandboxState:
             record = {
                 "recordId": self.new_id(),
                 "projectId": project_id,
-                "taskNum": len(room_ids),
+                "taskNum": str(len(room_ids)),
                 "userAccount": f"1865528{index:04d}",
                 "countryCode": "86",
                 "operatorName": operators[index % len(operators)],

@@ -7,14 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import Handler, Reject, Runtime, query
+from .framework import Handler, Reject, Runtime, query
 
 __all__ = ["ROUTES"]
 
 
 def _issue(runtime: Runtime) -> dict[str, Any]:
     ttl = runtime.config.token_ttl_s
-    record = runtime.state.issue_token(runtime.now_ms() + int(ttl * 1000))
+    now_ms = runtime.now_ms()
+    record = runtime.state.issue_token(now_ms + int(ttl * 1000), now_ms=now_ms)
     return {
         "access_token": record.access_token,
         "refresh_token": record.refresh_token,
