@@ -93,6 +93,7 @@ json_values = st.recursive(
 
 @given(
     body=st.binary(max_size=200)
+    | st.from_regex(rb"\A-?\d{1,19}(\.\d{1,19})?([eE][-+]?\d{1,3})?\Z")
     | st.tuples(json_values, st.booleans()).map(
         lambda pair: json.dumps(pair[0], ensure_ascii=pair[1]).encode("utf-8", "surrogatepass")
     )
