@@ -102,6 +102,7 @@ CONSTRUCTION = WireFamily(
     renames={"room_names": "roomName"},
 )
 FAMILIES = (MAINTENANCE, CONSTRUCTION)
+"""Every wire family; each model is declared in exactly one."""
 
 
 def _family_index() -> dict[type, WireFamily]:
