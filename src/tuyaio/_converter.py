@@ -1,20 +1,28 @@
 """The one cattrs converter between wire payloads and models, and every wire-format decision.
 
-- Maintenance models (v1.0) speak snake_case, with the renames in ``_MAINTENANCE_NAMES``; the
-  status comes from ``maintenance_status`` or, failing that, ``construction_status`` (§5).
-- Construction models (v2.0) speak camelCase, derived from the attribute names, with the
-  exceptions in ``_CONSTRUCTION_NAMES``.
+- Each API family declares its models and its naming in one :class:`WireFamily` below
+  (``FAMILIES``); nothing is derived from the module a model lives in.
+- Maintenance models (v1.0) speak snake_case, with renames; the status comes from
+  ``maintenance_status`` or, failing that, ``construction_status`` (§5).
+- Construction models (v2.0) speak camelCase, derived from the attribute names, with renames.
 - Timestamps are epoch milliseconds on the wire and timezone-aware UTC ``datetime`` here.
 - IDs and other strings accept a JSON number and keep its exact decimal text.
 - Missing list fields and ``null`` lists become empty tuples; unknown keys are ignored; unknown enum
   values are kept (see :class:`~tuyaio.models.FallbackEnum`).
+
+:func:`decode` first tries a structuring function generated once per model from the same
+declarations; it only accepts payloads it decodes exactly as the cattrs converter does and hands
+anything else (including every payload that fails) to the converter, so results and
+:class:`DecodeError` details are the converter's.
 """
 
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -28,19 +36,11 @@ from .errors import DecodeError
 from .models import construction, maintenance
 from .models.common import FallbackEnum
 
-__all__ = ["decode", "encode", "from_ms", "to_ms", "wire_name"]
+__all__ = ["FAMILIES", "WireFamily", "decode", "encode", "from_ms", "to_ms", "wire_name"]
 
 T = TypeVar("T")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAINTENANCE_NAMES = {
-    "status": "maintenance_status",
-    "created_at": "gmt_create",
-    "rooms": "room_device_relations",
-}
-_STATUS_FALLBACK_KEY = "construction_status"
-_CONSTRUCTION_NAMES = {"room_names": "roomName"}
-_FAMILIES = {maintenance.__name__, construction.__name__}
 
 
 def _camel(name: str) -> str:
@@ -48,11 +48,82 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def _snake(name: str) -> str:
+    return name
+
+
+@attrs.frozen
+class WireFamily:
+    """One API family: its models and how their attributes are named on the wire.
+
+    ``renames`` beat ``naming``; ``fallbacks`` name a second key read when an attribute's own key
+    is missing or ``null``.
+    """
+
+    name: str
+    models: tuple[type, ...]
+    naming: Callable[[str], str]
+    renames: Mapping[str, str] = attrs.field(factory=dict)
+    fallbacks: Mapping[str, str] = attrs.field(factory=dict)
+
+    def wire_name(self, attribute: str) -> str:
+        """The key that carries ``attribute`` on the wire."""
+        return self.renames.get(attribute) or self.naming(attribute)
+
+
+MAINTENANCE = WireFamily(
+    name="maintenance (v1.0)",
+    models=(
+        maintenance.RoomDevices,
+        maintenance.MaintenanceTask,
+        maintenance.MaintenanceTaskDetail,
+        maintenance.TaskCreation,
+    ),
+    naming=_snake,
+    renames={
+        "status": "maintenance_status",
+        "created_at": "gmt_create",
+        "rooms": "room_device_relations",
+    },
+    fallbacks={"status": "construction_status"},
+)
+CONSTRUCTION = WireFamily(
+    name="construction (v2.0)",
+    models=(
+        construction.Room,
+        construction.ConstructionRecord,
+        construction.DeviceTypeInfo,
+        construction.ConstructionRecordDetail,
+        construction.CreatedRecord,
+        construction.CancelResult,
+        construction.RecordRequest,
+    ),
+    naming=_camel,
+    renames={"room_names": "roomName"},
+)
+FAMILIES = (MAINTENANCE, CONSTRUCTION)
+"""Every wire family; each model is declared in exactly one."""
+
+
+def _family_index() -> dict[type, WireFamily]:
+    index: dict[type, WireFamily] = {}
+    for family in FAMILIES:
+        for cls in family.models:
+            if cls in index:
+                raise TypeError(f"{cls.__qualname__} is declared in two wire families")
+            index[cls] = family
+    return index
+
+
+_FAMILY_OF = _family_index()
+
+
 def wire_name(cls: type, attribute: str) -> str:
     """The key that carries ``attribute`` of model ``cls`` on the wire."""
-    if cls.__module__ == construction.__name__:
-        return _CONSTRUCTION_NAMES.get(attribute) or _camel(attribute)
-    return _MAINTENANCE_NAMES.get(attribute, attribute)
+    family = _FAMILY_OF.get(cls)
+    if family is None:
+        raise TypeError(f"{cls.__qualname__} is declared in no wire family")
+    return family.wire_name(attribute)
 
 
 def from_ms(value: int) -> datetime:
@@ -110,6 +181,13 @@ def _is_tuple_of(type_: Any) -> bool:
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
 
 
+def _is_model(cls: Any) -> bool:
+    try:
+        return cls in _FAMILY_OF
+    except TypeError:  # an unhashable type form
+        return False
+
+
 def _make_converter() -> cattrs.Converter:
     converter = cattrs.Converter()
     converter.register_structure_hook(str, _structure_str)
@@ -154,9 +232,6 @@ def _make_converter() -> cattrs.Converter:
         lambda type_: _optional_of(type_) is not None, optional_hook
     )
 
-    def is_model(cls: Any) -> bool:
-        return isinstance(cls, type) and attrs.has(cls) and cls.__module__ in _FAMILIES
-
     def renames(cls: type) -> dict[str, Any]:
         return {a.name: override(rename=wire_name(cls, a.name)) for a in attrs.fields(cls)}
 
@@ -164,44 +239,230 @@ def _make_converter() -> cattrs.Converter:
         structure: Callable[[Any, Any], Any] = make_dict_structure_fn(
             cls, converter, **renames(cls)
         )
-        if "status" not in attrs.fields_dict(cls) or cls.__module__ != maintenance.__name__:
+        fallbacks = {
+            wire_name(cls, attribute): key
+            for attribute, key in _FAMILY_OF[cls].fallbacks.items()
+            if attribute in attrs.fields_dict(cls)
+        }
+        if not fallbacks:
             return structure
-        status_key = wire_name(cls, "status")
 
-        def structure_with_fallback(value: Any, type_: Any) -> Any:
-            if isinstance(value, Mapping) and value.get(status_key) is None:
-                fallback = value.get(_STATUS_FALLBACK_KEY)
-                if fallback is not None:
-                    value = {**value, status_key: fallback}
+        def structure_with_fallbacks(value: Any, type_: Any) -> Any:
+            if isinstance(value, Mapping):
+                for own_key, fallback_key in fallbacks.items():
+                    if value.get(own_key) is None:
+                        fallback = value.get(fallback_key)
+                        if fallback is not None:
+                            value = {**value, own_key: fallback}
             return structure(value, type_)
 
-        return structure_with_fallback
+        return structure_with_fallbacks
 
     def unstructure_factory(cls: type) -> Callable[[Any], Any]:
         return make_dict_unstructure_fn(
             cls, converter, _cattrs_omit_if_default=True, **renames(cls)
         )
 
-    converter.register_structure_hook_factory(is_model, structure_factory)
-    converter.register_unstructure_hook_factory(is_model, unstructure_factory)
+    converter.register_structure_hook_factory(_is_model, structure_factory)
+    converter.register_unstructure_hook_factory(_is_model, unstructure_factory)
     return converter
 
 
 _converter = _make_converter()
 
 
-def decode(data: Any, type_: Any, *, method: str, route: str) -> Any:
-    """Structure ``data`` into ``type_``, or raise :class:`DecodeError` with cattrs' paths."""
+class _Unhandled(Exception):
+    """The fast path met a payload only the converter decodes exactly."""
+
+
+class _FastCodegen:
+    """Python source for one model's fast structuring function, from its family's declaration.
+
+    The function takes exactly typed JSON values (``dict``, ``list``, ``str``, ``int``, ``bool``)
+    straight and calls the converter's own hooks for anything else; it raises on any payload it
+    does not decode, and :func:`decode` then asks the converter instead.
+    """
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {
+            "_Unhandled": _Unhandled,
+            "_MISSING": _MISSING,
+            "_EPOCH": _EPOCH,
+            "_timedelta": timedelta,
+        }
+
+    def constant(self, value: Any) -> str:
+        """The name under which the generated code sees ``value``."""
+        name = f"_c{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def hook(self, type_: Any) -> str:
+        """An expression calling the converter's own hook for ``type_`` on ``@``."""
+        hook = self.constant(_converter.get_structure_hook(type_))
+        return f"{hook}(@, {self.constant(type_)})"
+
+    def item(self, type_: Any) -> str:
+        """An expression structuring ``@`` (a plain name) as ``type_``."""
+        exact = {str: "str", int: "int", bool: "bool"}.get(type_)
+        if exact is not None:
+            return f"(@ if @.__class__ is {exact} else {self.hook(type_)})"
+        if type_ is datetime:
+            from_ms = "_EPOCH + _timedelta(milliseconds=@)"
+            return f"({from_ms} if @.__class__ is int else {self.hook(type_)})"
+        if _is_model(type_):
+            fast = _fast_model(type_)
+            if fast is not None:
+                return f"{self.constant(fast)}(@)"
+        return self.hook(type_)
+
+    def assign(self, type_: Any, target: str, value: str, indent: str) -> list[str]:
+        """Statements setting ``target`` to ``value`` (a plain name) structured as ``type_``."""
+        inner = _optional_of(type_)
+        if inner is not None:
+            return [
+                f"{indent}if {value} is None:",
+                f"{indent}    {target} = None",
+                f"{indent}else:",
+                *self.assign(inner, target, value, indent + "    "),
+            ]
+        if _is_tuple_of(type_):
+            item = self.item(get_args(type_)[0]).replace("@", "x")
+            return [
+                f"{indent}if {value} is None:",
+                f"{indent}    {target} = ()",
+                f"{indent}elif {value}.__class__ is list:",
+                f"{indent}    {target} = tuple([{item} for x in {value}])",
+                f"{indent}else:",
+                f"{indent}    raise _Unhandled",
+            ]
+        if isinstance(type_, type) and issubclass(type_, FallbackEnum) and issubclass(type_, Enum):
+            base = "int" if issubclass(type_, int) else "str"
+            members = self.constant(dict(type_._value2member_map_))
+            known = f"{members}.get({value}) if {value}.__class__ is {base} else None"
+            return [
+                f"{indent}{target} = {known}",
+                f"{indent}if {target} is None:",
+                f"{indent}    {target} = {self.hook(type_).replace('@', value)}",
+            ]
+        return [f"{indent}{target} = {self.item(type_).replace('@', value)}"]
+
+    def model(self, cls: type) -> str:
+        """The source of ``structure(o)`` for model ``cls``."""
+        family = _FAMILY_OF[cls]
+        types = typing.get_type_hints(cls)
+        lines = [
+            "def structure(o):",
+            "    if o.__class__ is not dict:",
+            "        raise _Unhandled",
+            "    get = o.get",
+        ]
+        arguments: list[str] = []
+        for index, field in enumerate(attrs.fields(cls)):
+            if not field.init or isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                raise _Unhandled
+            target = f"a{index}"
+            lines.append(f"    v = get({family.wire_name(field.name)!r}, _MISSING)")
+            fallback = family.fallbacks.get(field.name)
+            if fallback is not None:
+                lines += [
+                    "    if v is None or v is _MISSING:",
+                    f"        f = get({fallback!r})",
+                    "        if f is not None:",
+                    "            v = f",
+                ]
+            lines.append("    if v is _MISSING:")
+            if field.default is attrs.NOTHING:
+                lines.append("        raise _Unhandled")
+            else:
+                lines.append(f"        {target} = {self.constant(field.default)}")
+            lines.append("    else:")
+            lines += self.assign(types[field.name], target, "v", "        ")
+            arguments.append(f"{field.alias}={target}")
+        lines.append(f"    return {self.constant(cls)}({', '.join(arguments)})")
+        return "\n".join(lines) + "\n"
+
+
+_MISSING = object()
+_fast_models: dict[type, Callable[[Any], Any] | None] = {}
+_fast_types: dict[Any, Callable[[Any], Any] | None] = {}
+
+
+def _fast_model(cls: type) -> Callable[[Any], Any] | None:
+    """The generated structuring function of model ``cls`` (made at first use), if any."""
+    if cls in _fast_models:
+        return _fast_models[cls]
+    _fast_models[cls] = None  # a model nested in itself goes through the converter
+    codegen = _FastCodegen()
+    try:
+        source = codegen.model(cls)
+    except _Unhandled:
+        return None
+    exec(compile(source, f"<tuyaio fast structure {cls.__qualname__}>", "exec"), codegen.namespace)
+    fast: Callable[[Any], Any] = codegen.namespace["structure"]
+    _fast_models[cls] = fast
+    return fast
+
+
+def _fast_tuple(structure_item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    def structure(value: Any) -> tuple[Any, ...]:
+        if value is None:
+            return ()
+        if value.__class__ is not list:
+            raise _Unhandled
+        return tuple([structure_item(item) for item in value])
+
+    return structure
+
+
+def _fast_for(type_: Any) -> Callable[[Any], Any] | None:
+    """The fast structuring function for a model or a tuple of models, else ``None``."""
+    try:
+        return _fast_types[type_]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type form
+        return None
+    fast: Callable[[Any], Any] | None = None
+    if _is_model(type_):
+        fast = _fast_model(type_)
+    elif _is_tuple_of(type_) and _is_model(get_args(type_)[0]):
+        structure_item = _fast_model(get_args(type_)[0])
+        fast = None if structure_item is None else _fast_tuple(structure_item)
+    _fast_types[type_] = fast
+    return fast
+
+
+def _decode_with_converter(data: Any, type_: Any, *, method: str, route: str) -> Any:
     try:
         return _converter.structure(data, type_)
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raw = json.dumps(data, default=repr).encode()
+    except (
+        cattrs.BaseValidationError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+    ) as exc:
+        try:
+            raw = json.dumps(data, default=repr).encode()
+            errors = tuple(cattrs.transform_error(exc, path="result"))
+        except (ValueError, RecursionError):  # nested too deeply, or a number too long to print
+            raw, errors = b"", ("the result is nested too deeply or too large @ result",)
         raise DecodeError(
-            errors=tuple(cattrs.transform_error(exc, path="result")),
-            body_excerpt=excerpt(raw),
-            method=method,
-            route=route,
+            errors=errors, body_excerpt=excerpt(raw), method=method, route=route
         ) from exc
+
+
+def decode(data: Any, type_: Any, *, method: str, route: str) -> Any:
+    """Structure ``data`` into ``type_``, or raise :class:`DecodeError` with cattrs' paths."""
+    fast = _fast_for(type_)
+    if fast is not None:
+        try:
+            return fast(data)
+        except Exception:  # the converter decodes it, or explains why not
+            pass
+    return _decode_with_converter(data, type_, method=method, route=route)
 
 
 def encode(model: Any) -> Any:

@@ -6,7 +6,6 @@ Pure: the same input always gives the same answer, and any input at all gives ei
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Collection
@@ -15,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from . import _json
 from .errors import (
     ApiError,
     RateLimitedError,
@@ -137,7 +137,7 @@ def parse_envelope(
     """
     status_error = error_for_status(status) if status != 200 else None
     try:
-        document = json.loads(body)
+        document = _json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         document = None
 
