@@ -1,4 +1,4 @@
-"""Tuya's data centers and the rules for a base URL (PROTOCOL.md §1)."""
+"""Tuya's data centers and the rules for a base URL (docs/protocol.md, "Transport")."""
 
 from __future__ import annotations
 

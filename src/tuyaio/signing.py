@@ -1,7 +1,7 @@
 """Tuya's HMAC-SHA256 request signature ("new" algorithm), as pure functions.
 
 Nothing here reads a clock, draws a random number or does I/O: the caller passes ``t`` and
-``nonce``, so every rule can be checked against fixed vectors (see PROTOCOL.md §2).
+``nonce``, so every rule can be checked against fixed vectors (docs/protocol.md, "Signing").
 """
 
 from __future__ import annotations
