@@ -98,8 +98,11 @@ class AdaptiveThrottle:
     Unlimited until, within the last ``window`` seconds, at least ``trigger`` of the answers
     (and at least ``min_rejections`` of them) were rate-limit answers: then the pace is set to
     ``decrease`` times the rate the server accepted over that window (lowered again at most every
-    ``cooldown`` seconds while that lasts), raised by ``increase`` per calm window, and lifted once
-    it is twice what the client uses. A stray rejection does not slow anything down.
+    ``cooldown`` seconds while that lasts). Each calm window (no rate-limit answer) raises it: by
+    ``increase`` after the first, then doubling from the second on, so that the pace comes back to
+    what it was within seconds of a burst's end (from 1/64 of it in about 7 windows) while a steady
+    server limit is probed gently; it is lifted once it is twice what the client uses. A stray
+    rejection does not slow anything down.
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class AdaptiveThrottle:
         self._bucket: TokenBucket | None = None
         self._next_cut = -math.inf
         self._calm_since = 0.0
+        self._calm_windows = 0
 
     @property
     def rate(self) -> float | None:
@@ -161,12 +165,17 @@ class AdaptiveThrottle:
             ):
                 self._slow_down(max(self._min_rate, accepted_rate * self._decrease))
                 self._next_cut, self._calm_since = now + self._cooldown, now
+                self._calm_windows = 0
         elif self._bucket is not None and now - self._calm_since >= self._window:
             self._calm_since = now
-            if self._rejections == 0 and self._bucket.rate > 2 * accepted_rate:
+            if self._rejections:
+                self._calm_windows = 0
+            elif self._bucket.rate > 2 * accepted_rate:
                 self._bucket = None
-            elif self._rejections == 0:
-                self._bucket.set_rate(self._bucket.rate * (1 + self._increase))
+            else:
+                self._calm_windows += 1
+                factor = 1 + self._increase if self._calm_windows < 2 else 2.0
+                self._bucket.set_rate(self._bucket.rate * factor)
 
     def _slow_down(self, rate: float) -> None:
         if self._bucket is None:
