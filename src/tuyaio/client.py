@@ -260,7 +260,7 @@ class TuyaClient:
 
         Returns the envelope's ``result`` as decoded JSON. ``headers`` are sent and signed (listed
         in ``Signature-Headers``). ``idempotent`` says whether the call may be repeated after a
-        failure whose outcome is unknown; by default GET and DELETE may, POST may not.
+        failure whose outcome is unknown; by default GET, PUT and DELETE may, POST may not.
         ``headers`` may not replace the protocol's own (``client_id``, ``access_token``, ``sign``,
         ``sign_method``, ``t``, ``nonce``, ``Signature-Headers``, ``Content-Type``); ``json`` must
         be strict JSON (no NaN or infinity).

@@ -99,7 +99,13 @@ class RequestTimeoutError(TransportError):
 
 @attrs.define(kw_only=True, eq=False, str=False)
 class ClientClosedError(TransportError):
-    """The client was closed while the call was waiting or in flight."""
+    """The client was closed while the call was waiting or in flight.
+
+    ``in_flight`` is True when the request had already been sent: the server may have processed
+    it (a create closed in flight raises :class:`OutcomeUnknownError` instead).
+    """
+
+    in_flight: bool = False
 
 
 @attrs.define(kw_only=True, eq=False, str=False)

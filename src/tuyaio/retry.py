@@ -34,7 +34,9 @@ def is_outcome_unknown(error: BaseException) -> bool:
     A broken connection after the request was written, a timeout, an HTTP 5xx or envelope 500, or
     an answer that could not be read. A refused connection or a rejection code: nothing happened.
     """
-    if isinstance(error, (ConnectError, ClientClosedError)):
+    if isinstance(error, ClientClosedError):
+        return error.in_flight
+    if isinstance(error, ConnectError):
         return False
     if isinstance(error, UnexpectedResponseError) and error.http_status is not None:
         return not 400 <= error.http_status <= 499  # a 4xx page: refused before processing

@@ -205,8 +205,16 @@ class Transport:
         unknown_before = False
         while True:
             token = await self._token_after_pacing(call) if call.authenticated else None
+            timeout = self._attempt_timeout(options.timeout, deadline, started)
+            if timeout is None:  # the wait for a token or a turn used the whole deadline
+                raise RequestTimeoutError(
+                    detail="the deadline passed before the call could be sent",
+                    method=call.method,
+                    route=call.route,
+                    attempts=budget.attempts - 1,
+                    elapsed_s=round(time.monotonic() - started, 3),
+                )
             try:
-                timeout = self._attempt_timeout(options.timeout, deadline, started)
                 if self._slots is None or not call.authenticated:
                     # Token calls never wait for a slot: the callers holding them may wait on it.
                     return await self._attempt(call, url, token, timeout, budget.attempts)
@@ -278,12 +286,12 @@ class Transport:
 
     def _attempt_timeout(
         self, limits: aiohttp.ClientTimeout, deadline: float | None, started: float
-    ) -> aiohttp.ClientTimeout:
+    ) -> aiohttp.ClientTimeout | None:
         if deadline is None:
             return limits
         left = deadline - (time.monotonic() - started)
         if left <= 0:
-            left = 0.001
+            return None
         if limits.total is not None and limits.total <= left:
             return limits
         return attrs.evolve(limits, total=left)
@@ -402,7 +410,9 @@ class Transport:
     def _transport_error(self, call: Call, error: BaseException) -> TransportError:
         where: dict[str, Any] = {"method": call.method, "route": call.route}
         if self._closed:
-            return ClientClosedError(detail="the client was closed during the call", **where)
+            return ClientClosedError(
+                detail="the client was closed during the call", in_flight=True, **where
+            )
         if isinstance(error, aiohttp.ConnectionTimeoutError):
             return ConnectError(detail="timed out while connecting", **where)
         if isinstance(error, asyncio.TimeoutError):

@@ -30,7 +30,7 @@ class FallbackEnum:
             return cls(int(value))  # type: ignore[call-arg]
         if isinstance(value, bool) or not isinstance(value, base):
             return None
-        if base is int and not -(2**63) <= value < 2**63:
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
             return None  # not a value any server sends: a broken answer
         member: Any = base.__new__(cls, value)
         member._name_ = _UNKNOWN

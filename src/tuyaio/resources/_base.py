@@ -38,7 +38,8 @@ class Paging:
     items_key: str
     max_page_size: int
     in_body: bool
-    """The parameters travel as a JSON body on the GET (see docs/protocol.md)."""
+    """The parameters travel as a JSON body on the GET (docs/protocol.md, "Construction
+    listings: parameters in a JSON body on the GET")."""
 
 
 MAINTENANCE_PAGING = Paging("page_no", "page_size", "tasks", 99, in_body=False)
