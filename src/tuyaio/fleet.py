@@ -455,12 +455,16 @@ class RedisTokenStore:
             )
         except RedisUnavailableError as error:
             await self._local.set(key, token)
-            if _refused(error) and not self._refusing:
+            if not _refused(error):
+                self._fall_back(error)
+                return
+            if not self._refusing:  # Redis answers, but not with a yes: warn once, keep going
                 self._refusing = True
                 logger.warning(
                     "%s; this worker keeps its new token and does not grant again", error
                 )
-            self._fall_back(error)
+            if not self._local_fallback:
+                raise
             return
         self._refusing = False
         kept = await self._local.get(key)
