@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -43,6 +44,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], RedisServer]:
+    """Start a redis-server of one's own (stop it with :func:`stop_redis`); skips without one."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        if os.environ.get("CI"):  # .ci/run installs it: a skip there would hide the fleet tests
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
+    return _start(executable, directory)
+
+
+def stop_redis(process: subprocess.Popen[bytes]) -> None:
+    """Stop a redis-server started by :func:`start_redis` (resumed first if it was paused)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGCONT)
+    _stop(process)
+
+
 def _start(executable: str, directory: Path) -> tuple[subprocess.Popen[bytes], RedisServer]:
     """Start redis-server on a free port; a few tries in case another process takes the port."""
     redis = pytest.importorskip("redis", reason="pip install 'tuyaio[redis]'")
@@ -56,6 +74,7 @@ def _start(executable: str, directory: Path) -> tuple[subprocess.Popen[bytes], R
             "dir": str(directory),
             "daemonize": "no",
             "loglevel": "warning",
+            "enable-debug-command": "local",  # DEBUG SLEEP, from loopback only
         }
         process = subprocess.Popen(
             [
@@ -90,12 +109,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One redis-server for the session (no persistence), stopped at the end."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        if os.environ.get("CI"):  # .ci/run installs it: a skip there would hide the fleet tests
-            pytest.fail(INSTALL_HINT)
-        pytest.skip(INSTALL_HINT)
-    process, server = _start(executable, tmp_path_factory.mktemp("redis"))
+    process, server = start_redis(tmp_path_factory.mktemp("redis"))
     try:
         yield server
     finally:

@@ -15,9 +15,13 @@ paces every request of the fleet with a GCRA schedule kept in Redis and timed by
         ...
     await store.aclose(); await limiter.aclose()
 
-Every Redis command is bounded by ``timeout``: when Redis is down or does not answer, the call
-fails with :class:`RedisUnavailableError` (or, when asked for, falls back to this process alone),
-and never hangs. The core of tuyaio does not import this module, nor redis.
+Every wait for Redis is bounded: a call waits at most ``timeout`` seconds for Redis in all (one
+deadline per call, however many commands or queued callers it waits for), then fails with
+:class:`RedisUnavailableError` or, when asked for, falls back to this process alone. Once Redis
+has failed to answer, calls fail or fall back at once, and one call at most every second tries
+Redis again. Keys that are not what the fleet writes (a wrong type, a lock without TTL, a
+schedule an hour ahead) are repaired where they are read. The core of tuyaio does not import
+this module, nor redis.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ import asyncio
 import collections
 import contextlib
 import hashlib
+import inspect
 import logging
 import math
 import random
 import secrets
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -38,7 +43,7 @@ try:
     import redis.asyncio as aioredis
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
-    from redis.exceptions import RedisError
+    from redis.exceptions import RedisError, ResponseError
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "tuyaio.fleet needs redis-py's asyncio client: pip install 'tuyaio[redis]'"
@@ -66,10 +71,32 @@ _T = TypeVar("_T")
 _POOL_SIZE = 16
 _FIRST_POLL_S = 0.005
 _MAX_POLL_S = 0.1
+_RETRY_EVERY_S = 1.0  # while Redis is failing, one call at most this often tries it again
+_CLOSE_WAIT_S = 1.0  # aclose waits this long at most for commands abandoned at their deadline
+
+# Take the lock (SET NX PX with our owner value), repairing what no worker sets: a key of another
+# type is deleted (it holds no lock), and a lock without TTL gets one, so that it frees within
+# ``lock_ttl`` instead of never. Returns {taken, repaired}.
+_ACQUIRE = """
+local repaired = 0
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind ~= 'none' and kind ~= 'string' then
+    redis.call('DEL', KEYS[1])
+    repaired = 1
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return {1, repaired}
+end
+if redis.call('PTTL', KEYS[1]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    repaired = 1
+end
+return {0, repaired}
+"""
 
 # Delete the lock only if we still own it (another worker may hold it after our TTL ran out).
 _RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -77,38 +104,70 @@ return 0
 
 # Push the lock's expiry back, only if we still own it.
 _EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 """
 
-# Forget the token only if it is still the one that failed (a newer one may have replaced it).
+# Forget the token only if it is still the one that failed (a newer one may have replaced it);
+# a key of another type than a hash holds no token and is deleted.
 _CLEAR = """
-if redis.call('HGET', KEYS[1], 'access_token') == ARGV[1] then
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'hash' then
+    if redis.call('HGET', KEYS[1], 'access_token') == ARGV[1] then
+        return redis.call('DEL', KEYS[1])
+    end
+    return 0
+end
+if kind ~= 'none' then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# Delete the token key if it is not a hash (what HGETALL and HSET refused with WRONGTYPE); a hash
+# another worker wrote meanwhile is kept.
+_REPAIR_TOKEN = """
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind ~= 'none' and kind ~= 'hash' then
     return redis.call('DEL', KEYS[1])
 end
 return 0
 """
 
 # GCRA with reservation, on Redis's clock (microseconds). KEYS[1] holds the theoretical arrival
-# time (TAT); ARGV[1] is the emission interval (1/rate) and ARGV[2] the burst tolerance
-# ((burst - 1) * interval). Every call books the earliest slot the limit allows and returns how
-# long to wait for it, so waiters are served in order and none can starve.
+# time (TAT); ARGV[1] is the emission interval (1/rate), ARGV[2] the burst tolerance
+# ((burst - 1) * interval) and ARGV[3] the longest wait the limiter can ask for. Every call books
+# the earliest slot the limit allows and returns how long to wait for it, so waiters are served
+# in order and none can starve. A schedule that is not a number, or that would make a request
+# wait longer than ARGV[3], or a key of another type, is corrupt: it starts again from now.
+# Returns {wait, repaired}.
 _GCRA = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then
-    tat = now
+local max_wait = tonumber(ARGV[3])
+local repaired = 0
+local tat = now
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'string' then
+    local stored = tonumber(redis.call('GET', KEYS[1]))
+    if stored == nil or stored ~= stored or stored - tolerance - now > max_wait then
+        repaired = 1
+    elseif stored > now then
+        tat = stored
+    end
+elseif kind ~= 'none' then
+    redis.call('DEL', KEYS[1])
+    repaired = 1
 end
 local send_at = math.max(now, tat - tolerance)
 local new_tat = tat + interval
 local ttl_ms = math.ceil((new_tat - now) / 1000) + 1000
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', ttl_ms)
-return send_at - now
+return {send_at - now, repaired}
 """
 
 
@@ -132,8 +191,24 @@ class TokenLockTimeoutError(FleetError):
     """Another worker held the token lock for longer than this worker was willing to wait."""
 
 
+def _refused(error: RedisUnavailableError) -> bool:
+    """True if Redis answered, with an error (a refusal, not an outage)."""
+    return isinstance(error.__cause__, ResponseError)
+
+
+def _wrong_type(error: RedisUnavailableError) -> bool:
+    return _refused(error) and str(error.__cause__).startswith("WRONGTYPE")
+
+
 class _Redis:
-    """A redis-py asyncio client with every command bounded in time and errors made ours."""
+    """A redis-py asyncio client whose commands never outlast a deadline, with a circuit breaker.
+
+    Each command runs in a task of its own that the caller stops waiting for at its deadline,
+    whatever redis-py does meanwhile (a command that hangs is abandoned and cancelled). After a
+    command times out or cannot reach Redis, Redis is *down*: commands fail at once without
+    touching it, except one at a time, at most every ``_RETRY_EVERY_S``, which tries it again;
+    any answer (even an error reply) brings it back up.
+    """
 
     def __init__(self, client: aioredis.Redis | str, *, timeout: float) -> None:
         self.timeout = check_positive_number("timeout", timeout)
@@ -153,26 +228,83 @@ class _Redis:
         else:
             kind = type(client).__name__
             raise TypeError(f"redis must be a redis.asyncio.Redis or a redis:// URL, got {kind}")
+        self.down: str | None = None  # why Redis is taken to be down, or None while it answers
+        self._retry_at = 0.0
+        self._trial = False
+        self._abandoned: set[asyncio.Future[Any]] = set()
 
-    async def run(self, what: str, command: Awaitable[_T]) -> _T:
-        """Await one Redis command within the timeout; failures become RedisUnavailableError."""
+    def usable(self) -> bool:
+        """True if a command would be sent now (Redis is up, or it is time to try it again)."""
+        if self.down is None:
+            return True
+        return not self._trial and asyncio.get_running_loop().time() >= self._retry_at
+
+    def unavailable(self) -> RedisUnavailableError:
+        """The error of a call turned away because Redis is down."""
+        return RedisUnavailableError(
+            detail=f"{self.down} (Redis is tried again at most every {_RETRY_EVERY_S:g} s)"
+        )
+
+    def trip(self, why: str) -> None:
+        """Take Redis to be down: calls fail at once until a try answers."""
+        self.down = why
+        self._retry_at = asyncio.get_running_loop().time() + _RETRY_EVERY_S
+
+    async def run(self, what: str, command: Awaitable[_T], *, deadline: float | None = None) -> _T:
+        """Await one Redis command until ``deadline`` (loop time; default: ``timeout`` from now).
+
+        Failures become RedisUnavailableError; a timeout or an unreachable Redis trips the
+        breaker, an error reply (the cause is the ResponseError) does not.
+        """
+        loop = asyncio.get_running_loop()
+        if deadline is None:
+            deadline = loop.time() + self.timeout
+        if not self.usable():
+            if inspect.iscoroutine(command):
+                command.close()
+            raise self.unavailable()
+        trial = self.down is not None
+        self._trial = self._trial or trial
+        task: asyncio.Future[_T] = asyncio.ensure_future(command)
         try:
-            async with asyncio.timeout(self.timeout):
-                result = await command
-        except TimeoutError:
-            raise RedisUnavailableError(
-                detail=f"Redis did not answer {what} within {self.timeout:g} s"
-            ) from None
-        except (RedisError, OSError) as error:
-            _stop_if_cancelled(error)
-            raise RedisUnavailableError(
-                detail=f"Redis failed {what}: {type(error).__name__}: {error}"
-            ) from error
-        _stop_if_cancelled(None)
+            done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
+            if not done:
+                message = f"Redis did not answer {what} within {self.timeout:g} s"
+                self.trip(message)
+                raise RedisUnavailableError(detail=message)
+            try:
+                result = task.result()
+            except ResponseError as error:
+                self.down = None
+                raise RedisUnavailableError(
+                    detail=f"Redis refused {what}: {type(error).__name__}: {error}"
+                ) from error
+            except (RedisError, OSError) as error:
+                message = f"Redis failed {what}: {type(error).__name__}: {error}"
+                self.trip(message)
+                raise RedisUnavailableError(detail=message) from error
+        finally:
+            if trial:
+                self._trial = False
+            if not task.done():
+                self._abandon(task)
+        self.down = None
         return result
 
+    def _abandon(self, task: asyncio.Future[Any]) -> None:
+        task.cancel()
+        self._abandoned.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Future[Any]) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: an abandoned command's failure is no one's concern
+
     async def aclose(self) -> None:
-        """Close the client and its connections if we made them from a URL."""
+        """Let abandoned commands finish cancelling, then close what we made from a URL."""
+        if self._abandoned:
+            await asyncio.wait(set(self._abandoned), timeout=_CLOSE_WAIT_S)
         if self.pool is not None:
             await self.client.aclose()
             await self.pool.disconnect()
@@ -188,18 +320,6 @@ def _check_lock_wait(lock_wait: object) -> float:
     if seconds < 0:
         raise ValueError(f"lock_wait must be 0 or more, got {lock_wait!r}")
     return seconds
-
-
-def _stop_if_cancelled(cause: BaseException | None) -> None:
-    """Honour a cancellation that redis-py swallowed or turned into an error.
-
-    A cancellation that lands mid-command can come out of redis-py as ConnectionError, or not at
-    all (``asyncio.wait_for`` in Python 3.11 drops one that races with completion); a caller
-    that asked to stop must not go on as if nothing happened.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError from cause
 
 
 def _text(value: object) -> str:
@@ -236,10 +356,23 @@ class RedisTokenStore:
 
     ``redis`` is a ``redis.asyncio.Redis`` you own (never closed here) or a ``redis://`` URL, from
     which a client of up to 16 connections is made (closed by :meth:`aclose`; more callers at once
-    wait for a free connection, within the timeout). Each Redis command is bounded by
-    ``timeout`` seconds; when Redis fails, :class:`RedisUnavailableError` is raised, or with
-    ``local_fallback=True`` this worker keeps going with a token of its own, kept in memory until
-    Redis answers again (the fleet then makes more grants, but no call fails for want of Redis).
+    wait for a free connection, within the timeout).
+
+    Bounds: :meth:`get`, :meth:`set` and :meth:`clear` each wait at most ``timeout`` seconds for
+    Redis, even when a command hangs; taking the lock waits at most ``lock_wait`` for another
+    worker's renewal plus ``timeout`` for Redis (just ``timeout`` when Redis does not answer).
+    When Redis fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True``
+    this worker keeps going with a token of its own, kept in memory until Redis answers again
+    (the fleet then makes more grants, but no call fails for want of Redis). After a timeout or
+    a connection failure, calls fail or fall back at once, without waiting for Redis, and one
+    call at most every second tries Redis again.
+
+    Self-repair: a token key that is not a hash is deleted (it holds no token); a lock key that
+    is not a string is replaced, and a lock without TTL is given ``lock_ttl`` (so every worker
+    sharing the store must use the same ``lock_ttl``). When Redis refuses to store a new token
+    (say ``NOPERM`` or ``OOM``), the token is kept in this worker, and :meth:`get` returns it
+    (the newer of the two, by expiry) so that the next renewal adopts it instead of making
+    another grant; without ``local_fallback`` the refusal is still raised.
 
     Tokens are stored in clear text: give the fleet a Redis that only it can reach.
     """
@@ -263,12 +396,15 @@ class RedisTokenStore:
         self._lock_ttl_ms = round(lock_ttl * 1000)
         self._lock_wait = lock_wait
         self._local = MemoryTokenStore()
+        self._acquire = self._redis.client.register_script(_ACQUIRE)
         self._release = self._redis.client.register_script(_RELEASE)
         self._extend = self._redis.client.register_script(_EXTEND)
         self._clear = self._redis.client.register_script(_CLEAR)
+        self._repair = self._redis.client.register_script(_REPAIR_TOKEN)
         self._clearing: dict[str, asyncio.Task[None]] = {}
         self._cleared: collections.deque[str] = collections.deque(maxlen=16)
         self._degraded = False
+        self._refusing = False
 
     def __repr__(self) -> str:
         return (
@@ -285,19 +421,27 @@ class RedisTokenStore:
         return f"{self._prefix}:token-lock:{key}"
 
     async def get(self, key: str) -> Token | None:
-        """The stored token, or ``None``."""
+        """The stored token (or one this worker kept), or ``None``; waits ``timeout`` at most."""
         try:
-            record = await self._redis.run(
-                "HGETALL", self._redis.client.hgetall(self.token_key(key))
+            record = await self._with_repair(
+                key, "HGETALL", lambda: self._redis.client.hgetall(self.token_key(key))
             )
         except RedisUnavailableError as error:
             self._fall_back(error)
             return await self._local.get(key)
         self._recovered()
-        return _token_from_hash(record) if record else None
+        stored = _token_from_hash(record) if record else None
+        kept = await self._local.get(key)
+        if kept is not None and (stored is None or kept.expires_at_ms > stored.expires_at_ms):
+            return kept
+        return stored
 
     async def set(self, key: str, token: Token) -> None:
-        """Store a new token for the whole fleet."""
+        """Store a new token for the whole fleet; waits ``timeout`` at most.
+
+        If Redis does not take it, the token is kept in this worker all the same (and
+        :meth:`get` returns it), so that a refused write never leads to another grant.
+        """
         mapping: Mapping[Any, Any] = {
             "access_token": token.access_token,
             "refresh_token": token.refresh_token,
@@ -306,20 +450,34 @@ class RedisTokenStore:
             "uid": token.uid,
         }
         try:
-            await self._redis.run(
-                "HSET", self._redis.client.hset(self.token_key(key), mapping=mapping)
+            await self._with_repair(
+                key, "HSET", lambda: self._redis.client.hset(self.token_key(key), mapping=mapping)
             )
         except RedisUnavailableError as error:
-            self._fall_back(error)
             await self._local.set(key, token)
+            if not _refused(error):
+                self._fall_back(error)
+                return
+            if not self._refusing:  # Redis answers, but not with a yes: warn once, keep going
+                self._refusing = True
+                logger.warning(
+                    "%s; this worker keeps its new token and does not grant again", error
+                )
+            if not self._local_fallback:
+                raise
             return
+        self._refusing = False
+        kept = await self._local.get(key)
+        if kept is not None:  # the fleet's token is the one to use from now on
+            await self._local.clear(key, access_token=kept.access_token)
         self._recovered()
 
     async def clear(self, key: str, *, access_token: str) -> None:
         """Forget the token, but only if the stored one still has this access token.
 
         When a token dies, every call in flight with it is refused at once; their clears of the
-        same token share one Redis round trip, and later ones for it cost none.
+        same token share one Redis round trip, and later ones for it cost none. Waits ``timeout``
+        at most.
         """
         await self._local.clear(key, access_token=access_token)
         mark = hashlib.sha256(f"{key}\0{access_token}".encode()).hexdigest()
@@ -345,6 +503,23 @@ class RedisTokenStore:
         del self._clearing[mark]
         if not done.cancelled() and done.exception() is None:
             self._cleared.append(mark)
+
+    async def _with_repair(self, key: str, what: str, command: Any) -> Any:
+        """Run ``command()``; if the token key is of another type, delete it and run it again.
+
+        Both tries share one deadline of ``timeout``.
+        """
+        redis = self._redis
+        deadline = asyncio.get_running_loop().time() + redis.timeout
+        try:
+            return await redis.run(what, command(), deadline=deadline)
+        except RedisUnavailableError as error:
+            if not _wrong_type(error):
+                raise
+        name = self.token_key(key)
+        await redis.run("the token key repair", self._repair(keys=[name]), deadline=deadline)
+        logger.warning("the token key %r was not a hash; deleted it", name)
+        return await redis.run(what, command(), deadline=deadline)
 
     def lock(self, key: str) -> _FleetLock:
         """The fleet-wide renewal lock for ``key`` (an async context manager)."""
@@ -423,10 +598,14 @@ class _FleetLock:
         deadline = loop.time() + store._lock_wait
         poll = _FIRST_POLL_S
         while True:
-            taken = await redis.run(
+            taken, repaired = await redis.run(
                 "the lock SET NX",
-                redis.client.set(self._name, self._owner, nx=True, px=store._lock_ttl_ms),
+                store._acquire(keys=[self._name], args=[self._owner, store._lock_ttl_ms]),
             )
+            if repaired:
+                logger.warning(
+                    "the token lock %r was of another type or had no TTL; repaired it", self._name
+                )
             if taken:
                 return
             remaining = deadline - loop.time()
@@ -458,6 +637,45 @@ class _FleetLock:
                 return
 
 
+class _Turn:
+    """A FIFO turn, handed from one holder straight to the next waiter (like ``asyncio.Lock``)."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def take_now(self) -> bool:
+        """Take the turn if it is free and no one waits for it."""
+        if self._held or self._waiters:
+            return False
+        self._held = True
+        return True
+
+    def enqueue(self) -> asyncio.Future[None]:
+        """A future that is done when the turn is handed to its waiter."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return waiter
+
+    def leave(self, waiter: asyncio.Future[None]) -> None:
+        """A waiter gives up: out of the queue, or, if it was handed the turn, pass it on."""
+        if waiter.done() and not waiter.cancelled():
+            self.release()
+            return
+        waiter.cancel()
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+
+    def release(self) -> None:
+        """Hand the turn to the first waiter still waiting, or free it."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._held = False
+
+
 class RedisRateLimiter:
     """A fleet-wide request rate in Redis: ``rate`` requests per second, bursts of ``burst``.
 
@@ -469,9 +687,18 @@ class RedisRateLimiter:
 
     Each limiter books one slot at a time (its other waiters queue in the process), so a worker
     that dies leaves at most one unused slot behind; one process thereby sends at most one
-    request per round trip to Redis (the fleet's limit is shared by all of them). Redis commands
-    are bounded by ``timeout``: when Redis fails, :class:`RedisUnavailableError` is raised, or,
-    with ``local_fallback_rate``, this worker paces itself alone at that rate until Redis answers.
+    request per round trip to Redis (the fleet's limit is shared by all of them).
+
+    Bounds: a call waits at most ``timeout`` seconds for Redis in all, counting both its own
+    command and the commands of the callers queued before it (the time they wait for their
+    slots is the rate limit, not Redis, and does not count), even when a command hangs; then
+    it raises :class:`RedisUnavailableError` or, with ``local_fallback_rate``, paces this worker
+    alone at that rate until Redis answers. After a timeout or a connection failure, calls raise
+    or fall back at once, and one call at most every second tries Redis again. No call sleeps
+    longer than ``max_wait`` for its slot (default: 60 s, or 100 intervals of ``1 / rate`` if
+    longer): a schedule in Redis further ahead than that, or one that is not a number or not a
+    string, is corrupt and starts again from now (so ``max_wait`` must exceed the number of
+    limiters that share the key times ``1 / rate``).
     """
 
     def __init__(
@@ -484,6 +711,7 @@ class RedisRateLimiter:
         prefix: str = "tuyaio",
         timeout: float = 2.0,
         local_fallback_rate: float | None = None,
+        max_wait: float | None = None,
     ) -> None:
         self._rate = check_positive_number("rate", rate)
         self._burst = check_count("burst", burst, minimum=1)
@@ -495,14 +723,27 @@ class RedisRateLimiter:
             if local_fallback_rate is None
             else check_positive_number("local_fallback_rate", local_fallback_rate)
         )
+        self._max_wait = (
+            max(60.0, 100.0 / self._rate)
+            if max_wait is None
+            else check_positive_number("max_wait", max_wait)
+        )
         self._redis = _Redis(redis, timeout=timeout)
         self._name = f"{prefix}:rate:{key}"
         interval_us = 1_000_000 / self._rate
-        self._args = [math.ceil(interval_us), math.ceil(interval_us * (burst - 1))]
+        self._args = [
+            math.ceil(interval_us),
+            math.ceil(interval_us * (burst - 1)),
+            math.ceil(self._max_wait * 1_000_000),
+        ]
         self._gcra = self._redis.client.register_script(_GCRA)
-        self._turn = asyncio.Lock()
+        self._turn = _Turn()
         self._fallback = None if fallback_rate is None else TokenBucket(fallback_rate)
         self._degraded = False
+        # Seconds the turn's holders have spent waiting for their slots (not for Redis).
+        self._paced_s = 0.0
+        self._pacing_since: float | None = None
+        self._pacing_until = 0.0
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter(rate={self._rate:g}, burst={self._burst}, key={self._name!r})"
@@ -513,15 +754,9 @@ class RedisRateLimiter:
         return self._rate
 
     async def acquire(self) -> None:
-        """Return when the fleet may send one more request."""
+        """Return when the fleet may send one more request (see the class's bounds)."""
         try:
-            async with self._turn:
-                wait_us = await self._redis.run(
-                    "the rate-limit script", self._gcra(keys=[self._name], args=self._args)
-                )
-                self._recovered()
-                if int(wait_us) > 0:
-                    await asyncio.sleep(int(wait_us) / 1_000_000)
+            await self._acquire_from_fleet()
         except RedisUnavailableError as error:
             if self._fallback is None:
                 raise
@@ -533,6 +768,76 @@ class RedisRateLimiter:
     async def aclose(self) -> None:
         """Close the Redis client if this limiter made it from a URL."""
         await self._redis.aclose()
+
+    def _paced(self, now: float) -> float:
+        """Seconds of pacing so far, counting the holder's current wait for its slot."""
+        if self._pacing_since is None:
+            return self._paced_s
+        return self._paced_s + (now - self._pacing_since)
+
+    async def _acquire_from_fleet(self) -> None:
+        redis = self._redis
+        if not redis.usable():
+            raise redis.unavailable()
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()
+        paced_before = self._paced(arrived)
+
+        def deadline() -> float:
+            """When this caller has waited ``timeout`` for Redis (pacing does not count)."""
+            now = loop.time()
+            return arrived + redis.timeout + (self._paced(now) - paced_before)
+
+        if not self._turn.take_now():
+            await self._wait_for_turn(deadline)
+        try:
+            wait_us, repaired = await redis.run(
+                "the rate-limit script",
+                self._gcra(keys=[self._name], args=self._args),
+                deadline=deadline(),
+            )
+            self._recovered()
+            if repaired:
+                logger.warning("the rate schedule %r was corrupt; started it again", self._name)
+            wait = min(max(int(wait_us), 0) / 1_000_000, self._max_wait)
+            if wait > 0:
+                self._pacing_since = loop.time()
+                self._pacing_until = self._pacing_since + wait
+                try:
+                    await asyncio.sleep(wait)
+                finally:
+                    self._paced_s += loop.time() - self._pacing_since
+                    self._pacing_since = None
+        finally:
+            self._turn.release()
+
+    async def _wait_for_turn(self, deadline: Callable[[], float]) -> None:
+        """Queue for the turn until ``deadline()``, which moves on while the holder is pacing."""
+        redis = self._redis
+        loop = asyncio.get_running_loop()
+        waiter = self._turn.enqueue()
+        try:
+            while True:
+                now = loop.time()
+                left = deadline() - now
+                if left <= 0:
+                    message = (
+                        f"Redis did not answer the rate-limit script within {redis.timeout:g} s"
+                    )
+                    redis.trip(message)
+                    raise RedisUnavailableError(detail=message)
+                if self._pacing_since is not None:
+                    left += max(0.0, self._pacing_until - now)
+                await asyncio.wait({waiter}, timeout=left)
+                if waiter.done():
+                    if not redis.usable():
+                        raise redis.unavailable()
+                    return
+                if not redis.usable():
+                    raise redis.unavailable()
+        except BaseException:
+            self._turn.leave(waiter)
+            raise
 
     def _recovered(self) -> None:
         if self._degraded:

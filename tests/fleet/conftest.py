@@ -4,8 +4,14 @@ and worker processes that are always stopped."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import attrs
 import pytest
 
 pytest.importorskip("redis", reason="the fleet tests need redis-py: pip install 'tuyaio[redis]'")
@@ -13,7 +19,7 @@ pytest.importorskip("redis", reason="the fleet tests need redis-py: pip install 
 import redis
 import redis.asyncio as aioredis
 
-from ..redis_server import RedisServer, redis_server
+from ..redis_server import RedisServer, redis_server, start_redis, stop_redis
 from .processes import Workers
 
 __all__ = ["redis_server"]
@@ -55,3 +61,35 @@ async def workers() -> AsyncIterator[Workers]:
         yield started
     finally:
         await started.stop()
+
+
+@attrs.frozen
+class OwnRedis:
+    """A redis-server of the test's own, which it may pause (SIGSTOP) and resume (SIGCONT)."""
+
+    process: subprocess.Popen[bytes]
+    server: RedisServer
+
+    @property
+    def url(self) -> str:
+        """A redis:// URL for database 0."""
+        return self.server.url
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Redis stopped in its tracks: connections stay open, nothing answers; resumed after."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.process.pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A fresh redis-server for this test alone, resumed and stopped at the end."""
+    process, server = start_redis(tmp_path)
+    try:
+        yield OwnRedis(process, server)
+    finally:
+        stop_redis(process)

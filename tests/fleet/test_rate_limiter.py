@@ -149,6 +149,9 @@ def test_bad_arguments_are_refused() -> None:
         ((10,), {"local_fallback_rate": float("inf")}, ValueError, "local_fallback_rate"),
         ((10,), {"local_fallback_rate": True}, TypeError, "local_fallback_rate"),
         ((10,), {"local_fallback_rate": "5"}, TypeError, "local_fallback_rate"),
+        ((10,), {"max_wait": 0}, ValueError, "max_wait"),
+        ((10,), {"max_wait": float("nan")}, ValueError, "max_wait"),
+        ((10,), {"max_wait": True}, TypeError, "max_wait"),
     ],
 )
 def test_bad_limiter_arguments_name_the_argument(
