@@ -144,11 +144,17 @@ def _structure_str(value: Any, _: type) -> str:
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
+_INT_LIMIT = 2**63
+"""Integers are 64-bit on the wire (Java ``long``); a larger one is a broken answer."""
+
+
 def _structure_int(value: Any, _: type) -> int:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 40:
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+        if -_INT_LIMIT <= value < _INT_LIMIT:
+            return value
+        raise ValueError("expected a 64-bit integer, got a larger one")
     raise TypeError(f"expected an integer, got {type(value).__name__}")
 
 
@@ -161,7 +167,10 @@ def _structure_bool(value: Any, _: type) -> bool:
 
 
 def _structure_datetime(value: Any, _: type) -> datetime:
-    return from_ms(_structure_int(value, int))
+    try:
+        return from_ms(_structure_int(value, int))
+    except OverflowError:
+        raise ValueError("expected epoch milliseconds within years 1–9999") from None
 
 
 def _structure_enum(value: Any, type_: type[FallbackEnum]) -> FallbackEnum:
@@ -304,7 +313,10 @@ class _FastCodegen:
 
     def item(self, type_: Any) -> str:
         """An expression structuring ``@`` (a plain name) as ``type_``."""
-        exact = {str: "str", int: "int", bool: "bool"}.get(type_)
+        if type_ is int:
+            limit = self.constant(_INT_LIMIT)
+            return f"(@ if @.__class__ is int and -{limit} <= @ < {limit} else {self.hook(type_)})"
+        exact = {str: "str", bool: "bool"}.get(type_)
         if exact is not None:
             return f"(@ if @.__class__ is {exact} else {self.hook(type_)})"
         if type_ is datetime:

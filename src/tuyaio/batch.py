@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .validation import check_bool, check_callable, check_count
+from .validation import check_count
 
 __all__ = ["Outcome", "Progress", "run", "stream"]
 
@@ -74,15 +74,7 @@ async def _inputs(inputs: Iterable[I] | AsyncIterable[I]) -> AsyncGenerator[I, N
             yield item
 
 
-def _check_arguments(
-    fn: object,
-    inputs: object,
-    concurrency: object,
-    ordered: object,
-    stop_on_error: object,
-    progress: object,
-) -> None:
-    check_callable("fn", fn)
+def _check_arguments(inputs: object, concurrency: object) -> None:
     if isinstance(inputs, (str, bytes, bytearray, Mapping)):
         raise TypeError(
             f"inputs must be an iterable of inputs, not a {type(inputs).__name__} "
@@ -92,10 +84,6 @@ def _check_arguments(
         kind = type(inputs).__name__
         raise TypeError(f"inputs must be an iterable or async iterable, got {kind}")
     check_count("concurrency", concurrency, minimum=1)
-    check_bool("ordered", ordered)
-    check_bool("stop_on_error", stop_on_error)
-    if progress is not None:
-        check_callable("progress", progress)
 
 
 def stream(
@@ -117,7 +105,7 @@ def stream(
     ``progress`` must be callable, ``concurrency`` an int of at least 1, ``ordered`` and
     ``stop_on_error`` bools, and ``inputs`` an iterable that is not a str, bytes or mapping.
     """
-    _check_arguments(fn, inputs, concurrency, ordered, stop_on_error, progress)
+    _check_arguments(inputs, concurrency)
     return _stream(fn, inputs, concurrency, ordered, stop_on_error, progress)
 
 

@@ -54,7 +54,7 @@ import attrs
 from .errors import TuyaError
 from .ratelimit import TokenBucket
 from .tokens import MemoryTokenStore, Token
-from .validation import check_bool, check_count, check_number, check_positive_number, check_text
+from .validation import check_count, check_number, check_positive_number
 
 __all__ = [
     "FleetError",
@@ -310,10 +310,6 @@ class _Redis:
             await self.pool.disconnect()
 
 
-def _check_prefix(prefix: object) -> None:
-    check_text("prefix", prefix)
-
-
 def _check_lock_wait(lock_wait: object) -> float:
     """Seconds to wait for another worker's lock: a finite number, 0 (do not wait) or more."""
     seconds = check_number("lock_wait", lock_wait)
@@ -389,8 +385,7 @@ class RedisTokenStore:
     ) -> None:
         lock_ttl = check_positive_number("lock_ttl", lock_ttl, minimum=0.01)
         lock_wait = _check_lock_wait(lock_wait)
-        _check_prefix(prefix)
-        self._local_fallback = check_bool("local_fallback", local_fallback)
+        self._local_fallback = local_fallback
         self._redis = _Redis(redis, timeout=timeout)
         self._prefix = prefix
         self._lock_ttl_ms = round(lock_ttl * 1000)
@@ -715,9 +710,8 @@ class RedisRateLimiter:
     ) -> None:
         self._rate = check_positive_number("rate", rate)
         self._burst = check_count("burst", burst, minimum=1)
-        if not isinstance(key, str) or not key:
+        if not key:
             raise ValueError("key must be a non-empty string, e.g. the project's client_id")
-        _check_prefix(prefix)
         fallback_rate = (
             None
             if local_fallback_rate is None

@@ -1,4 +1,12 @@
-"""Checks on caller input, run before any I/O; each error names the argument at fault."""
+"""Checks on caller input, run once where a value enters, before any I/O; each error names the
+argument at fault.
+
+Only what protects the wire and the user's data is checked here: path-segment IDs, aware
+datetimes, page bounds, enum values, unique rooms and devices, finite positive numbers for times
+and rates, and a real ``bool`` where a truthy value would be unsafe (``allow_insecure_http``,
+``idempotent``). Strict JSON is :func:`tuyaio.routes.serialize`'s and header safety
+:class:`tuyaio.TuyaClient`'s. The type checker covers the rest.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +22,7 @@ __all__ = [
     "MAX_PREFETCH",
     "check_aware",
     "check_bool",
-    "check_callable",
     "check_count",
-    "check_country_code",
     "check_enum_values",
     "check_id",
     "check_ids",
@@ -27,7 +33,6 @@ __all__ = [
     "check_page_size",
     "check_positive_number",
     "check_prefetch",
-    "check_text",
     "check_unique",
     "field_check",
 ]
@@ -36,7 +41,6 @@ MAX_PREFETCH = 64
 """The most pages a listing may request ahead of its consumer."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_COUNTRY_CODE = re.compile(r"[0-9]{1,4}")
 
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 E = TypeVar("E", bound=Enum)
@@ -75,15 +79,6 @@ def check_unique(name: str, values: tuple[H, ...]) -> tuple[H, ...]:
     return values
 
 
-def check_text(name: str, value: object) -> str:
-    """A non-blank string."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
-    if not value.strip():
-        raise ValueError(f"{name} must not be empty")
-    return value
-
-
 def check_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
@@ -100,12 +95,6 @@ def check_bool(name: str, value: object) -> bool:
 def check_optional_bool(name: str, value: object) -> bool | None:
     """A ``bool`` or ``None``."""
     return None if value is None else check_bool(name, value)
-
-
-def check_callable(name: str, value: object) -> None:
-    """Something that can be called."""
-    if not callable(value):
-        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
 
 
 def check_number(name: str, value: object) -> float:
@@ -164,15 +153,6 @@ def check_aware(name: str, value: object) -> datetime:
         raise ValueError(f"{name} must be timezone-aware (e.g. datetime.now(UTC)), got {value!r}")
     if value < _EPOCH:
         raise ValueError(f"{name} must not be before 1970-01-01T00:00:00Z, got {value!r}")
-    return value
-
-
-def check_country_code(name: str, value: object) -> str:
-    """A telephone country calling code without ``+``: 1 to 4 digits, e.g. ``"86"``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
-    if not _COUNTRY_CODE.fullmatch(value) or not value.isascii():
-        raise ValueError(f"{name} must be 1 to 4 digits without '+' (e.g. '86'), got {value!r}")
     return value
 
 

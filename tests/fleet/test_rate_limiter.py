@@ -144,7 +144,6 @@ def test_bad_arguments_are_refused() -> None:
         ((10, 2.0), {}, TypeError, "burst"),
         ((10,), {"timeout": float("nan")}, ValueError, "timeout"),
         ((10,), {"timeout": True}, TypeError, "timeout"),
-        ((10,), {"prefix": ""}, ValueError, "prefix"),
         ((10,), {"local_fallback_rate": 0}, ValueError, "local_fallback_rate"),
         ((10,), {"local_fallback_rate": float("inf")}, ValueError, "local_fallback_rate"),
         ((10,), {"local_fallback_rate": True}, TypeError, "local_fallback_rate"),

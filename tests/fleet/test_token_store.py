@@ -279,9 +279,6 @@ def test_bad_arguments_are_refused() -> None:
         ({"timeout": float("inf")}, ValueError, "timeout"),
         ({"timeout": True}, TypeError, "timeout"),
         ({"timeout": "2"}, TypeError, "timeout"),
-        ({"prefix": ""}, ValueError, "prefix"),
-        ({"prefix": 5}, TypeError, "prefix"),
-        ({"local_fallback": "yes"}, TypeError, "local_fallback"),
     ],
 )
 def test_bad_store_arguments_name_the_argument(
