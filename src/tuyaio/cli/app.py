@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines without control characters (a record may quote the server)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(printable(line) for line in super().format(record).splitlines())
+
+
 @contextmanager
 def _debug_log(enabled: bool) -> Iterator[None]:
     """The ``tuyaio`` DEBUG log on stderr while the command runs (removed after)."""
@@ -68,7 +75,7 @@ def _debug_log(enabled: bool) -> Iterator[None]:
         yield
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.setFormatter(_PrintableFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger = logging.getLogger("tuyaio")
     level = logger.level
     logger.addHandler(handler)
@@ -122,6 +129,7 @@ def run(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None 
             return ExitCode.INTERRUPTED
         except Exception as error:
             if debug:
-                traceback.print_exception(error, file=sys.stderr)
+                for line in traceback.format_exception(error):
+                    sys.stderr.write("\n".join(map(printable, line.split("\n"))))
             _say(one_line(error))
             return exit_code_for(error)
