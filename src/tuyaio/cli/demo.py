@@ -63,7 +63,7 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
     demo.add_argument(
         "--fail-rate",
         type=probability,
-        default=0.3,
+        default=0.2,
         metavar="P",
         help="share of reads that fail in the retry step (default 0.2)",
     )
