@@ -176,19 +176,50 @@ class TuyaClient:
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> TuyaClient:
         """A client from ``TUYA_CLIENT_ID``, ``TUYA_CLIENT_SECRET`` and ``TUYA_REGION`` or
-        ``TUYA_BASE_URL``; keyword arguments are passed on (and win over the environment)."""
+        ``TUYA_BASE_URL`` (``environ``, default ``os.environ``).
+
+        Keyword arguments are passed on and win over the environment: ``client_id`` and
+        ``secret`` replace their variables, and ``region`` or ``base_url`` makes both endpoint
+        variables ignored. Setting both ``TUYA_REGION`` and ``TUYA_BASE_URL`` is a ValueError,
+        as is a missing or malformed value; each message names the variable to fix.
+        """
         env = os.environ if environ is None else environ
-        missing = [name for name in ("TUYA_CLIENT_ID", "TUYA_CLIENT_SECRET") if not env.get(name)]
-        if missing:
-            raise ValueError(f"environment variable {' and '.join(missing)} is not set")
-        if "region" not in options and "base_url" not in options:
-            if env.get("TUYA_BASE_URL"):
-                options["base_url"] = env["TUYA_BASE_URL"]
-            elif env.get("TUYA_REGION"):
-                options["region"] = env["TUYA_REGION"]
-            else:
-                raise ValueError("set TUYA_REGION (e.g. eu) or TUYA_BASE_URL")
-        return cls(env["TUYA_CLIENT_ID"], env["TUYA_CLIENT_SECRET"], **options)
+        client_id = options.pop("client_id", None) or env.get("TUYA_CLIENT_ID")
+        secret = options.pop("secret", None) or env.get("TUYA_CLIENT_SECRET")
+        if not client_id or not secret:
+            missing = [
+                f"TUYA_{variable} is not set and no {keyword} was given"
+                for variable, keyword, value in (
+                    ("CLIENT_ID", "client_id", client_id),
+                    ("CLIENT_SECRET", "secret", secret),
+                )
+                if not value
+            ]
+            raise ValueError("; ".join(missing))
+        if options.get("region") is None and options.get("base_url") is None:
+            options.pop("region", None)
+            options.pop("base_url", None)
+            region, base_url = env.get("TUYA_REGION") or None, env.get("TUYA_BASE_URL") or None
+            if region and base_url:
+                raise ValueError("both TUYA_REGION and TUYA_BASE_URL are set: unset one of them")
+            if region is None and base_url is None:
+                raise ValueError(
+                    "neither TUYA_REGION (e.g. eu) nor TUYA_BASE_URL is set, "
+                    "and no region or base_url was given"
+                )
+            try:
+                resolve_base_url(
+                    region,
+                    base_url,
+                    allow_insecure_http=bool(options.get("allow_insecure_http", False)),
+                )
+            except ValueError as error:
+                # Name the variable the value came from, not the keyword it would have been.
+                name = "TUYA_REGION" if region else "TUYA_BASE_URL"
+                text = re.sub(r"^(region|base_url)\b", name, str(error))
+                raise ValueError(text) from None
+            options["region" if region else "base_url"] = region or base_url
+        return cls(client_id, secret, **options)
 
     def __repr__(self) -> str:
         return repr(self._transport).replace("Transport", "TuyaClient", 1)

@@ -5,22 +5,34 @@ from __future__ import annotations
 import ipaddress
 from types import MappingProxyType
 
+import attrs
 from yarl import URL
 
-__all__ = ["REGIONS", "resolve_base_url"]
+__all__ = ["DATA_CENTERS", "REGIONS", "DataCenter", "resolve_base_url"]
 
-REGIONS = MappingProxyType(
-    {
-        "cn": "https://openapi.tuyacn.com",
-        "us": "https://openapi.tuyaus.com",
-        "us-e": "https://openapi-ueaz.tuyaus.com",
-        "eu": "https://openapi.tuyaeu.com",
-        "eu-w": "https://openapi-weaz.tuyaeu.com",
-        "in": "https://openapi.tuyain.com",
-        "sg": "https://openapi-sg.iotbing.com",
-    }
+
+@attrs.frozen
+class DataCenter:
+    """One of Tuya's data centers: its region code, its name and its base URL."""
+
+    code: str
+    name: str
+    base_url: str
+
+
+DATA_CENTERS: tuple[DataCenter, ...] = (
+    DataCenter("cn", "China", "https://openapi.tuyacn.com"),
+    DataCenter("us", "Western America", "https://openapi.tuyaus.com"),
+    DataCenter("us-e", "Eastern America", "https://openapi-ueaz.tuyaus.com"),
+    DataCenter("eu", "Central Europe", "https://openapi.tuyaeu.com"),
+    DataCenter("eu-w", "Western Europe", "https://openapi-weaz.tuyaeu.com"),
+    DataCenter("in", "India", "https://openapi.tuyain.com"),
+    DataCenter("sg", "Singapore", "https://openapi-sg.iotbing.com"),
 )
-"""Region code → base URL of that data center."""
+"""The data centers, as PROTOCOL.md §1 lists them: the one table of regions."""
+
+REGIONS = MappingProxyType({center.code: center.base_url for center in DATA_CENTERS})
+"""Region code → base URL of that data center (a view of :data:`DATA_CENTERS`)."""
 
 
 def _is_loopback(host: str) -> bool:

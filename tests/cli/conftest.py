@@ -1,147 +1,171 @@
-"""Run the command line as a subprocess, against a sandbox served by ``tuyaio sandbox serve``."""
+"""Run the command line in this process (``main(argv)``), against sandboxes served from threads.
+
+Each run gets its own stdout and stderr (strict UTF-8, like a pipe) and an explicit environment, so
+nothing of this process's environment reaches the CLI. Servers run on 127.0.0.1 in a thread with
+their own event loop, because the CLI runs ``asyncio.run`` in the calling thread.
+"""
 
 from __future__ import annotations
 
-import atexit
+import asyncio
+import contextlib
+import io
 import json
+import logging
 import os
-import selectors
 import signal
-import subprocess
-import sys
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
 
 import attrs
 import pytest
+from aiohttp import web
 
-TIMEOUT_S = 60.0
+from tuyaio.cli import main
+from tuyaio.sandbox import Sandbox, SandboxConfig
+
+T = TypeVar("T")
+
 START_TIMEOUT_S = 30.0
+USAGE, API, TRANSPORT, INTERRUPTED = 2, 1, 3, 130
 
-USAGE, API, TRANSPORT = 2, 1, 3
+
+@contextlib.contextmanager
+def in_thread(factory: Callable[[], AbstractAsyncContextManager[T]]) -> Iterator[T]:
+    """Enter ``factory()`` on an event loop of its own in a thread; exit it when done."""
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def body() -> None:
+        stop = asyncio.Event()
+        box["stop"], box["loop"] = stop, asyncio.get_running_loop()
+        try:
+            async with factory() as value:
+                box["value"] = value
+                ready.set()
+                await stop.wait()
+        except BaseException as error:
+            box["error"] = error
+            raise
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=asyncio.run, args=(body(),), daemon=True)
+    thread.start()
+    try:
+        if not ready.wait(START_TIMEOUT_S) or "error" in box:
+            raise AssertionError(f"the server did not start: {box.get('error')!r}")
+        yield box["value"]
+    finally:
+        if "loop" in box:
+            with contextlib.suppress(RuntimeError):
+                box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(START_TIMEOUT_S)
+        assert not thread.is_alive(), "the server thread did not stop"
 
 
-def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without any TUYA_* variable, plus ``extra``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TUYA_")}
-    env.pop("COLUMNS", None)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra or {})
-    return env
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """An aiohttp application on a free loopback port; yields its base URL."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+def envelope(result: object) -> web.Response:
+    """A successful Tuya envelope around ``result``."""
+    return web.json_response(
+        {"success": True, "result": result, "t": int(time.time() * 1000), "tid": "tid-1"}
+    )
+
+
+async def grant_token(_: web.Request) -> web.Response:
+    """The token route of a scripted server: always grants."""
+    return envelope({"access_token": "a1", "refresh_token": "r1", "expire_time": 7200, "uid": "u"})
+
+
+def scripted(routes: Mapping[tuple[str, str], Callable[..., Any]]) -> web.Application:
+    """A server that grants tokens and answers ``routes`` ((method, path) → handler)."""
+    app = web.Application()
+    app.router.add_get("/v1.0/token", grant_token)
+    for (method, path), handler in routes.items():
+        app.router.add_route(method, path, handler)
+    return app
+
+
+def env_for(
+    base_url: str, client_id: str = "cid", secret: str = "not-a-real-secret"
+) -> dict[str, str]:
+    """The TUYA_* environment for a server."""
+    return {"TUYA_BASE_URL": base_url, "TUYA_CLIENT_ID": client_id, "TUYA_CLIENT_SECRET": secret}
 
 
 @attrs.frozen
 class Served:
-    """A running ``tuyaio sandbox serve``: what it printed, and the environment to reach it."""
+    """A sandbox running in a thread, and the environment to reach it."""
 
-    process: subprocess.Popen[str]
-    info: dict[str, Any]
+    sandbox: Sandbox
 
     @property
     def env(self) -> dict[str, str]:
         """TUYA_BASE_URL, TUYA_CLIENT_ID and TUYA_CLIENT_SECRET for this sandbox."""
-        return dict(self.info["env"])
+        return env_for(self.sandbox.base_url, self.sandbox.client_id, self.sandbox.secret)
 
     @property
     def project_id(self) -> str:
-        return str(self.info["project_id"])
+        return self.sandbox.project_id
 
     @property
     def lighting_project_id(self) -> str:
-        return str(self.info["lighting_project_id"])
+        return self.sandbox.lighting_project_id
 
     @property
     def secret(self) -> str:
-        return str(self.info["client_secret"])
+        return self.sandbox.secret
 
 
-def read_line(process: subprocess.Popen[str], timeout: float) -> str:
-    """The first line of the process's stdout, waiting at most ``timeout`` seconds."""
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise AssertionError(f"no output within {timeout} s")
-    return process.stdout.readline()
+@contextlib.contextmanager
+def sandbox_in_thread(**config: Any) -> Iterator[Served]:
+    """A sandbox with these SandboxConfig fields, served from a thread."""
+    with in_thread(lambda: Sandbox(SandboxConfig(**config))) as sandbox:
+        yield Served(sandbox)
 
 
-def spawn_sandbox(*flags: str) -> subprocess.Popen[str]:
-    """Start ``tuyaio sandbox serve --json`` with ``flags`` (not waiting for it)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "tuyaio", "sandbox", "serve", "--json", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
-
-
-def await_sandbox(process: subprocess.Popen[str]) -> Served:
-    """Wait for a spawned sandbox's announcement."""
-    try:
-        line = read_line(process, START_TIMEOUT_S)
-        if not line:
-            raise AssertionError(f"sandbox did not start: {process.communicate(timeout=5)}")
-        return Served(process, json.loads(line))
-    except BaseException:
-        stop_sandbox(process)
-        raise
-
-
-def start_sandbox(*flags: str) -> Served:
-    """Start ``tuyaio sandbox serve --json`` with ``flags`` and wait for its announcement."""
-    return await_sandbox(spawn_sandbox(*flags))
-
-
-def stop_sandbox(process: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[str, str]:
-    """Stop a served sandbox (Ctrl-C by default) and return what it printed after starting."""
-    if process.poll() is None:
-        process.send_signal(sig)
-    try:
-        return process.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.communicate()
-
-
-SESSION_FLAGS = (
-    "--tasks",
-    "100000",
-    "--rooms",
-    "3000",
-    "--latency-ms",
-    "2",
-    "--max-seconds",
-    "600",
-)
-"""The session's sandbox: 100,000 tasks, a couple of milliseconds of latency."""
-
-_early: list[subprocess.Popen[str]] = []
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the session's sandbox as soon as a collected test needs it: seeding 100,000 tasks
-    takes a few seconds, which the tests that need no server can use."""
-    if not _early and any("served" in getattr(item, "fixturenames", ()) for item in items):
-        _early.append(spawn_sandbox(*SESSION_FLAGS))
-        atexit.register(_kill_if_running, _early[0])
-
-
-def _kill_if_running(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=10)
+SESSION_CONFIG = {"tasks": 2000, "rooms": 3000}
+"""The session's sandbox: enough tasks and rooms for many pages."""
 
 
 @pytest.fixture(scope="session")
 def served() -> Iterator[Served]:
-    """One sandbox for the session (see ``SESSION_FLAGS``)."""
-    process = _early[0] if _early else spawn_sandbox(*SESSION_FLAGS)
-    sandbox = await_sandbox(process)
-    yield sandbox
-    stop_sandbox(sandbox.process)
+    """One sandbox for the session (see ``SESSION_CONFIG``)."""
+    with sandbox_in_thread(**SESSION_CONFIG) as sandbox:
+        yield sandbox
+
+
+class Capture(io.TextIOWrapper):
+    """A stream like a pipe's (strict UTF-8), optionally claiming to be a terminal."""
+
+    def __init__(self, *, tty: bool = False, raw: io.RawIOBase | None = None) -> None:
+        self.raw_bytes = raw if raw is not None else io.BytesIO()
+        super().__init__(self.raw_bytes, encoding="utf-8", errors="strict", write_through=True)  # type: ignore[arg-type]
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+    def text(self) -> str:
+        """What was written so far."""
+        self.flush()
+        data = self.raw_bytes.getvalue() if isinstance(self.raw_bytes, io.BytesIO) else b""
+        return data.decode("utf-8", errors="replace")
 
 
 @attrs.frozen
@@ -166,19 +190,16 @@ def run_cli(
     *args: str,
     env: Mapping[str, str] | None = None,
     secret: str | None = None,
-    timeout: float = TIMEOUT_S,
+    stdout: Capture | None = None,
+    stderr: Capture | None = None,
 ) -> Result:
-    """Run ``python -m tuyaio *args``; the secret (when given) must not appear in the output."""
+    """Run ``main(args)`` in this process with ``env`` as its whole environment."""
+    out = stdout if stdout is not None else Capture()
+    err = stderr if stderr is not None else Capture()
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "tuyaio", *args],
-        capture_output=True,
-        text=True,
-        env=clean_env(env),
-        timeout=timeout,
-        check=False,
-    )
-    result = Result(done.returncode, done.stdout, done.stderr, time.perf_counter() - started)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args), environ=dict(env or {}))
+    result = Result(code, out.text(), err.text(), time.perf_counter() - started)
     if secret:
         assert secret not in result.out
         assert secret not in result.err
@@ -190,20 +211,16 @@ Call = tuple[Sequence[str], Mapping[str, str] | None]
 
 
 def run_many(run: Callable[..., Result], calls: Sequence[Call]) -> list[Result]:
-    """Run independent CLI calls side by side (each is a process; start-up dominates)."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = [pool.submit(run, *args, env=env) for args, env in calls]
-        return [future.result() for future in futures]
+    """Run CLI calls one after the other (in process, each takes milliseconds)."""
+    return [run(*args, env=env) for args, env in calls]
 
 
 @pytest.fixture
-def cli(served: Served) -> Any:
+def cli(served: Served) -> Callable[..., Result]:
     """``cli(*args, env=...)``: run the CLI against the session sandbox."""
 
-    def run(*args: str, env: Mapping[str, str] | None = None, timeout: float = TIMEOUT_S) -> Result:
-        return run_cli(
-            *args, env={**served.env, **(env or {})}, secret=served.secret, timeout=timeout
-        )
+    def run(*args: str, env: Mapping[str, str] | None = None) -> Result:
+        return run_cli(*args, env={**served.env, **(env or {})}, secret=served.secret)
 
     return run
 
@@ -217,3 +234,27 @@ def assert_one_error_line(result: Result, code: int, *needles: str) -> None:
     assert "Traceback" not in result.err
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
+
+
+def _environ() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != "PYTEST_CURRENT_TEST"}
+
+
+@pytest.fixture(autouse=True)
+def _no_leaks() -> Iterator[None]:
+    """An in-process run leaves no logging handler, environment change, signal handler or
+    thread behind."""
+    logger = logging.getLogger("tuyaio")
+    handlers, level = list(logger.handlers), logger.level
+    environ = _environ()
+    sigint = signal.getsignal(signal.SIGINT)
+    threads = set(threading.enumerate())
+    yield
+    assert logger.handlers == handlers
+    assert logger.level == level
+    assert _environ() == environ
+    assert signal.getsignal(signal.SIGINT) is sigint
+    deadline = time.monotonic() + 5
+    while set(threading.enumerate()) - threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not set(threading.enumerate()) - threads, threading.enumerate()

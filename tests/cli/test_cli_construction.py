@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from aiohttp import web
 
-from .conftest import API, USAGE, Served, assert_one_error_line, run_cli, run_many
+from .conftest import (
+    API,
+    USAGE,
+    Served,
+    assert_one_error_line,
+    env_for,
+    envelope,
+    in_thread,
+    run_cli,
+    run_many,
+    scripted,
+    serving,
+)
 
 RECORD = [
     "--user-account",
@@ -101,54 +109,23 @@ def test_mistakes_and_refusals(cli: Any, served: Served) -> None:
     )  # fmt: skip
     assert no_start.code == USAGE
     assert "--start" in no_start.err
-    assert_one_error_line(backwards, USAGE, "end_time must be after start_time")
+    assert_one_error_line(backwards, USAGE, "--end must be after --start")
     assert_one_error_line(unknown, API, "code 1000", "request id")
 
 
-@pytest.fixture
-async def refusing_server() -> AsyncIterator[str]:
-    """A real server on loopback that grants tokens and answers every record create or update
-    with ``success=false`` in its result (the sandbox always succeeds)."""
-
-    def envelope(result: object) -> web.Response:
-        return web.json_response(
-            {"success": True, "result": result, "t": int(time.time() * 1000), "tid": "t1"}
-        )
-
-    async def token(_: web.Request) -> web.Response:
-        return envelope(
-            {"access_token": "a1", "refresh_token": "r1", "expire_time": 7200, "uid": "u"}
-        )
-
-    async def record(_: web.Request) -> web.Response:
-        return envelope({"recordId": "rec1", "success": False})
-
-    app = web.Application()
-    app.router.add_get("/v1.0/token", token)
-    app.router.add_post("/v2.0/illumination/construction/record", record)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+async def _refuse(_: web.Request) -> web.Response:
+    return envelope({"recordId": "rec1", "success": False})
 
 
-async def test_create_and_update_answered_success_false_exit_with_the_api_code(
-    refusing_server: str,
-) -> None:
-    env = {
-        "TUYA_BASE_URL": refusing_server,
-        "TUYA_CLIENT_ID": "cid",
-        "TUYA_CLIENT_SECRET": "not-a-real-secret",
-    }
+def test_create_and_update_answered_success_false_exit_with_the_api_code() -> None:
+    """A server that answers every record create or update with ``success=false`` in its result
+    (the sandbox always succeeds)."""
+    app = scripted({("POST", "/v2.0/illumination/construction/record"): _refuse})
     window = ["--start", "2030-01-01T08:00:00Z", "--end", "2030-01-02T08:00:00Z"]
-    for action in (["create"], ["update", "rec1"]):
-        args = ["construction", *action, "--project-id", "p1", *RECORD, *window, "--json"]
-        result = await asyncio.to_thread(run_cli, *args, env=env, secret="not-a-real-secret")
-        assert result.code == API, result
-        assert result.json() == {"record_id": "rec1", "success": False}
-        assert "was not" in result.err
+    with in_thread(lambda: serving(app)) as base_url:
+        for action in (["create"], ["update", "rec1"]):
+            args = ["construction", *action, "--project-id", "p1", *RECORD, *window, "--json"]
+            result = run_cli(*args, env=env_for(base_url), secret="not-a-real-secret")
+            assert result.code == API, result
+            assert result.json() == {"record_id": "rec1", "success": False}
+            assert "was not" in result.err

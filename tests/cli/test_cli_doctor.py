@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import API, Served, run_cli, run_many, start_sandbox, stop_sandbox
+from .conftest import API, Served, run_cli, run_many, sandbox_in_thread
 
 
 def test_working_credentials(cli: Any, served: Served) -> None:
@@ -58,11 +58,8 @@ def test_wrong_settings_get_a_verdict_and_a_fix(cli: Any) -> None:
 
 
 def test_clock_offset_is_measured_and_flagged() -> None:
-    skewed = start_sandbox("--clock-skew-s", "900", "--tasks", "10", "--rooms", "10")
-    try:
+    with sandbox_in_thread(clock_skew_s=900, tasks=10, rooms=10) as skewed:
         result = run_cli("doctor", "--json", env=skewed.env, secret=skewed.secret)
-    finally:
-        stop_sandbox(skewed.process)
     assert result.code == 0, result.err
     report = result.json()
     assert abs(report["clock_offset_ms"] - 900_000) < 5_000

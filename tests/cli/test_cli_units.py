@@ -8,10 +8,20 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 import tuyaio
-from tuyaio.cli.argtypes import enum_list, finite_float, iso_datetime, port, prefetch, room_spec
-from tuyaio.cli.failures import ExitCode, UsageError, exit_code_for, one_line
+from tuyaio.cli.argtypes import (
+    FAULT_KIND_NAMES,
+    enum_list,
+    fault_kinds,
+    finite_float,
+    iso_datetime,
+    port,
+    prefetch,
+    room_spec,
+)
+from tuyaio.cli.failures import ExitCode, UsageError, cli_terms, exit_code_for, one_line
 from tuyaio.cli.render import show, to_data
-from tuyaio.cli.settings import resolve
+from tuyaio.cli.settings import client_options, connect
+from tuyaio.sandbox import FAULT_KINDS
 
 
 @pytest.mark.parametrize(
@@ -92,24 +102,44 @@ def test_argument_types() -> None:
             convert(text)
 
 
-def test_settings_flags_win_and_the_secret_stays_hidden() -> None:
-    env = {
-        "TUYA_CLIENT_ID": "env-id",
-        "TUYA_CLIENT_SECRET": "env-secret",
-        "TUYA_REGION": "eu",
-        "TUYA_BASE_URL": "http://127.0.0.1:1",
-    }
-    settings = resolve(argparse.Namespace(), env)
-    assert (settings.client_id, settings.base_url, settings.region) == (
-        "env-id",
-        "http://127.0.0.1:1",
-        None,
-    )
-    flagged = resolve(argparse.Namespace(client_id="flag-id", region="us"), env)
-    assert (flagged.client_id, flagged.region, flagged.base_url) == ("flag-id", "us", None)
-    assert flagged.endpoint == "https://openapi.tuyaus.com"
+def test_flags_win_over_the_environment_and_the_secret_stays_hidden() -> None:
+    env = {"TUYA_CLIENT_ID": "env-id", "TUYA_CLIENT_SECRET": "env-secret", "TUYA_REGION": "eu"}
+    assert "openapi.tuyaeu.com" in repr(connect(argparse.Namespace(environ=env)))
+    flagged = connect(argparse.Namespace(environ=env, client_id="flag-id", region="us"))
+    assert "openapi.tuyaus.com" in repr(flagged)
+    assert "flag-id" in repr(flagged)
     assert "env-secret" not in repr(flagged)
-    with pytest.raises(UsageError, match="TUYA_CLIENT_SECRET"):
-        resolve(argparse.Namespace(), {"TUYA_CLIENT_ID": "x", "TUYA_REGION": "eu"})
-    with pytest.raises(UsageError, match="TUYA_REGION must be one of"):
-        resolve(argparse.Namespace(), {**env, "TUYA_BASE_URL": "", "TUYA_REGION": "mars"})
+    proxied = connect(
+        argparse.Namespace(environ={**env, "TUYA_REGION": ""}, base_url="http://127.0.0.1:1")
+    )
+    assert "127.0.0.1:1" in repr(proxied)
+    with pytest.raises(UsageError, match="--region and --base-url"):
+        client_options(argparse.Namespace(region="eu", base_url="https://x.example"))
+
+
+def test_from_env_refuses_two_endpoints_and_names_the_variable() -> None:
+    env = {"TUYA_CLIENT_ID": "c", "TUYA_CLIENT_SECRET": "s", "TUYA_REGION": "eu"}
+    with pytest.raises(ValueError, match="both TUYA_REGION and TUYA_BASE_URL are set"):
+        tuyaio.TuyaClient.from_env(environ={**env, "TUYA_BASE_URL": "https://x.example"})
+    with pytest.raises(ValueError, match=r"^TUYA_REGION must be one of"):
+        tuyaio.TuyaClient.from_env(environ={**env, "TUYA_REGION": "mars"})
+    with pytest.raises(ValueError, match=r"^TUYA_BASE_URL .* allow_insecure_http=True"):
+        tuyaio.TuyaClient.from_env(
+            environ={**env, "TUYA_REGION": "", "TUYA_BASE_URL": "http://192.0.2.1"}
+        )
+    keyword = tuyaio.TuyaClient.from_env(environ=env, base_url="https://x.example", secret="k")
+    assert "x.example" in repr(keyword)
+
+
+def test_library_terms_become_command_line_terms() -> None:
+    assert cli_terms("end_time must be after start_time") == "--end must be after --start"
+    assert cli_terms("pass allow_insecure_http=True") == "pass --allow-insecure-http"
+    assert cli_terms("TUYA_BASE_URL is plain http") == "TUYA_BASE_URL is plain http"
+
+
+def test_fault_kinds() -> None:
+    assert set(FAULT_KIND_NAMES) == FAULT_KINDS
+    assert fault_kinds("http-503, envelope_500") == {"http_503", "envelope_500"}
+    for bad in ("", "slowly", "http_503,teapot"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            fault_kinds(bad)

@@ -10,17 +10,18 @@ once :func:`main` runs.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 __all__ = ["main"]
 
 _INSTALL_HINT = "tuyaio: the command line needs rich; install it with: pip install 'tuyaio[cli]'"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
-    0 success, 1 API error (the server said no), 2 usage error, 3 transport error.
+    ``environ`` replaces ``os.environ`` as the source of the ``TUYA_*`` settings. Exit codes:
+    0 success, 1 API error (the server said no), 2 usage error, 3 transport error, 130 Ctrl-C.
     """
     try:
         import rich  # noqa: F401
@@ -29,4 +30,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from .app import run
 
-    return run(argv)
+    return run(argv, environ=environ)

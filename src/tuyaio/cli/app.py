@@ -8,12 +8,14 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from .. import __version__
 from . import commands_construction, commands_maintenance, demo, doctor, serve
 from .failures import ExitCode, exit_code_for, one_line
 from .output import Format, Output
+from .render import printable
 from .settings import connection_parser, debug_parser
 
 __all__ = ["build_parser", "run"]
@@ -27,7 +29,8 @@ environment:
 
 exit codes:
   0  success
-  1  API error: the server answered and said no (Tuya code, message and request id on stderr)
+  1  API error: the server answered and said no (Tuya code, message and request id on stderr),
+     or sent data that cannot be written to the output
   2  usage error: a missing or wrong argument; nothing was sent
   3  transport error: the server could not be reached or its answer not understood
 
@@ -58,46 +61,75 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _enable_debug_log() -> None:
+class _PrintableFormatter(logging.Formatter):
+    """Log lines without control characters (a record may quote the server)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(printable(line) for line in super().format(record).splitlines())
+
+
+@contextmanager
+def _debug_log(enabled: bool) -> Iterator[None]:
+    """The ``tuyaio`` DEBUG log on stderr while the command runs (removed after)."""
+    if not enabled:
+        yield
+        return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.setFormatter(_PrintableFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger = logging.getLogger("tuyaio")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _silence_stdout() -> None:
     """The reader of stdout went away (``| head``): drop whatever is still buffered."""
+    stdout = sys.__stdout__
+    if stdout is None or sys.stdout is not stdout:
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stdout.fileno())
         os.close(devnull)
     except (OSError, ValueError):
         pass
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run the command, and turn the outcome into an exit code."""
+def _say(line: str) -> None:
+    """One ``tuyaio:`` line on stderr, without control characters."""
+    print(f"tuyaio: {printable(' '.join(line.split()))}", file=sys.stderr)
+
+
+def run(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
+    """Parse ``argv``, run the command, and turn the outcome into an exit code.
+
+    ``environ`` replaces ``os.environ`` as the source of the ``TUYA_*`` settings.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else ExitCode.USAGE
+    args.environ = environ
     debug = bool(getattr(args, "debug", False))
-    if debug:
-        _enable_debug_log()
     out = Output(getattr(args, "format", Format.TABLE))
-    try:
-        return int(asyncio.run(args.handler(args, out)))
-    except BrokenPipeError:
-        _silence_stdout()
-        return ExitCode.OK
-    except KeyboardInterrupt:
-        print("tuyaio: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
-    except Exception as error:
-        if debug:
-            traceback.print_exception(error, file=sys.stderr)
-        line = " ".join(one_line(error).split())
-        print(f"tuyaio: {line}", file=sys.stderr)
-        return exit_code_for(error)
+    with _debug_log(debug):
+        try:
+            return int(asyncio.run(args.handler(args, out)))
+        except BrokenPipeError:
+            _silence_stdout()
+            return ExitCode.OK
+        except KeyboardInterrupt:
+            _say("interrupted")
+            return ExitCode.INTERRUPTED
+        except Exception as error:
+            if debug:
+                for line in traceback.format_exception(error):
+                    sys.stderr.write("\n".join(map(printable, line.split("\n"))))
+            _say(one_line(error))
+            return exit_code_for(error)

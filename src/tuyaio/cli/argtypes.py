@@ -16,8 +16,10 @@ from typing import TypeVar
 from ..validation import MAX_PREFETCH
 
 __all__ = [
+    "FAULT_KIND_NAMES",
     "enum_list",
     "enum_one",
+    "fault_kinds",
     "finite_float",
     "id_text",
     "iso_datetime",
@@ -160,6 +162,30 @@ def enum_list(enum: type[E]) -> Callable[[str], tuple[E, ...]]:
 
     convert.__name__ = enum.__name__
     return convert
+
+
+FAULT_KIND_NAMES = (
+    "envelope_500",
+    "http_502",
+    "http_503",
+    "http_429",
+    "rate_limit",
+    "abort_after",
+    "slow",
+)
+"""``tuyaio.sandbox.FAULT_KINDS`` in a stable order (parsing a flag need not import the sandbox)."""
+
+
+def fault_kinds(text: str) -> frozenset[str]:
+    """A comma-separated list of sandbox fault kinds (``http-503`` or ``http_503``)."""
+    kinds = frozenset(
+        token.strip().lower().replace("-", "_") for token in text.split(",") if token.strip()
+    )
+    unknown = sorted(kinds - set(FAULT_KIND_NAMES))
+    if not kinds or unknown:
+        shown = ", ".join(unknown) if unknown else "nothing"
+        raise _fail(f"got {shown}; expected some of {', '.join(FAULT_KIND_NAMES)}")
+    return kinds
 
 
 def room_spec(text: str) -> tuple[str, tuple[str, ...]]:

@@ -6,9 +6,8 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
-from ..client import TuyaClient
 from .output import Output
-from .settings import resolve
+from .settings import connect
 
 __all__ = ["Handler", "Subparsers", "connect"]
 
@@ -17,8 +16,3 @@ Handler: TypeAlias = Callable[[argparse.Namespace, Output], Awaitable[int]]
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What ``add_subparsers`` returns."""
-
-
-def connect(args: argparse.Namespace) -> TuyaClient:
-    """A client for the credentials and endpoint of the flags or the environment."""
-    return resolve(args).client()

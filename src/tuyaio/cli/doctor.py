@@ -12,6 +12,7 @@ nothing but the token request is sent. The token is never printed.
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -31,7 +32,7 @@ from .argtypes import id_text
 from .commands import Subparsers
 from .failures import ExitCode, hint_for, one_line
 from .output import Format, Output, add_format_flags
-from .settings import Settings, resolve
+from .settings import connect
 
 __all__ = ["Check", "Diagnosis", "register"]
 
@@ -106,18 +107,31 @@ class _Grant:
     error: TuyaError | None = None
 
 
-def _client(settings: Settings, session: aiohttp.ClientSession, store: TokenStore) -> TuyaClient:
-    return settings.client(
+def _client(
+    args: argparse.Namespace, session: aiohttp.ClientSession | None, store: TokenStore
+) -> TuyaClient:
+    return connect(
+        args,
         session=session,
         token_store=store,
         retry=RetryPolicy(max_retries=1, base_delay=0.2),
-        timeout=min(settings.timeout, _DOCTOR_TIMEOUT_S),
+        timeout=min(getattr(args, "timeout", _DOCTOR_TIMEOUT_S), _DOCTOR_TIMEOUT_S),
     )
 
 
-async def _grant(settings: Settings, session: aiohttp.ClientSession) -> _Grant:
+_REPR = re.compile(r"base_url='(?P<endpoint>[^']*)', client_id='(?P<client_id>[^']*)'")
+
+
+def _identity(args: argparse.Namespace) -> tuple[str, str]:
+    """The endpoint and client ID the settings resolve to (a bad setting raises here)."""
+    shown = repr(_client(args, None, MemoryTokenStore()))
+    found = _REPR.search(shown)
+    return (found["endpoint"], found["client_id"]) if found else (shown, "?")
+
+
+async def _grant(args: argparse.Namespace, session: aiohttp.ClientSession) -> _Grant:
     grant = _Grant(MemoryTokenStore())
-    async with _client(settings, session, grant.store) as client:
+    async with _client(args, session, grant.store) as client:
         started = time.perf_counter()
         try:
             grant.token = await client.authenticate()
@@ -130,9 +144,13 @@ async def _grant(settings: Settings, session: aiohttp.ClientSession) -> _Grant:
 
 
 async def _probe(
-    settings: Settings, session: aiohttp.ClientSession, store: TokenStore, what: str, project: str
+    args: argparse.Namespace,
+    session: aiohttp.ClientSession,
+    store: TokenStore,
+    what: str,
+    project: str,
 ) -> tuple[float, int]:
-    async with _client(settings, session, store) as client:
+    async with _client(args, session, store) as client:
         started = time.perf_counter()
         if what == "maintenance":
             total = (await client.maintenance.list_tasks(project, page_size=1)).total
@@ -187,12 +205,13 @@ def _clock(diagnosis: Diagnosis, grant: _Grant) -> None:
         diagnosis.add("clock", "ok", text)
 
 
-async def diagnose(settings: Settings, args: argparse.Namespace) -> Diagnosis:
-    """Run every check against the configured endpoint."""
-    diagnosis = Diagnosis(endpoint=settings.endpoint, client_id=settings.client_id)
-    diagnosis.add("configuration", "ok", f"client ID {settings.client_id}, secret set")
+async def diagnose(args: argparse.Namespace) -> Diagnosis:
+    """Run every check against the endpoint of the flags and the environment."""
+    endpoint, client_id = _identity(args)
+    diagnosis = Diagnosis(endpoint=endpoint, client_id=client_id)
+    diagnosis.add("configuration", "ok", f"client ID {client_id}, secret set")
     async with aiohttp.ClientSession() as session:
-        first = await _grant(settings, session)
+        first = await _grant(args, session)
         if first.token is None:
             error = first.error or TuyaError(method="GET", route="/v1.0/token")
             _explain(diagnosis, error, "token grant")
@@ -209,7 +228,7 @@ async def diagnose(settings: Settings, args: argparse.Namespace) -> Diagnosis:
         )
         if lifetime < _SHORT_TOKEN_S:
             diagnosis.add("token lifetime", "warn", f"only {lifetime:.0f} s")
-        second = await _grant(settings, session)
+        second = await _grant(args, session)
         timing = second if second.token is not None else first
         diagnosis.rtt_ms = round(timing.seconds * 1000, 1)
         diagnosis.add("round trip", "ok", f"{timing.seconds * 1000:.0f} ms per request")
@@ -222,7 +241,7 @@ async def diagnose(settings: Settings, args: argparse.Namespace) -> Diagnosis:
             if project is None:
                 continue
             try:
-                seconds, total = await _probe(settings, session, timing.store, what, project)
+                seconds, total = await _probe(args, session, timing.store, what, project)
             except TuyaError as error:
                 _explain(diagnosis, error, f"{what} project {project}")
                 return diagnosis
@@ -246,8 +265,7 @@ _MARKS = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[
 
 
 async def _doctor(args: argparse.Namespace, out: Output) -> int:
-    settings = resolve(args)
-    diagnosis = await diagnose(settings, args)
+    diagnosis = await diagnose(args)
     if out.format is not Format.TABLE:
         data = {"ok": diagnosis.exit_code is ExitCode.OK, **attrs.asdict(diagnosis)}
         data["exit_code"] = int(diagnosis.exit_code)

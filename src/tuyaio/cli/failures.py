@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 import attrs
@@ -14,7 +15,15 @@ from ..errors import (
     TuyaError,
 )
 
-__all__ = ["ExitCode", "Hint", "UsageError", "exit_code_for", "hint_for", "one_line"]
+__all__ = [
+    "ExitCode",
+    "Hint",
+    "UsageError",
+    "cli_terms",
+    "exit_code_for",
+    "hint_for",
+    "one_line",
+]
 
 
 class ExitCode(IntEnum):
@@ -22,7 +31,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     API_ERROR = 1
-    """The server answered and said no (a Tuya error code)."""
+    """The server answered and said no (a Tuya error code), or sent data that cannot be written."""
     USAGE = 2
     """The command line or an argument was wrong; nothing was sent."""
     TRANSPORT = 3
@@ -92,7 +101,7 @@ def hint_for(code: int | None) -> Hint | None:
 
 def exit_code_for(error: BaseException) -> ExitCode:
     """The exit code for an error that ended a command."""
-    if isinstance(error, ApiError):
+    if isinstance(error, (ApiError, UnicodeEncodeError)):
         return ExitCode.API_ERROR
     if isinstance(error, (UsageError, ValueError, TypeError)):
         return ExitCode.USAGE
@@ -123,6 +132,55 @@ def one_line(error: BaseException) -> str:
         return f"transport error: {error}"
     if isinstance(error, TuyaError):
         return f"error: {type(error).__name__}{_where(error)}"
-    if isinstance(error, (UsageError, ValueError, TypeError)):
+    if isinstance(error, UnicodeEncodeError):
+        bad = error.object[error.start : error.end]
+        return (
+            f"output error: the data holds {bad!r}, which {error.encoding} cannot encode "
+            "(a lone surrogate or a character the output's encoding lacks); output stopped there"
+        )
+    if isinstance(error, UsageError):
         return f"usage error: {error}"
+    if isinstance(error, (ValueError, TypeError)):
+        return f"usage error: {cli_terms(str(error))}"
     return f"error: {type(error).__name__}: {error}"
+
+
+_TERMS = {
+    "allow_insecure_http=True": "--allow-insecure-http",
+    "client_id": "--client-id",
+    "secret": "--client-secret",
+    "region": "--region",
+    "base_url": "--base-url",
+    "timeout": "--timeout",
+    "page_size": "--page-size",
+    "limit": "--limit",
+    "prefetch": "--prefetch",
+    "worker_id": "--worker-id",
+    "rooms": "--room",
+    "room_ids": "--room-id",
+    "room_name": "--room-name",
+    "start_time": "--start",
+    "end_time": "--end",
+    "user_account": "--user-account",
+    "country_code": "--country-code",
+    "operator_name": "--operator-name",
+    "device_types": "--device-types",
+    "remark": "--remark",
+    "authorization_status": "--authorization-status",
+    "task_status": "--task-status",
+    "project_id": "PROJECT_ID",
+    "task_id": "TASK_ID",
+    "record_id": "RECORD_ID",
+}
+"""The library's keyword names → the command line's flags and arguments."""
+
+_TERM = re.compile(
+    r"(?<![\w.-])("
+    + "|".join(re.escape(name) for name in sorted(_TERMS, key=len, reverse=True))
+    + r")(?![\w=])"
+)
+
+
+def cli_terms(message: str) -> str:
+    """A library message in the command line's terms: ``page_size`` becomes ``--page-size``."""
+    return _TERM.sub(lambda found: _TERMS[found[1]], message)

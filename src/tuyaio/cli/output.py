@@ -1,13 +1,17 @@
 """Where results go: a table for people, ``--json`` (one document) or ``--jsonl`` (one item a line).
 
 Listings are written page by page as they arrive, whatever the format, so memory stays bounded
-and ``| head`` stops the walk at once (the next write raises ``BrokenPipeError``). Progress goes to
-stderr, and only when stderr is a terminal.
+and ``| head`` stops the walk at once (the next write raises ``BrokenPipeError``). A ``--json``
+listing that stops early (an error, Ctrl-C) is still closed as one valid document, with an
+``error`` key. Progress goes to stderr, and only when stderr is a terminal. Text from the server is
+written without control characters: escaped in JSON, replaced by ``?`` in text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from contextlib import aclosing
@@ -31,7 +35,8 @@ from rich.text import Text
 
 from ..pagination import AsyncPager
 from .argtypes import positive_int, prefetch
-from .render import Column, show, to_data
+from .failures import one_line
+from .render import Column, printable, show, to_data
 
 __all__ = ["Format", "Meter", "Output", "add_format_flags", "add_listing_flags", "dumps", "paging"]
 
@@ -46,10 +51,11 @@ class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
     JSONL = "jsonl"
+    ENV = "env"
 
 
-def add_format_flags(parser: Any, *, lines: bool) -> None:
-    """``--json`` (and, for listings, ``--jsonl``) on a subcommand's parser."""
+def add_format_flags(parser: Any, *, lines: bool) -> Any:
+    """``--json`` (and, for listings, ``--jsonl``) on a subcommand's parser; returns the group."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--json",
@@ -67,6 +73,7 @@ def add_format_flags(parser: Any, *, lines: bool) -> None:
             help="print one JSON object per item, streamed as pages arrive",
         )
     parser.set_defaults(format=Format.TABLE)
+    return group
 
 
 def add_listing_flags(parser: Any, *, max_page_size: int, default_page_size: int) -> None:
@@ -96,9 +103,15 @@ def paging(args: Any) -> dict[str, Any]:
     return {"page_size": args.page_size, "limit": args.limit, "prefetch": args.prefetch}
 
 
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+"""What ``json.dumps`` leaves raw but a terminal may act on: DEL, C1 controls (``\\x9b`` starts an
+escape sequence), bidirectional and invisible formatting characters."""
+
+
 def dumps(data: Any, *, indent: int | None = None) -> str:
-    """JSON text (UTF-8 kept as is)."""
-    return json.dumps(data, ensure_ascii=False, indent=indent)
+    """JSON text: UTF-8 kept as is, except control characters, which are escaped."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
 
 
 class Meter:
@@ -193,13 +206,13 @@ class Output:
         table.add_column(style="bold")
         table.add_column(overflow="fold")
         for label, value in rows:
-            table.add_row(label, Text(value))
+            table.add_row(label, Text(printable(value)))
         self.console.print(table)
 
     def result(self, data: dict[str, Any], text: str) -> None:
         """The outcome of an action: ``text`` for people, ``data`` as JSON otherwise."""
         if self.format is Format.TABLE:
-            self.console.print(text, markup=False)
+            self.console.print(printable(text), markup=False)
         else:
             self.write(dumps(data) + "\n")
             self.flush()
@@ -215,16 +228,29 @@ class Output:
         """Stream every item of ``pager`` (made with ``limit``); return (written, total)."""
         count = total = 0
         first = True
-        with self.meter(f"{noun}") as meter:
-            async with aclosing(pager.pages()) as pages:
-                async for page in pages:
-                    total = page.total
-                    self._items(page.items, columns, first=first, total=total)
-                    first = False
-                    count += len(page.items)
-                    meter.update(count, total if limit is None else min(total, limit))
+        try:
+            with self.meter(f"{noun}") as meter:
+                async with aclosing(pager.pages()) as pages:
+                    async for page in pages:
+                        total = page.total
+                        self._items(page.items, columns, first=first, total=total)
+                        first = False
+                        count += len(page.items)
+                        meter.update(count, total if limit is None else min(total, limit))
+        except (Exception, KeyboardInterrupt, asyncio.CancelledError) as error:
+            if self.format is Format.JSON and not first:
+                self._close_document(count, error)
+            raise
         self._end(count, total, noun, empty=first)
         return count, total
+
+    def _close_document(self, count: int, error: BaseException) -> None:
+        """End a started ``--json`` listing that stopped early, so what was written parses."""
+        if isinstance(error, BrokenPipeError):
+            return
+        reason = "interrupted" if not isinstance(error, Exception) else one_line(error)
+        self.write(f'\n], "count": {count}, "error": {json.dumps(printable(reason))}}}\n')
+        self.flush()
 
     def _items(
         self, items: Iterable[Any], columns: Sequence[Column], *, first: bool, total: int

@@ -24,6 +24,7 @@ __all__ = [
     "TASK_COLUMNS",
     "Column",
     "iso",
+    "printable",
     "record_rows",
     "show",
     "task_rows",
@@ -54,7 +55,7 @@ def to_data(value: Any) -> Any:
     return value
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """Control characters from the server must not reach a terminal: each becomes ``?``."""
     if text.isprintable():
         return text
@@ -63,7 +64,7 @@ def _printable(text: str) -> str:
 
 def show(value: object) -> str:
     """A value as a person reads it: enums by name, times in UTC, ``-`` for nothing; printable."""
-    return _printable(_show(value))
+    return printable(_show(value))
 
 
 def _show(value: object) -> str:

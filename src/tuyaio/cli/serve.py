@@ -1,7 +1,8 @@
 """``tuyaio sandbox serve``: the built-in fake Tuya server, standalone, on 127.0.0.1.
 
 It prints its base URL and its own throwaway credentials (they are the sandbox's, not a user's),
-then serves until Ctrl-C, SIGTERM or ``--max-seconds``.
+then serves until Ctrl-C, SIGTERM or ``--max-seconds``. With ``--env`` stdout holds only
+``export NAME=value`` lines, for ``eval``; everything else goes to stderr.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .argtypes import (
+    FAULT_KIND_NAMES,
+    fault_kinds,
     finite_float,
     non_negative_float,
     non_negative_int,
@@ -59,8 +63,13 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
         "--fail-rate",
         type=probability,
         metavar="P",
-        help="share of business requests that get a fault (500s, 502/503, 429, dropped "
-        "connections, slow answers, 1199)",
+        help="share of business requests that get a fault (of --fault-kinds)",
+    )
+    serve.add_argument(
+        "--fault-kinds",
+        type=fault_kinds,
+        metavar="KIND,KIND",
+        help=f"the faults --fail-rate draws from (default all): {', '.join(FAULT_KIND_NAMES)}",
     )
     serve.add_argument("--tasks", type=non_negative_int, metavar="N", help="seeded tasks")
     serve.add_argument("--rooms", type=non_negative_int, metavar="N", help="seeded rooms")
@@ -76,7 +85,14 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
     serve.add_argument(
         "--max-seconds", type=positive_float, metavar="S", help="stop after S seconds"
     )
-    add_format_flags(serve, lines=False)
+    formats = add_format_flags(serve, lines=False)
+    formats.add_argument(
+        "--env",
+        dest="format",
+        action="store_const",
+        const=Format.ENV,
+        help="print only 'export NAME=value' lines (for eval); the rest goes to stderr",
+    )
     serve.set_defaults(handler=_serve)
 
 
@@ -101,8 +117,11 @@ def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     fields: dict[str, Any] = {
         name: getattr(args, name) for name in _CONFIG_FLAGS if getattr(args, name, None) is not None
     }
+    kinds = getattr(args, "fault_kinds", None)
+    if kinds is not None and not getattr(args, "fail_rate", None):
+        raise UsageError("--fault-kinds needs --fail-rate (the share of requests that fail)")
     if getattr(args, "fail_rate", None):
-        fields["faults"] = FaultConfig(rate=args.fail_rate)
+        fields["faults"] = FaultConfig(rate=args.fail_rate, **({"kinds": kinds} if kinds else {}))
     return SandboxConfig(**fields)
 
 
@@ -113,6 +132,11 @@ def _announce(out: Output, config: SandboxConfig, base_url: str) -> None:
         "TUYA_CLIENT_ID": config.client_id,
         "TUYA_CLIENT_SECRET": config.secret,
     }
+    if out.format is Format.ENV:
+        out.write("".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items()))
+        out.flush()
+        print(f"tuyaio: sandbox listening on {base_url} (Ctrl-C to stop)", file=sys.stderr)
+        return
     if out.format is not Format.TABLE:
         data = {
             "base_url": base_url,
@@ -128,7 +152,7 @@ def _announce(out: Output, config: SandboxConfig, base_url: str) -> None:
     lines = [
         f"tuyaio sandbox listening on {base_url} (Ctrl-C to stop)",
         "throwaway sandbox credentials, for your shell:",
-        *(f"  export {name}={value}" for name, value in env.items()),
+        *(f"  export {name}={shlex.quote(value)}" for name, value in env.items()),
         f"maintenance project: {project} ({config.tasks} tasks)",
         f"lighting project:    {lighting} ({config.rooms} rooms, {config.records} records)",
         f"try: tuyaio maintenance list {project} --limit 5",

@@ -1,8 +1,9 @@
-"""Connection settings: flags first, then ``TUYA_*`` environment variables; the client from them.
+"""Connection settings: flags that override the ``TUYA_*`` environment, and the client from them.
 
-The options are defined on a parent parser with ``SUPPRESS`` defaults, so they work before or
-after the subcommand (``tuyaio --region eu maintenance list P`` and ``tuyaio maintenance list P
---region eu``). The secret is read, passed to the client and never printed.
+The client is built by :meth:`TuyaClient.from_env` with the flags as keyword arguments, so the
+environment is read in one place. The options are defined on a parent parser with ``SUPPRESS``
+defaults, so they work before or after the subcommand (``tuyaio --region eu maintenance list P``
+and ``tuyaio maintenance list P --region eu``). The secret is passed to the client, never printed.
 """
 
 from __future__ import annotations
@@ -12,30 +13,17 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from ..client import TuyaClient
-from ..regions import REGIONS
+from ..regions import DATA_CENTERS, REGIONS
 from ..retry import RetryPolicy
 from .argtypes import non_negative_int, positive_float
 from .failures import UsageError
 
-__all__ = ["REGION_NAMES", "Settings", "connection_parser", "debug_parser", "resolve"]
-
-REGION_NAMES = {
-    "cn": "China",
-    "us": "Western America",
-    "us-e": "Eastern America",
-    "eu": "Central Europe",
-    "eu-w": "Western Europe",
-    "in": "India",
-    "sg": "Singapore",
-}
-"""Region code → the data center's name, as PROTOCOL.md §1 lists them."""
+__all__ = ["client_options", "connect", "connection_parser", "debug_parser", "environ_of"]
 
 
 def _region_help() -> str:
-    listed = ", ".join(f"{code} ({REGION_NAMES.get(code, code)})" for code in REGIONS)
+    listed = ", ".join(f"{center.code} ({center.name})" for center in DATA_CENTERS)
     return f"data center: {listed}; default $TUYA_REGION"
 
 
@@ -82,6 +70,12 @@ def connection_parser() -> argparse.ArgumentParser:
         help="another endpoint (a proxy, the sandbox); default $TUYA_BASE_URL",
     )
     group.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="allow a plain http:// base URL to a host other than this machine",
+    )
+    group.add_argument(
         "--timeout",
         type=positive_float,
         metavar="SECONDS",
@@ -98,67 +92,36 @@ def connection_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@attrs.frozen(kw_only=True)
-class Settings:
-    """Where and as whom to connect. The secret never shows in ``repr``."""
-
-    client_id: str
-    secret: str = attrs.field(repr=False)
-    region: str | None = None
-    base_url: str | None = None
-    timeout: float = 30.0
-    max_retries: int = 4
-
-    @property
-    def endpoint(self) -> str:
-        """The base URL that will be called."""
-        if self.base_url is not None:
-            return self.base_url
-        return REGIONS[self.region or ""]
-
-    def client(self, **overrides: Any) -> TuyaClient:
-        """A new client for these settings (keyword arguments override the client's options)."""
-        options: dict[str, Any] = {
-            "timeout": self.timeout,
-            "retry": RetryPolicy(max_retries=self.max_retries),
-        }
-        if self.base_url is not None:
-            options["base_url"] = self.base_url
-        else:
-            options["region"] = self.region
-        options.update(overrides)
-        return TuyaClient(self.client_id, self.secret, **options)
+_FLAGS = {
+    "client_id": "client_id",
+    "client_secret": "secret",
+    "region": "region",
+    "base_url": "base_url",
+    "allow_insecure_http": "allow_insecure_http",
+    "timeout": "timeout",
+}
+"""Parsed flag → keyword argument of :meth:`TuyaClient.from_env`."""
 
 
-def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
-    """The settings from the parsed flags, falling back to the environment.
+def environ_of(args: argparse.Namespace) -> Mapping[str, str]:
+    """The environment the command runs with (``run(..., environ=...)``, else ``os.environ``)."""
+    environ: Mapping[str, str] | None = getattr(args, "environ", None)
+    return os.environ if environ is None else environ
 
-    Raises :class:`UsageError` naming the flag and the variable when something is missing.
-    """
-    env = os.environ if environ is None else environ
-    client_id = getattr(args, "client_id", None) or env.get("TUYA_CLIENT_ID")
-    secret = getattr(args, "client_secret", None) or env.get("TUYA_CLIENT_SECRET")
-    if not client_id:
-        raise UsageError("no client ID: pass --client-id or set TUYA_CLIENT_ID")
-    if not secret:
-        raise UsageError("no secret: set TUYA_CLIENT_SECRET (or pass --client-secret)")
-    region: str | None = getattr(args, "region", None)
-    base_url: str | None = getattr(args, "base_url", None)
-    if region is None and base_url is None:
-        base_url = env.get("TUYA_BASE_URL") or None
-        region = None if base_url else (env.get("TUYA_REGION") or None)
-    if region is None and base_url is None:
-        raise UsageError(
-            "no endpoint: pass --region (e.g. eu) or --base-url, "
-            "or set TUYA_REGION or TUYA_BASE_URL"
-        )
-    if region is not None and region not in REGIONS:
-        raise UsageError(f"TUYA_REGION must be one of {', '.join(REGIONS)}, got {region!r}")
-    return Settings(
-        client_id=client_id,
-        secret=secret,
-        region=region,
-        base_url=base_url,
-        timeout=getattr(args, "timeout", 30.0),
-        max_retries=getattr(args, "max_retries", 4),
-    )
+
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments for :meth:`TuyaClient.from_env` that the flags set."""
+    options = {
+        keyword: getattr(args, flag) for flag, keyword in _FLAGS.items() if hasattr(args, flag)
+    }
+    if "region" in options and "base_url" in options:
+        raise UsageError("--region and --base-url are both given: drop one of them")
+    if hasattr(args, "max_retries"):
+        options["retry"] = RetryPolicy(max_retries=args.max_retries)
+    return options
+
+
+def connect(args: argparse.Namespace, **overrides: Any) -> TuyaClient:
+    """A client for the flags and the environment; ``overrides`` win over both."""
+    options = {**client_options(args), **overrides}
+    return TuyaClient.from_env(environ=environ_of(args), **options)

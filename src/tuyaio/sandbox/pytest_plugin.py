@@ -11,6 +11,10 @@ has pytest-asyncio: ``tuya_sandbox`` is a running :class:`Sandbox`, built from
     async def test_my_job(tuya_sandbox: Sandbox) -> None:
         client = TuyaClient(tuya_sandbox.client_id, tuya_sandbox.secret,
                             base_url=tuya_sandbox.base_url)
+
+``tuya_client`` is a :class:`TuyaClient` for that sandbox, closed after the test; ``tuya_env`` sets
+``TUYA_CLIENT_ID``, ``TUYA_CLIENT_SECRET`` and ``TUYA_BASE_URL`` for it (and unsets
+``TUYA_REGION``) for the test, for code that calls :meth:`TuyaClient.from_env`.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from typing import Any, TypeVar, cast
 
 import pytest
 
+from ..client import TuyaClient
 from .config import SandboxConfig
 from .server import Sandbox
 
-__all__ = ["tuya_sandbox", "tuya_sandbox_config"]
+__all__ = ["tuya_client", "tuya_env", "tuya_sandbox", "tuya_sandbox_config"]
 
 
 @pytest.fixture
@@ -50,3 +55,26 @@ async def tuya_sandbox(tuya_sandbox_config: SandboxConfig) -> AsyncIterator[Sand
     """A running sandbox on a free loopback port, stopped after the test."""
     async with Sandbox(tuya_sandbox_config) as sandbox:
         yield sandbox
+
+
+@_async_fixture
+async def tuya_client(tuya_sandbox: Sandbox) -> AsyncIterator[TuyaClient]:
+    """A client for ``tuya_sandbox``, closed after the test."""
+    async with TuyaClient(
+        tuya_sandbox.client_id, tuya_sandbox.secret, base_url=tuya_sandbox.base_url
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def tuya_env(tuya_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The ``TUYA_*`` environment of ``tuya_sandbox``, set for the test; returns what was set."""
+    env = {
+        "TUYA_CLIENT_ID": tuya_sandbox.client_id,
+        "TUYA_CLIENT_SECRET": tuya_sandbox.secret,
+        "TUYA_BASE_URL": tuya_sandbox.base_url,
+    }
+    monkeypatch.delenv("TUYA_REGION", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
