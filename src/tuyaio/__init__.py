@@ -13,9 +13,11 @@ from .client import Timeout, TuyaClient
 from .errors import (
     ApiError,
     AuthenticationError,
+    CallBudgetExceededError,
     ClientClosedError,
     ClockSkewError,
     ConnectError,
+    CrossRegionError,
     DecodeError,
     InvalidParameterError,
     NotFoundError,
@@ -30,7 +32,10 @@ from .errors import (
     TransportError,
     TuyaError,
     UnexpectedResponseError,
+    WaitTimeoutError,
 )
+from .events import AttemptEvent, CallEvent, Event, Hook, RateLimitWaitEvent, TokenEvent, last_call
+from .jsondata import to_json_data
 from .models import (
     AuthorizationStatus,
     ConstructionRecord,
@@ -48,6 +53,7 @@ from .models import (
     TaskStatus,
 )
 from .pagination import AsyncPager
+from .quota import CallQuota, LocalCallQuota, RouteUsage, Usage
 from .ratelimit import RateLimiter, TokenBucket
 from .regions import REGIONS
 from .retry import RetryPolicy
@@ -60,18 +66,26 @@ __all__ = [
     "REGIONS",
     "ApiError",
     "AsyncPager",
+    "AttemptEvent",
     "AuthenticationError",
     "AuthorizationStatus",
+    "CallBudgetExceededError",
+    "CallEvent",
+    "CallQuota",
     "ClientClosedError",
     "ClockSkewError",
     "ConnectError",
     "ConstructionRecord",
     "ConstructionRecordDetail",
     "CreatedRecord",
+    "CrossRegionError",
     "DecodeError",
     "DeviceType",
     "DeviceTypeInfo",
+    "Event",
+    "Hook",
     "InvalidParameterError",
+    "LocalCallQuota",
     "MaintenanceStatus",
     "MaintenanceTask",
     "MaintenanceTaskDetail",
@@ -81,6 +95,7 @@ __all__ = [
     "Page",
     "PermissionDeniedError",
     "QuotaExceededError",
+    "RateLimitWaitEvent",
     "RateLimitedError",
     "RateLimiter",
     "RequestTimeoutError",
@@ -88,6 +103,7 @@ __all__ = [
     "Room",
     "RoomDevices",
     "RoomType",
+    "RouteUsage",
     "ServerError",
     "SignatureError",
     "Stats",
@@ -95,12 +111,17 @@ __all__ = [
     "Timeout",
     "Token",
     "TokenBucket",
+    "TokenEvent",
     "TokenInvalidError",
     "TokenStore",
     "TransportError",
     "TuyaClient",
     "TuyaError",
     "UnexpectedResponseError",
+    "Usage",
+    "WaitTimeoutError",
     "__version__",
     "batch",
+    "last_call",
+    "to_json_data",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import Any
@@ -13,12 +13,14 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from .events import Hook
+from .quota import CallQuota, LocalCallQuota, Usage
 from .ratelimit import RateLimiter, TokenBucket
 from .regions import resolve_base_url
 from .resources import ConstructionResource, MaintenanceResource
 from .retry import RetryPolicy
 from .routes import Route, check_raw_path, method_name
-from .signing import QueryValue
+from .signing import QueryValue, encode_query
 from .tokens import MemoryTokenStore, Token, TokenStore
 from .transport import DEFAULT_MAX_BODY_BYTES, Credentials, Options, Stats, Transport
 from .validation import (
@@ -94,6 +96,15 @@ def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter | None:
     return TokenBucket(check_positive_number("rate_limit", rate_limit))
 
 
+def _client_headers(
+    lang: str | None, headers: Mapping[str, str] | None
+) -> tuple[tuple[str, str], ...]:
+    merged = dict(headers or {})
+    if lang is not None:
+        merged["lang"] = lang
+    return _signed_headers(merged)
+
+
 def _signed_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
     if headers is None:
         return ()
@@ -129,7 +140,14 @@ class TuyaClient:
     ``session`` is an aiohttp session you own: it is used but never closed; without one the client
     makes its own and closes it on :meth:`close`. ``rate_limit`` is requests per second for this
     client, or a shared :class:`RateLimiter`. ``token_store`` lets clients or processes share one
-    token (default: in memory, this client only). ``timeout`` bounds each attempt.
+    token (default: in memory, this client only). ``timeout`` bounds each attempt (the retry
+    policy's ``deadline`` the whole call); ``max_body_bytes`` an answer's decoded size.
+
+    ``lang`` and ``headers`` are signed headers sent with every call. ``hooks`` observe every
+    attempt, call, token fetch and rate-limit wait (:mod:`tuyaio.events`). ``call_quota`` (a
+    number of requests, or a :class:`~tuyaio.quota.CallQuota` such as the fleet's) refuses
+    requests with :class:`CallBudgetExceededError` once spent; :attr:`usage` counts them per
+    route.
     """
 
     def __init__(
@@ -146,6 +164,10 @@ class TuyaClient:
         token_store: TokenStore | None = None,
         timeout: float | Timeout = 30.0,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        lang: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        hooks: Sequence[Hook] = (),
+        call_quota: int | CallQuota | None = None,
     ) -> None:
         credentials = Credentials(
             _credential("client_id", client_id), _credential("secret", secret)
@@ -159,7 +181,12 @@ class TuyaClient:
         check_bool("allow_insecure_http", allow_insecure_http)
         if token_store is not None and not isinstance(token_store, TokenStore):
             raise TypeError(f"token_store must be a TokenStore, got {type(token_store).__name__}")
-        options = Options(timeout=_timeout(timeout), retry=retry)
+        options = Options(
+            timeout=_timeout(timeout),
+            retry=retry,
+            hooks=tuple(hooks),
+            headers=_client_headers(lang, headers),
+        )
         transport = Transport(
             credentials=credentials,
             base_url=resolve_base_url(region, base_url, allow_insecure_http=allow_insecure_http),
@@ -168,6 +195,7 @@ class TuyaClient:
             rate_limiter=_limiter(rate_limit),
             options=options,
             max_body_bytes=check_count("max_body_bytes", max_body_bytes, minimum=1),
+            quota=LocalCallQuota(call_quota) if isinstance(call_quota, int) else call_quota,
         )
         self._transport = transport
         self._options = options
@@ -235,6 +263,12 @@ class TuyaClient:
         return ConstructionResource(self._transport, self._options)
 
     @property
+    def usage(self) -> Usage:
+        """What each route has cost so far (calls, attempts, successes, failures by code): the
+        figures against the project's API quota."""
+        return self._transport.usage
+
+    @property
     def stats(self) -> Stats:
         """Counts of attempts, retries, token grants and refreshes made so far."""
         return self._transport.stats
@@ -250,16 +284,38 @@ class TuyaClient:
         return self._transport.closed
 
     def with_options(
-        self, *, timeout: float | Timeout | None = None, retry: RetryPolicy | None = None
+        self,
+        *,
+        timeout: float | Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        lang: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        hooks: Sequence[Hook] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> TuyaClient:
         """A view of this client with other per-call options; it shares the connection, token and
         limits, and closing it does nothing (the original client owns them). ``None`` keeps this
-        client's setting."""
+        client's setting; ``lang``/``headers`` are added to the client's (signed) headers.
+
+        ``extra_query`` and ``extra_body`` send parameters a typed method does not know yet (one
+        Tuya added later) with every call of the view: a query parameter, or a key of the JSON
+        body (the construction listings' parameters are a body)::
+
+            await client.with_options(extra_body={"newFilter": 1}).construction.list_rooms(p)
+        """
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        current = self._options
+        added = _client_headers(lang, headers)
+        names = {name.lower() for name, _ in added}
         options = Options(
-            timeout=self._options.timeout if timeout is None else _timeout(timeout),
-            retry=self._options.retry if retry is None else retry,
+            timeout=current.timeout if timeout is None else _timeout(timeout),
+            retry=current.retry if retry is None else retry,
+            hooks=current.hooks if hooks is None else tuple(hooks),
+            headers=tuple(h for h in current.headers if h[0].lower() not in names) + added,
+            extra_query={**current.extra_query, **encode_query(extra_query)},
+            extra_body={**current.extra_body, **(extra_body or {})},
         )
         view = object.__new__(TuyaClient)
         view._transport = self._transport

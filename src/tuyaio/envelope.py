@@ -166,7 +166,11 @@ def parse_envelope(
 
     code = _int_or_none(document.get("code"))
     msg = document.get("msg")
-    error_class = error_for_code(code) if code is not None else (status_error or ApiError)
+    text = msg if isinstance(msg, str) else ""
+    if code is not None or "cross-region" in text:
+        error_class = error_for_code(code, text)
+    else:
+        error_class = status_error or ApiError
     kwargs: dict[str, Any] = {
         "code": code,
         "msg": _clean(msg, secrets, _MSG_CHARS) if isinstance(msg, str) else "",

@@ -16,10 +16,13 @@ import attrs
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "CallBudgetExceededError",
     "ClientClosedError",
     "ClockSkewError",
     "ConnectError",
+    "CrossRegionError",
     "DecodeError",
+    "Hint",
     "InvalidParameterError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -33,13 +36,18 @@ __all__ = [
     "TransportError",
     "TuyaError",
     "UnexpectedResponseError",
+    "WaitTimeoutError",
     "error_for_code",
     "error_for_status",
+    "hint_for",
 ]
 
 
-def _where(method: str, route: str) -> str:
-    return f"{method} {route}" if method else route
+def _where(method: str, route: str, path_args: Mapping[str, str]) -> str:
+    where = f"{method} {route}" if method else route
+    if path_args:
+        where += " " + ", ".join(f"{name}={value}" for name, value in path_args.items())
+    return where
 
 
 def _restore(cls: type[TuyaError], fields: dict[str, Any]) -> TuyaError:
@@ -56,6 +64,8 @@ class TuyaError(Exception):
 
     method: str = ""
     route: str = ""
+    path_args: Mapping[str, str] = attrs.field(factory=dict)
+    """The IDs filled into the route (``task_id``…), so a message names the object."""
     attempts: int = 0
     elapsed_s: float | None = None
 
@@ -68,7 +78,7 @@ class TuyaError(Exception):
         tried = ""
         if self.attempts > 1 and self.elapsed_s is not None:
             tried = f" after {self.attempts} attempts over {self.elapsed_s:.1f} s"
-        return f"{self.summary} [{_where(self.method, self.route)}]{tried}"
+        return f"{self.summary} [{_where(self.method, self.route, self.path_args)}]{tried}"
 
     def __reduce__(self) -> tuple[Any, ...]:
         fields = {a.name: getattr(self, a.name) for a in attrs.fields(type(self)) if a.init}
@@ -127,6 +137,11 @@ class ApiError(TuyaError):
     server_time_ms: int | None = attrs.field(default=None, repr=False)
 
     @property
+    def hint(self) -> Hint | None:
+        """What the answer usually means and the fix to try first, for well-known answers."""
+        return hint_for(self.code, self.msg)
+
+    @property
     def summary(self) -> str:
         """Tuya's message, code and request id (an HTTP status stands for a missing code)."""
         code = f"code {self.code}" if self.code is not None else f"HTTP {self.http_status}"
@@ -155,7 +170,13 @@ class InvalidParameterError(ApiError):
 
 
 class PermissionDeniedError(ApiError):
-    """1106: these credentials may not do this (often: another account's project or region)."""
+    """1106, 28841101, 28841105: these credentials may not do this (often: another account's
+    project, another region, or an API service the cloud project is not authorised for)."""
+
+
+class CrossRegionError(PermissionDeniedError):
+    """ "cross-region access is not allowed": the endpoint is not the cloud project's data center
+    (use the region the project was created in)."""
 
 
 class NotFoundError(ApiError):
@@ -197,11 +218,17 @@ class OutcomeUnknownError(TuyaError):
     """A call that must not run twice failed after it may have reached the server.
 
     It was not retried. Look before you repeat it: ``identifiers`` holds the request's identifying
-    fields (for a create: project, worker or account, rooms) and ``__cause__`` the failure itself.
+    fields (for a create: project, worker or account, rooms, times in milliseconds) and
+    ``__cause__`` the failure itself. ``client.maintenance.find_created(error)`` and
+    ``client.construction.find_created(error)`` look for what it created.
     """
 
     identifiers: Mapping[str, str] = attrs.field(factory=dict)
     reason: str = ""
+    first_sent_ms: int | None = None
+    """When the first attempt was sent, in milliseconds on the server's clock (as the client
+    knows it); with ``last_sent_ms``, the window in which the object would have been created."""
+    last_sent_ms: int | None = None
 
     @property
     def summary(self) -> str:
@@ -212,9 +239,115 @@ class OutcomeUnknownError(TuyaError):
         )
 
 
+@attrs.frozen
+class Hint:
+    """What a Tuya code usually means, and the fix to try first."""
+
+    meaning: str
+    fix: str
+
+
+_HINTS: Mapping[int, Hint] = {
+    1001: Hint(
+        "secret invalid: the Access Secret is wrong",
+        "copy the Access Secret again from the cloud project's overview page into "
+        "TUYA_CLIENT_SECRET",
+    ),
+    1004: Hint(
+        "sign invalid: the secret does not match this client ID (usually a wrong secret)",
+        "copy the Access Secret again from the cloud project's overview page into "
+        "TUYA_CLIENT_SECRET",
+    ),
+    1005: Hint(
+        "client ID invalid: wrong Access ID, or the project lives in another data center",
+        "check TUYA_CLIENT_ID, and pick the region the cloud project was created in "
+        "(region= or TUYA_REGION)",
+    ),
+    1010: Hint(
+        "token invalid: another process may have refreshed the same credentials",
+        "retry; share one token between processes (RedisTokenStore) if it keeps happening",
+    ),
+    1011: Hint("token expired", "retry; if it persists, check this machine's clock"),
+    1012: Hint("token status invalid", "retry; if it persists, check the credentials"),
+    1013: Hint(
+        "request time invalid: this machine's clock is more than 5 minutes off the server's",
+        "synchronise the clock (NTP: timedatectl set-ntp true)",
+    ),
+    1100: Hint("a required parameter is empty", "check the arguments of the command"),
+    1101: Hint("a parameter is out of range", "check the arguments of the command"),
+    1109: Hint("a parameter is illegal", "check the arguments of the command"),
+    1106: Hint(
+        "permission denied: usually the wrong data center for this project, or the API "
+        "service is not authorised for the cloud project",
+        "use the region the project was created in (region= or TUYA_REGION), and authorise the API "
+        "service (Smart Engineering / Smart Lighting) in the cloud project",
+    ),
+    1000: Hint("the object does not exist", "check the ID (list the objects to find it)"),
+    1108: Hint("the path is not one the server knows", "check the IDs and the endpoint"),
+    1110: Hint("too many concurrent requests", "slow down (fewer concurrent calls)"),
+    1111: Hint("the system is busy", "retry later"),
+    1199: Hint("requests too frequent", "slow down, or retry later"),
+    1113: Hint("the same operation was repeated too soon", "wait a moment before repeating"),
+    28841101: Hint(
+        "the API service is not subscribed for this cloud project",
+        "subscribe to the API service (Smart Engineering / Smart Lighting) and authorise the "
+        "cloud project to use it",
+    ),
+    28841105: Hint(
+        "this cloud project is not authorised to call this API",
+        "authorise the cloud project for the API service in the Tuya IoT platform",
+    ),
+    28841002: Hint("the cloud subscription has expired", "renew the cloud development plan"),
+    28841004: Hint(
+        "the trial quota is used up", "upgrade or renew the plan; retrying burns more quota"
+    ),
+    500: Hint("server error", "retry later; for a create, first check whether it happened"),
+}
+
+
+_CROSS_REGION = Hint(
+    "cross-region access: the credentials or this machine's address belong to another data "
+    "center than the endpoint called",
+    "use the region the cloud project was created in (region= or TUYA_REGION)",
+)
+
+
+def hint_for(code: int | None, msg: str = "") -> Hint | None:
+    """The meaning and fix for a Tuya answer, when it is a well-known one."""
+    if "cross-region" in msg:
+        return _CROSS_REGION
+    return None if code is None else _HINTS.get(code)
+
+
+@attrs.define(kw_only=True, eq=False, str=False)
+class CallBudgetExceededError(TuyaError):
+    """The client's call budget (``call_quota=``) is spent: the request was not sent."""
+
+    quota: str = ""
+
+    @property
+    def summary(self) -> str:
+        """Which budget is spent."""
+        return f"the call budget is spent, nothing sent ({self.quota})"
+
+
+@attrs.define(kw_only=True, eq=False, str=False)
+class WaitTimeoutError(TuyaError):
+    """A wait for a state (``wait_for_status``) ran out of time; ``last_status`` was seen last."""
+
+    last_status: str | None = None
+    waited_s: float = 0.0
+
+    @property
+    def summary(self) -> str:
+        """How long it waited and what it saw last."""
+        return f"still {self.last_status} after waiting {self.waited_s:g} s"
+
+
 TOKEN_CODES = frozenset({1010, 1011, 1012})
 
 _CODE_TABLE: Mapping[int, type[ApiError]] = {
+    1001: AuthenticationError,
     1004: SignatureError,
     1005: AuthenticationError,
     1010: TokenInvalidError,
@@ -225,6 +358,8 @@ _CODE_TABLE: Mapping[int, type[ApiError]] = {
     1101: InvalidParameterError,
     1109: InvalidParameterError,
     1106: PermissionDeniedError,
+    28841101: PermissionDeniedError,
+    28841105: PermissionDeniedError,
     1000: NotFoundError,
     1108: NotFoundError,
     1110: RateLimitedError,
@@ -236,8 +371,12 @@ _CODE_TABLE: Mapping[int, type[ApiError]] = {
 }
 
 
-def error_for_code(code: int | None) -> type[ApiError]:
-    """The exception class for an envelope error code (``ApiError`` for codes not in the table)."""
+def error_for_code(code: int | None, msg: str = "") -> type[ApiError]:
+    """The exception class for an envelope error code (``ApiError`` for codes not in the table);
+    a "cross-region" message is a :class:`CrossRegionError` whatever its code (Tuya sends it as
+    2007 on a token grant)."""
+    if "cross-region" in msg:
+        return CrossRegionError
     if code is None:
         return ApiError
     return _CODE_TABLE.get(code, ApiError)

@@ -1,6 +1,6 @@
 """When to try a failed attempt again, and after how long, as pure decisions without I/O.
 
-:class:`RetryPolicy` is the user's frozen choice; :class:`CallBudget` spends it for one call:
+:class:`RetryPolicy` is the user's frozen choice; :class:`RetryBudget` spends it for one call:
 ``max_retries`` retries, plus at most one repeat after a refused token and one after a clock
 correction (protocol steps, not retries). See docs/protocol.md, "Retries".
 """
@@ -25,7 +25,7 @@ from .errors import (
 )
 from .validation import check_count, check_number, field_check
 
-__all__ = ["Action", "CallBudget", "RetryPolicy", "is_outcome_unknown"]
+__all__ = ["Action", "RetryBudget", "RetryPolicy", "is_outcome_unknown"]
 
 
 def is_outcome_unknown(error: BaseException) -> bool:
@@ -112,10 +112,10 @@ class Action(enum.Enum):
 
 
 @attrs.define
-class CallBudget:
+class RetryBudget:
     """What one call may still spend on repeats; :meth:`decide` is pure apart from the spend.
 
-    >>> budget = CallBudget(RetryPolicy())
+    >>> budget = RetryBudget(RetryPolicy())
     >>> action, delay = budget.decide(error, idempotent=True, sent_token=True, rand=0.5)
     """
 

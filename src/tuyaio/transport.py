@@ -1,7 +1,7 @@
 """The one request path: sign → send → decode the envelope → decide, in a short loop.
 
 The decisions live elsewhere, without I/O: signing in :mod:`~tuyaio.signing`, reading an answer in
-:mod:`~tuyaio.envelope`, what to do after a failure in :class:`~tuyaio.retry.CallBudget`. Every
+:mod:`~tuyaio.envelope`, what to do after a failure in :class:`~tuyaio.retry.RetryBudget`. Every
 attempt is signed afresh (new ``t`` and ``nonce``) over the same body bytes. Nothing here knows an
 endpoint. The hot path awaits only where something can wait: a valid token, a free connection and
 an idle limiter cost no event-loop round trip.
@@ -10,22 +10,25 @@ an idle limiter cost no event-loop round trip.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, NoReturn
 from urllib.parse import quote
 
 import aiohttp
 import attrs
 from yarl import URL
 
+from ._converter import from_ms
 from .clock import ServerClock
 from .envelope import Envelope, parse_envelope
 from .errors import (
     ApiError,
+    CallBudgetExceededError,
     ClientClosedError,
     ConnectError,
     OutcomeUnknownError,
@@ -35,9 +38,20 @@ from .errors import (
     TuyaError,
     UnexpectedResponseError,
 )
+from .events import (
+    AttemptEvent,
+    CallEvent,
+    Hook,
+    RateLimitWaitEvent,
+    RetryReason,
+    TokenEvent,
+    emit,
+    remember,
+)
+from .quota import CallQuota, Usage
 from .ratelimit import AdaptiveThrottle, RateLimiter
-from .retry import Action, CallBudget, RetryPolicy, is_outcome_unknown
-from .routes import GRANT, REFRESH, Call
+from .retry import Action, RetryBudget, RetryPolicy, is_outcome_unknown
+from .routes import GRANT, REFRESH, Call, serialize
 from .signing import signed_headers
 from .tokens import Token, TokenManager, TokenStore, token_from_result
 
@@ -71,6 +85,27 @@ class Options:
 
     timeout: aiohttp.ClientTimeout
     retry: RetryPolicy
+    hooks: tuple[Hook, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    """Signed headers sent with every call (``lang``…); a call's own headers win."""
+    extra_query: Mapping[str, str] = attrs.field(factory=dict)
+    """Query parameters added to every call (encoded); a call's own win."""
+    extra_body: Mapping[str, Any] = attrs.field(factory=dict)
+    """Keys added to every JSON object body (a listing's on a GET too); a call's own win."""
+
+    def apply(self, call: Call) -> Call:
+        """``call`` with these headers and extra parameters (itself when there are none)."""
+        if not (self.headers or self.extra_query or self.extra_body):
+            return call
+        own = {name.lower() for name, _ in call.extra_headers}
+        headers = call.extra_headers + tuple(h for h in self.headers if h[0].lower() not in own)
+        query = {**self.extra_query, **call.query}
+        body = call.body
+        if self.extra_body and body:
+            document = json.loads(body)
+            if isinstance(document, dict):
+                body = serialize({**self.extra_body, **document})
+        return attrs.evolve(call, extra_headers=headers, query=query, body=body)
 
 
 @attrs.define
@@ -97,6 +132,43 @@ def _wire_url(base_url: URL, call: Call) -> URL:
         f"{quote(name, safe='')}={quote(value, safe=',')}" for name, value in call.query.items()
     )
     return URL(f"{url}?{query}", encoded=True)
+
+
+def _failure_key(error: TuyaError) -> str:
+    code = getattr(error, "code", None)
+    if code is not None:
+        return str(code)
+    status = getattr(error, "http_status", None)
+    return f"HTTP {status}" if status else type(error).__name__
+
+
+def _retry_reason(error: TuyaError, action: Action) -> RetryReason | None:
+    if action is Action.GIVE_UP:
+        return None
+    if action is Action.RENEW_TOKEN:
+        return "token"
+    if action is Action.CORRECT_CLOCK:
+        return "clock"
+    if isinstance(error, RateLimitedError):
+        return "rate_limit"
+    return "server_error" if isinstance(error, ApiError) else "transport"
+
+
+def _attempt_event(
+    call: Call, error: TuyaError, attempt: int, action: Action, delay: float, started: float
+) -> AttemptEvent:
+    return AttemptEvent(
+        method=call.method,
+        route=call.route,
+        path_args={} if call.secret_path else call.path_args,
+        attempt=attempt,
+        http_status=getattr(error, "http_status", None),
+        code=getattr(error, "code", None),
+        tid=getattr(error, "tid", None),
+        elapsed_s=time.monotonic() - started,
+        retry=_retry_reason(error, action),
+        retry_in_s=delay if action is Action.RETRY else 0.0,
+    )
 
 
 class _BodyTooLarge(Exception):
@@ -133,6 +205,7 @@ class Transport:
         rate_limiter: RateLimiter | None,
         options: Options,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        quota: CallQuota | None = None,
         clock: ServerClock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -146,6 +219,8 @@ class Transport:
         self._limiter = rate_limiter
         self._throttle = AdaptiveThrottle()
         self._max_body_bytes = max_body_bytes
+        self._quota = quota
+        self.usage = Usage()
         self._sleep = sleep
         self._rand = rand
         self._closed = False
@@ -198,45 +273,57 @@ class Transport:
         earlier attempt's outcome was unknown, the earlier attempt may have done the work, so the
         server's state decides (see docs/protocol.md, "Repeated actions").
         """
+        call = options.apply(call)
         url = _wire_url(self._base_url, call)
-        budget = CallBudget(options.retry)
+        budget = RetryBudget(options.retry)
         deadline = options.retry.deadline
         started = time.monotonic()
         unknown_before = False
+        first_sent_ms = self.clock.now_ms()
         while True:
-            token = await self._token_after_pacing(call) if call.authenticated else None
+            token = await self._pace(call, options.hooks) if call.authenticated else None
             timeout = self._attempt_timeout(options.timeout, deadline, started)
             if timeout is None:  # the wait for a token or a turn used the whole deadline
-                raise RequestTimeoutError(
+                failure: TuyaError = RequestTimeoutError(
                     detail="the deadline passed before the call could be sent",
                     method=call.method,
                     route=call.route,
-                    attempts=budget.attempts - 1,
-                    elapsed_s=round(time.monotonic() - started, 3),
                 )
+                self._give_up(call, options, failure, budget.attempts - 1, started, None)
+            await self._spend_quota(call)
+            attempt_started = time.monotonic()
             try:
                 if self._slots is None or not call.authenticated:
                     # Token calls never wait for a slot: the callers holding them may wait on it.
-                    return await self._attempt(call, url, token, timeout, budget.attempts)
-                async with self._slots:
-                    self._check_open(call)
-                    return await self._attempt(call, url, token, timeout, budget.attempts)
+                    envelope = await self._attempt(call, url, token, timeout, budget.attempts)
+                else:
+                    async with self._slots:
+                        self._check_open(call)
+                        envelope = await self._attempt(call, url, token, timeout, budget.attempts)
             except (ApiError, TransportError) as error:
-                failure: TuyaError = error
-            elapsed = time.monotonic() - started
+                failure = error
+            else:
+                self._finished(call, options, budget.attempts, started, envelope=envelope)
+                return envelope
             if reconcile is not None and unknown_before and isinstance(failure, ApiError):
                 result = await reconcile()
                 if result is not None:
                     self.stats.reconciled += 1
-                    return Envelope(result=result, t=None, tid=failure.tid)
+                    envelope = Envelope(result=result, t=None, tid=failure.tid)
+                    self._finished(call, options, budget.attempts, started, envelope=envelope)
+                    return envelope
             unknown_before = unknown_before or is_outcome_unknown(failure)
+            attempt = budget.attempts
             action, delay = budget.decide(
                 failure, idempotent=call.idempotent, sent_token=token is not None, rand=self._rand()
             )
-            if deadline is not None and elapsed + delay >= deadline:
+            if deadline is not None and time.monotonic() - started + delay >= deadline:
                 action = Action.GIVE_UP
+            if options.hooks:
+                event = _attempt_event(call, failure, attempt, action, delay, attempt_started)
+                emit(options.hooks, event)
             if action is Action.GIVE_UP or self._closed:
-                self._give_up(call, failure, budget.attempts, elapsed)
+                self._give_up(call, options, failure, budget.attempts, started, first_sent_ms)
             if action is Action.RENEW_TOKEN and token is not None:
                 self.stats.token_rejections += 1
                 await self.tokens.invalidate(token)
@@ -246,6 +333,52 @@ class Transport:
             else:
                 self.stats.retries += 1
                 await self._sleep(delay)
+
+    async def _spend_quota(self, call: Call) -> None:
+        if self._quota is not None and not await self._quota.take():
+            raise CallBudgetExceededError(
+                method=call.method, route=call.route, quota=repr(self._quota)
+            )
+
+    def _finished(
+        self,
+        call: Call,
+        options: Options,
+        attempts: int,
+        started: float,
+        *,
+        envelope: Envelope | None = None,
+        error: TuyaError | None = None,
+    ) -> None:
+        """Count a finished call, remember it for :func:`~tuyaio.last_call`, tell the hooks."""
+        usage = self.usage.route(f"{call.method} {call.route}")
+        usage.calls += 1
+        usage.attempts += attempts
+        if error is None:
+            usage.succeeded += 1
+        else:
+            usage.failed[_failure_key(error)] += 1
+        elapsed = time.monotonic() - started
+
+        def event() -> CallEvent:
+            t = None if envelope is None else envelope.t
+            return CallEvent(
+                method=call.method,
+                route=call.route,
+                path_args={} if call.secret_path else call.path_args,
+                attempts=attempts,
+                elapsed_s=elapsed,
+                http_status=200 if envelope is not None else getattr(error, "http_status", None),
+                code=getattr(error, "code", None),
+                tid=envelope.tid if envelope is not None else getattr(error, "tid", None),
+                server_time=None if t is None else from_ms(t),
+                error=None if error is None else type(error).__name__,
+            )
+
+        if options.hooks:
+            emit(options.hooks, event())
+        else:
+            remember(event)
 
     async def token(self) -> Token:
         """A valid access token, fetched or renewed only if needed."""
@@ -269,20 +402,35 @@ class Transport:
                 ) from None
             raise
 
-    async def _token_after_pacing(self, call: Call) -> Token:
+    async def _pace(self, call: Call, hooks: tuple[Hook, ...]) -> Token:
         # The token is taken before pacing, so that a renewal never queues behind paced calls
         # (which would then all leave at once), and read again after it, so that a call that
         # waited for its turn does not send a token renewed meanwhile.
         self._check_open(call)
         token = await self._valid_token(call)
+        if not self._throttle.limited and self._limiter is None:
+            return token
         if self._throttle.limited:
-            await self._throttle.acquire()
+            await self._waited(call, hooks, "adaptive", self._throttle.acquire())
         if self._limiter is not None:
-            await self._limiter.acquire()
-            token = await self._valid_token(call)
-        elif self._throttle.limited:
-            token = await self._valid_token(call)
-        return token
+            await self._waited(call, hooks, "client", self._limiter.acquire())
+        return await self._valid_token(call)
+
+    async def _waited(
+        self,
+        call: Call,
+        hooks: tuple[Hook, ...],
+        limiter: Literal["adaptive", "client"],
+        turn: Awaitable[None],
+    ) -> None:
+        started = time.monotonic()
+        await turn
+        waited = time.monotonic() - started
+        if hooks and waited >= 0.001:
+            event = RateLimitWaitEvent(
+                method=call.method, route=call.route, limiter=limiter, waited_s=waited
+            )
+            emit(hooks, event)
 
     def _attempt_timeout(
         self, limits: aiohttp.ClientTimeout, deadline: float | None, started: float
@@ -302,17 +450,33 @@ class Transport:
                 detail="the client is closed", method=call.method, route=call.route
             )
 
-    def _give_up(self, call: Call, error: TuyaError, attempts: int, elapsed: float) -> NoReturn:
-        error.attempts, error.elapsed_s = attempts, round(elapsed, 3)
-        if not call.idempotent and is_outcome_unknown(error):
-            raise OutcomeUnknownError(
+    def _give_up(
+        self,
+        call: Call,
+        options: Options,
+        error: TuyaError,
+        attempts: int,
+        started: float,
+        first_sent_ms: int | None,
+    ) -> NoReturn:
+        error.attempts, error.elapsed_s = attempts, round(time.monotonic() - started, 3)
+        if not call.secret_path:
+            error.path_args = call.path_args
+        if not call.idempotent and first_sent_ms is not None and is_outcome_unknown(error):
+            unknown = OutcomeUnknownError(
                 method=call.method,
                 route=call.route,
+                path_args=error.path_args,
                 identifiers=call.identifiers,
                 reason=error.summary,
+                first_sent_ms=first_sent_ms,
+                last_sent_ms=self.clock.now_ms(),
                 attempts=attempts,
                 elapsed_s=error.elapsed_s,
-            ) from error
+            )
+            self._finished(call, options, attempts, started, error=unknown)
+            raise unknown from error
+        self._finished(call, options, attempts, started, error=error)
         raise error
 
     def _secrets(self) -> tuple[str, ...]:
@@ -426,6 +590,7 @@ class Transport:
         return TransportError(detail=f"connection failed: {type(error).__name__}", **where)
 
     async def _fetch_token(self, refresh_token: str | None) -> Token:
+        started = time.monotonic()
         call = GRANT.build(query={"grant_type": 1})
         if refresh_token is not None:
             try:
@@ -437,6 +602,9 @@ class Transport:
             self.stats.token_grants += 1
         else:
             self.stats.token_refreshes += 1
+        if self.options.hooks:
+            kind: Literal["grant", "refresh"] = "grant" if refresh_token is None else "refresh"
+            emit(self.options.hooks, TokenEvent(kind=kind, elapsed_s=time.monotonic() - started))
         if envelope.t is not None:
             self.clock.observe(envelope.t)
         return token_from_result(

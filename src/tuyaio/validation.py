@@ -59,11 +59,14 @@ def check_id(name: str, value: object) -> str:
 
 
 def check_ids(name: str, values: object, *, unique: bool = False) -> tuple[str, ...]:
-    """A non-empty list of IDs (a lone string is refused: it would be iterated by character);
-    with ``unique``, an ID listed twice is refused too."""
+    """A non-empty list of IDs sent in a body: non-empty strings (a lone string is refused: it
+    would be iterated by character); with ``unique``, an ID listed twice is refused too."""
     if isinstance(values, (str, bytes, bytearray, Mapping)) or not isinstance(values, Iterable):
         raise TypeError(f"{name} must be a list of str, got {type(values).__name__}")
-    ids = tuple(check_id(f"{name}[{index}]", value) for index, value in enumerate(values))
+    ids = tuple(values)
+    for index, value in enumerate(ids):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name}[{index}] must be a non-empty string, got {value!r}")
     if not ids:
         raise ValueError(f"{name} must not be empty")
     return check_unique(name, ids) if unique else ids

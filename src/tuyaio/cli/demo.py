@@ -21,13 +21,14 @@ from rich.text import Text
 
 from .. import batch
 from ..client import TuyaClient
+from ..jsondata import to_json_data
 from ..models import AuthorizationStatus, DeviceType, MaintenanceStatus, RoomType
 from ..retry import RetryPolicy
 from .argtypes import non_negative_float, positive_int, probability
 from .commands import Subparsers
 from .failures import ExitCode
 from .output import Format, Output, add_format_flags
-from .render import show, to_data
+from .render import show
 
 __all__ = ["register", "run_demo"]
 
@@ -195,6 +196,8 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
                 remark="tuyaio demo",
                 room_ids=picked,
             )
+            _check(record.success and record.record_id is not None, "record not saved")
+            assert record.record_id is not None
             detail = await lighting.get_record(record.record_id)
             _check({room.room_id for room in detail.rooms} == set(picked), "other rooms")
             return f"record {record.record_id} for {len(picked)} free rooms", detail
@@ -253,7 +256,10 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
                 "by_status": listing["by_status"],
                 "accepted": accepted,
             },
-            "construction": {"record": to_data(record), "status_after_cancel": to_data(cancelled)},
+            "construction": {
+                "record": to_json_data(record),
+                "status_after_cancel": to_json_data(cancelled),
+            },
             "faults": weathered,
             "totals": {
                 "seconds": round(time.perf_counter() - started, 3),

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from enum import IntEnum
 
-import attrs
-
 from ..errors import (
     ApiError,
     DecodeError,
+    Hint,
     OutcomeUnknownError,
     TransportError,
     TuyaError,
+    hint_for,
 )
 
 __all__ = [
@@ -43,62 +43,6 @@ class UsageError(Exception):
     """A mistake in how the command was called (missing credentials, a bad value)."""
 
 
-@attrs.frozen
-class Hint:
-    """What a Tuya code usually means, and the fix to try first."""
-
-    meaning: str
-    fix: str
-
-
-_HINTS: dict[int, Hint] = {
-    1004: Hint(
-        "sign invalid: the secret does not match this client ID (usually a wrong secret)",
-        "copy the Access Secret again from the cloud project's overview page into "
-        "TUYA_CLIENT_SECRET",
-    ),
-    1005: Hint(
-        "client ID invalid: wrong Access ID, or the project lives in another data center",
-        "check TUYA_CLIENT_ID, and pick the region the cloud project was created in (--region)",
-    ),
-    1010: Hint(
-        "token invalid: another process may have refreshed the same credentials",
-        "retry; share one token between processes (RedisTokenStore) if it keeps happening",
-    ),
-    1011: Hint("token expired", "retry; if it persists, check this machine's clock"),
-    1012: Hint("token status invalid", "retry; if it persists, check the credentials"),
-    1013: Hint(
-        "request time invalid: this machine's clock is more than 5 minutes off the server's",
-        "synchronise the clock (NTP: timedatectl set-ntp true)",
-    ),
-    1100: Hint("a required parameter is empty", "check the arguments of the command"),
-    1101: Hint("a parameter is out of range", "check the arguments of the command"),
-    1109: Hint("a parameter is illegal", "check the arguments of the command"),
-    1106: Hint(
-        "permission denied: usually the wrong data center for this project, or the API "
-        "service is not authorised for the cloud project",
-        "use the region the project was created in (--region), and authorise the API "
-        "service (Smart Engineering / Smart Lighting) in the cloud project",
-    ),
-    1000: Hint("the object does not exist", "check the ID (list the objects to find it)"),
-    1108: Hint("the path is not one the server knows", "check the IDs and the endpoint"),
-    1110: Hint("too many concurrent requests", "slow down (fewer concurrent calls)"),
-    1111: Hint("the system is busy", "retry later"),
-    1199: Hint("requests too frequent", "slow down, or retry later"),
-    1113: Hint("the same operation was repeated too soon", "wait a moment before repeating"),
-    28841002: Hint("the cloud subscription has expired", "renew the cloud development plan"),
-    28841004: Hint(
-        "the trial quota is used up", "upgrade or renew the plan; retrying burns more quota"
-    ),
-    500: Hint("server error", "retry later; for a create, first check whether it happened"),
-}
-
-
-def hint_for(code: int | None) -> Hint | None:
-    """The meaning and fix for a Tuya code, when it is a well-known one."""
-    return None if code is None else _HINTS.get(code)
-
-
 def exit_code_for(error: BaseException) -> ExitCode:
     """The exit code for an error that ended a command."""
     if isinstance(error, (ApiError, UnicodeEncodeError)):
@@ -121,8 +65,8 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, ApiError):
         code = f"code {error.code}" if error.code is not None else f"HTTP {error.http_status}"
         tid = f" (request id {error.tid})" if error.tid else ""
-        hint = hint_for(error.code)
-        tail = f" - {hint.meaning}" if hint else ""
+        hint = error.hint
+        tail = f" - {cli_terms(hint.meaning)}" if hint else ""
         return f"API error {code}: {error.msg or 'no message'}{tid}{_where(error)}{tail}"
     if isinstance(error, OutcomeUnknownError):
         return f"outcome unknown: {error}"

@@ -33,10 +33,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ..jsondata import to_json_data
 from ..pagination import AsyncPager
 from .argtypes import positive_int, prefetch
 from .failures import one_line
-from .render import Column, printable, show, to_data
+from .render import Column, printable, show
 
 __all__ = ["Format", "Meter", "Output", "add_format_flags", "add_listing_flags", "dumps", "paging"]
 
@@ -200,7 +201,7 @@ class Output:
     def detail(self, obj: Any, rows: Sequence[tuple[str, str]], *, title: str) -> None:
         """One object: a two-column table for people, its data as JSON otherwise."""
         if self.format is not Format.TABLE:
-            self.document(to_data(obj))
+            self.document(to_json_data(obj))
             return
         table = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
         table.add_column(style="bold")
@@ -256,10 +257,10 @@ class Output:
         self, items: Iterable[Any], columns: Sequence[Column], *, first: bool, total: int
     ) -> None:
         if self.format is Format.JSONL:
-            self.write("".join(dumps(to_data(item)) + "\n" for item in items))
+            self.write("".join(dumps(to_json_data(item)) + "\n" for item in items))
         elif self.format is Format.JSON:
             head = f'{{"total": {total}, "items": [\n' if first else ",\n"
-            self.write(head + ",\n".join(dumps(to_data(item)) for item in items))
+            self.write(head + ",\n".join(dumps(to_json_data(item)) for item in items))
         else:
             if first:
                 header = _row((column.header for column in columns), columns)

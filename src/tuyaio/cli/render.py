@@ -1,8 +1,5 @@
-"""Models as data (for ``--json``/``--jsonl``) and as text (for tables): pure functions, no I/O.
-
-JSON uses the models' snake_case attribute names, enum wire values (an undocumented value is kept
-as it came), ISO 8601 UTC times and lists.
-"""
+"""Models as text (for tables and details): pure functions, no I/O. As data (``--json``) they
+are :func:`tuyaio.to_json_data`'s."""
 
 from __future__ import annotations
 
@@ -23,36 +20,11 @@ __all__ = [
     "ROOM_COLUMNS",
     "TASK_COLUMNS",
     "Column",
-    "iso",
     "printable",
     "record_rows",
     "show",
     "task_rows",
-    "to_data",
 ]
-
-
-def iso(value: datetime) -> str:
-    """An ISO 8601 UTC time with milliseconds, ``Z``-suffixed."""
-    text = value.astimezone(UTC).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
-
-
-def to_data(value: Any) -> Any:
-    """A model (or anything made of models) as JSON-ready data."""
-    if attrs.has(type(value)):
-        return {
-            field.name: to_data(getattr(value, field.name)) for field in attrs.fields(type(value))
-        }
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, (list, tuple)):
-        return [to_data(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): to_data(item) for key, item in value.items()}
-    return value
 
 
 def printable(text: str) -> str:

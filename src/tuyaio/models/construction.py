@@ -133,9 +133,13 @@ class ConstructionRecordDetail:
 
 @attrs.frozen(kw_only=True)
 class CreatedRecord:
-    """The answer to creating or updating an authorization record."""
+    """The answer to creating or updating an authorization record.
 
-    record_id: str
+    ``success`` False is the server saying it did not save the record (then ``record_id`` may be
+    ``None``): check it, or use the record ID only when ``success`` is True.
+    """
+
+    record_id: str | None = None
     success: bool = True
 
 

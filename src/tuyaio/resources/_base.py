@@ -8,17 +8,18 @@ the generic :class:`~tuyaio.pagination.AsyncPager` walks the pages without knowi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .._converter import decode
-from ..errors import DecodeError
+from .._converter import decode, from_ms
+from ..errors import DecodeError, OutcomeUnknownError
 from ..models.common import Page
 from ..pagination import AsyncPager
 from ..routes import Call, Route
 from ..transport import Options, Reconcile, Transport
-from ..validation import check_page, check_page_size
+from ..validation import check_page, check_page_size, check_positive_number
 
 __all__ = ["CONSTRUCTION_PAGING", "MAINTENANCE_PAGING", "Listing", "Paging", "Resource"]
 
@@ -86,6 +87,14 @@ class Listing(Generic[T]):
         items_type: Any = tuple[self.item_type, ...]  # type: ignore[name-defined]
         items: tuple[T, ...] = decode(raw_items, items_type, method=call.method, route=call.route)
         return Page(items=items, total=total, page_no=page_no, page_size=page_size)
+
+
+def _window(error: OutcomeUnknownError, margin: float) -> tuple[datetime, datetime]:
+    """When an object that a failed create made would have been created (server clock)."""
+    if error.first_sent_ms is None or error.last_sent_ms is None:
+        raise ValueError("the error does not say when the create was sent")
+    pad = timedelta(seconds=check_positive_number("margin", margin))
+    return from_ms(error.first_sent_ms) - pad, from_ms(error.last_sent_ms) + pad
 
 
 class Resource:

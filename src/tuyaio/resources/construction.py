@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .._converter import encode, to_ms
-from ..errors import TuyaError
+from .._converter import encode, from_ms, to_ms
+from ..errors import OutcomeUnknownError, TuyaError
 from ..models.common import Page
 from ..models.construction import (
     AuthorizationStatus,
@@ -78,12 +78,14 @@ def _record_request(
 
 
 def _identifiers(request: RecordRequest) -> dict[str, str]:
+    # Times in milliseconds, as on the wire: what find_created matches.
     return {
         "project_id": request.project_id,
         "user_account": request.user_account,
         "operator_name": request.operator_name,
-        "start_time": request.start_time.isoformat(),
-        "end_time": request.end_time.isoformat(),
+        "start_time": str(to_ms(request.start_time)),
+        "end_time": str(to_ms(request.end_time)),
+        "room_ids": ",".join(request.room_ids or ()),
     }
 
 
@@ -169,6 +171,35 @@ class ConstructionResource(Resource):
         )
         call = _RECORD.build(body=encode(request), identifiers=_identifiers(request))
         return await self._fetch(call, CreatedRecord)
+
+    async def find_created(self, error: OutcomeUnknownError) -> ConstructionRecordDetail | None:
+        """The record that a :meth:`create_record` which raised ``error`` created, or ``None``.
+
+        Looks through the project's records by the same operator whose window overlaps the
+        request's for one with the same account, operator, start and end (to the millisecond)
+        and rooms. Certain unless an identical record existed before the attempt (records carry
+        no creation time); ``None`` means the create did not happen. See docs/protocol.md,
+        "Outcome unknown".
+        """
+        ids = error.identifiers
+        if error.route != _RECORD.template or "start_time" not in ids:
+            raise ValueError("find_created takes the OutcomeUnknownError of a create_record")
+        start, end = from_ms(int(ids["start_time"])), from_ms(int(ids["end_time"]))
+        rooms = sorted(filter(None, ids.get("room_ids", "").split(",")))
+        records = self.iter_records(
+            ids["project_id"], operator_name=ids["operator_name"], start_time=start, end_time=end
+        )
+        async for record in records:
+            if (record.user_account, record.start_time, record.end_time) != (
+                ids["user_account"],
+                start,
+                end,
+            ):
+                continue
+            detail = await self.get_record(record.record_id)
+            if sorted(room.room_id for room in detail.rooms) == rooms:
+                return detail
+        return None
 
     async def update_record(
         self,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterable, Mapping
 
 from .._converter import encode
-from ..errors import NotFoundError, TuyaError
+from ..errors import NotFoundError, OutcomeUnknownError, TuyaError, WaitTimeoutError
 from ..models.common import Page
 from ..models.maintenance import (
     MaintenanceStatus,
@@ -17,8 +19,8 @@ from ..models.maintenance import (
 from ..pagination import AsyncPager
 from ..routes import Call, Route
 from ..transport import Reconcile
-from ..validation import check_id, check_ids, check_unique
-from ._base import MAINTENANCE_PAGING, Listing, Resource
+from ..validation import check_ids, check_positive_number, check_unique
+from ._base import MAINTENANCE_PAGING, Listing, Resource, _window
 
 __all__ = ["MaintenanceResource"]
 
@@ -53,7 +55,7 @@ def _rooms(rooms: RoomsArg) -> tuple[RoomDevices, ...]:
         raise ValueError("rooms must name at least one room")
     checked = tuple(
         RoomDevices(
-            room_id=check_id("rooms: room ID", room_id),
+            room_id=check_ids("rooms: room ID", (room_id,))[0],
             device_ids=check_ids(f"rooms[{room_id!r}]", device_ids, unique=True),
         )
         for room_id, device_ids in pairs
@@ -72,17 +74,85 @@ class MaintenanceResource(Resource):
         a room, or a device within a room, listed twice is refused.
         Never retried once it may have reached the server: see :class:`OutcomeUnknownError`.
         """
-        body = TaskCreation(worker_id=check_id("worker_id", worker_id), rooms=_rooms(rooms))
+        body = TaskCreation(worker_id=worker_id, rooms=_rooms(rooms))
+        relations = {room.room_id: list(room.device_ids) for room in body.rooms}
         call = _CREATE.build(
             {"project_id": project_id},
             body=encode(body),
             identifiers={
                 "project_id": project_id,
                 "worker_id": worker_id,
-                "room_ids": ",".join(room.room_id for room in body.rooms),
+                "rooms": json.dumps(relations, separators=(",", ":")),
             },
         )
         return await self._fetch(call, str)
+
+    async def find_created(
+        self, error: OutcomeUnknownError, *, margin: float = 120.0
+    ) -> MaintenanceTaskDetail | None:
+        """The task that a :meth:`create_task` which raised ``error`` created, or ``None``.
+
+        Looks through the project's tasks created between ``margin`` seconds before the first
+        attempt was sent and ``margin`` seconds after the last (on the server's clock) for one
+        with exactly the requested rooms and devices. Certain when no other task with those
+        rooms and devices was created in that window (a listing does not name the worker);
+        ``None`` means the create did not happen. See docs/protocol.md, "Outcome unknown".
+        """
+        ids = error.identifiers
+        if error.route != _CREATE.template or "rooms" not in ids:
+            raise ValueError("find_created takes the OutcomeUnknownError of a create_task")
+        wanted = {room: sorted(devices) for room, devices in json.loads(ids["rooms"]).items()}
+        window = _window(error, margin)
+        newest_first, previous = True, None
+        async for task in self.iter_tasks(ids["project_id"]):
+            created = task.created_at
+            if created is None:
+                continue
+            newest_first = newest_first and (previous is None or created <= previous)
+            previous = created
+            if newest_first and created < window[0]:
+                break
+            if window[0] <= created <= window[1]:
+                detail = await self.get_task(ids["project_id"], task.task_id)
+                if {r.room_id: sorted(r.device_ids) for r in detail.rooms} == wanted:
+                    return detail
+        return None
+
+    async def wait_for_status(
+        self,
+        project_id: str,
+        task_id: str,
+        statuses: MaintenanceStatus | str | Iterable[MaintenanceStatus | str],
+        *,
+        interval: float = 5.0,
+        max_wait: float = 300.0,
+    ) -> MaintenanceTaskDetail:
+        """Poll the task every ``interval`` seconds until its status is one of ``statuses``.
+
+        Returns the task as last read; raises :class:`WaitTimeoutError` (with the last status
+        seen) when ``max_wait`` seconds pass first. Each read is an ordinary call (retried,
+        rate-limited); the wait between reads is never longer than what is left.
+        """
+        wanted = frozenset(
+            MaintenanceStatus(s) for s in ([statuses] if isinstance(statuses, str) else statuses)
+        )
+        interval = check_positive_number("interval", interval)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + check_positive_number("max_wait", max_wait)
+        while True:
+            task = await self.get_task(project_id, task_id)
+            if task.status in wanted:
+                return task
+            left = deadline - loop.time()
+            if left <= 0:
+                raise WaitTimeoutError(
+                    method=_TASK.method,
+                    route=_TASK.template,
+                    path_args={"project_id": project_id, "task_id": task_id},
+                    last_status=None if task.status is None else str(task.status.value),
+                    waited_s=max_wait,
+                )
+            await asyncio.sleep(min(interval, left))
 
     async def list_tasks(
         self, project_id: str, *, page_no: int = 1, page_size: int = 20

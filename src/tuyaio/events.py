@@ -1,0 +1,141 @@
+"""What a client tells observers: one event per attempt, per call, per token fetch and per wait.
+
+Hooks are plain callables given to :class:`~tuyaio.TuyaClient` (``hooks=[...]``, also through
+``with_options``); each receives every event, in the task that made the call, right after it
+happened. Events hold no secret (no token, secret or signature; a refresh token's route shows no
+path arguments). A hook that raises is logged and ignored: it never breaks a call.
+
+:func:`last_call` gives the metadata of the call this task finished last (Tuya's ``tid`` for a
+support ticket, the server's time, the attempts made) without a second API::
+
+    task = await client.maintenance.get_task(project_id, task_id)
+    print(tuyaio.last_call().tid)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Literal
+
+import attrs
+
+__all__ = [
+    "AttemptEvent",
+    "CallEvent",
+    "Event",
+    "Hook",
+    "RateLimitWaitEvent",
+    "RetryReason",
+    "TokenEvent",
+    "emit",
+    "last_call",
+    "remember",
+]
+
+logger = logging.getLogger("tuyaio")
+
+RetryReason = Literal["transport", "server_error", "rate_limit", "token", "clock"]
+"""Why an attempt was followed by another: a failed connection or timeout, an HTTP 5xx or
+envelope 500, a rate-limit answer, a refused token (renewed), a clock the server refused
+(corrected)."""
+
+
+@attrs.frozen(kw_only=True)
+class AttemptEvent:
+    """One attempt, as it ended. ``retry`` says why another attempt follows (``None``: none)."""
+
+    method: str
+    route: str
+    path_args: Mapping[str, str]
+    attempt: int
+    http_status: int | None
+    code: int | None
+    tid: str | None
+    elapsed_s: float
+    retry: RetryReason | None
+    retry_in_s: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
+class CallEvent:
+    """One call, as it ended: its result's metadata, or the error it raised (``error``, the
+    exception's class name)."""
+
+    method: str
+    route: str
+    path_args: Mapping[str, str]
+    attempts: int
+    elapsed_s: float
+    http_status: int | None
+    code: int | None
+    tid: str | None
+    server_time: datetime | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the call succeeded."""
+        return self.error is None
+
+
+@attrs.frozen(kw_only=True)
+class TokenEvent:
+    """A token was fetched: ``kind`` is ``"grant"`` (a new one) or ``"refresh"``."""
+
+    kind: Literal["grant", "refresh"]
+    elapsed_s: float
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitWaitEvent:
+    """A call waited for its turn: ``limiter`` is ``"adaptive"`` (the client slowing itself
+    after rate-limit answers) or ``"client"`` (``rate_limit=``, local or shared)."""
+
+    method: str
+    route: str
+    limiter: Literal["adaptive", "client"]
+    waited_s: float
+
+
+Event = AttemptEvent | CallEvent | TokenEvent | RateLimitWaitEvent
+"""Everything a hook can receive."""
+
+Hook = Callable[[Event], object]
+"""A callable that observes events; what it returns is ignored, what it raises is logged."""
+
+_LAST_CALL: ContextVar[CallEvent | Callable[[], CallEvent] | None] = ContextVar(
+    "tuyaio_last_call", default=None
+)
+
+
+def last_call() -> CallEvent | None:
+    """The call this task (or the code awaiting in it) finished last, successful or not; ``None``
+    before the first. Calls made in other tasks (``gather``, prefetched pages) are theirs."""
+    last = _LAST_CALL.get()
+    if last is None or isinstance(last, CallEvent):
+        return last
+    event = last()
+    _LAST_CALL.set(event)
+    return event
+
+
+def remember(make: Callable[[], CallEvent]) -> None:
+    """Keep the call just finished for :func:`last_call`, built only if it is asked for (no
+    hooks: a call then pays for no event)."""
+    _LAST_CALL.set(make)
+
+
+def emit(hooks: Sequence[Hook], event: Event) -> None:
+    """Hand ``event`` to every hook; one that raises is logged and skipped."""
+    if isinstance(event, CallEvent):
+        _LAST_CALL.set(event)
+    for hook in hooks:
+        try:
+            hook(event)
+        except Exception:
+            logger.warning(
+                "a tuyaio hook raised on %s; ignored", type(event).__name__, exc_info=True
+            )

@@ -1,0 +1,107 @@
+"""Quota accounting: what each route has cost, and an optional budget of API calls.
+
+Tuya counts every request against the cloud project's quota (trial plans run out with 28841004),
+retries and token calls included. :class:`Usage` counts them per route; a :class:`CallQuota`
+refuses a request with :class:`CallBudgetExceededError` before it is sent once the budget is
+spent, so a runaway job stops before the project's quota is gone. :class:`LocalCallQuota` counts
+in this process; ``tuyaio.fleet.RedisCallQuota`` counts across a fleet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from .validation import check_count, check_positive_number
+
+__all__ = ["CallQuota", "LocalCallQuota", "RouteUsage", "Usage"]
+
+
+@attrs.define
+class RouteUsage:
+    """What one route (``"GET /v1.0/…/tasks/{task_id}"``) has cost so far."""
+
+    calls: int = 0
+    """Calls finished (each may have made several attempts)."""
+    attempts: int = 0
+    """Requests sent: what the project's quota counts."""
+    succeeded: int = 0
+    failed: Counter[str] = attrs.field(factory=Counter)
+    """Failed calls by Tuya code (``"1106"``), HTTP status (``"HTTP 502"``) or error class."""
+
+
+class Usage:
+    """Per-route counts of one client (``client.usage``); read it, or ``report()`` it."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, RouteUsage] = {}
+
+    def __repr__(self) -> str:
+        return f"Usage(calls={self.calls}, attempts={self.attempts})"
+
+    @property
+    def calls(self) -> int:
+        """Calls finished, over every route."""
+        return sum(route.calls for route in self.routes.values())
+
+    @property
+    def attempts(self) -> int:
+        """Requests sent, over every route: what the project's quota counts."""
+        return sum(route.attempts for route in self.routes.values())
+
+    def route(self, key: str) -> RouteUsage:
+        """The counts of one route, made on first use."""
+        usage = self.routes.get(key)
+        if usage is None:
+            usage = self.routes[key] = RouteUsage()
+        return usage
+
+    def report(self) -> list[tuple[str, int, int, int, int]]:
+        """Rows of (route, calls, attempts, succeeded, failed), most attempts first."""
+        rows = [
+            (key, u.calls, u.attempts, u.succeeded, sum(u.failed.values()))
+            for key, u in self.routes.items()
+        ]
+        return sorted(rows, key=lambda row: -row[2])
+
+
+@runtime_checkable
+class CallQuota(Protocol):
+    """A budget of requests, checked before each one is sent."""
+
+    async def take(self) -> bool:
+        """Spend one request; False when the budget is spent (the request is then not sent)."""
+        ...
+
+
+class LocalCallQuota:
+    """At most ``limit`` requests from this process, in all or per ``window`` seconds."""
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        window: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = check_count("limit", limit, minimum=1)
+        self.window = None if window is None else check_positive_number("window", window)
+        self._clock = clock
+        self._started = clock()
+        self.used = 0
+
+    def __repr__(self) -> str:
+        return f"LocalCallQuota(limit={self.limit}, window={self.window}, used={self.used})"
+
+    async def take(self) -> bool:
+        """Spend one request; False when ``limit`` are spent (in this window)."""
+        if self.window is not None and self._clock() - self._started >= self.window:
+            self._started, self.used = self._clock(), 0
+        if self.used >= self.limit:
+            return False
+        self.used += 1
+        return True
