@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._aio import cancel_all
 from .validation import check_count
 
 __all__ = ["Outcome", "Progress", "run", "stream"]
@@ -161,10 +162,7 @@ async def _stream(
                     if stop_on_error and error is not None:
                         return
         finally:
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+            await cancel_all(pending)
 
 
 async def _next_finished(

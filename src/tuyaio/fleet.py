@@ -36,7 +36,6 @@ import math
 import random
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 try:
@@ -563,12 +562,7 @@ class _FleetLock:
         self._keep_alive = asyncio.get_running_loop().create_task(self._extend_while_held())
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._local is not None:
             self._local.release()
             self._local = None

@@ -19,11 +19,11 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._aio import cancel_all
 from .models.common import Page
 from .validation import check_count, check_page, check_page_size, check_prefetch
 
@@ -96,12 +96,7 @@ class AsyncPager(Generic[T]):
     async def __aenter__(self) -> AsyncPager[T]:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     def _track(self, walk: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
@@ -162,7 +157,4 @@ async def _walk(
             if _repeats(page, previous):
                 return
     finally:
-        for task in ahead:
-            task.cancel()
-        if ahead:
-            await asyncio.gather(*ahead, return_exceptions=True)
+        await cancel_all(ahead)

@@ -125,16 +125,6 @@ class Resource:
     ) -> Page[T]:
         check_page("page_no", page_no)
         check_page_size("page_size", page_size, listing.paging.max_page_size)
-        return await self._fetch_page(listing, path, filters, page_no, page_size)
-
-    async def _fetch_page(
-        self,
-        listing: Listing[T],
-        path: Mapping[str, str],
-        filters: Mapping[str, Any],
-        page_no: int,
-        page_size: int,
-    ) -> Page[T]:
         call = listing.build(path, filters, page_no, page_size)
         envelope = await self._transport.send(call, self._options)
         return listing.decode(envelope.result, call, page_no, page_size)
@@ -153,7 +143,7 @@ class Resource:
         listing.route.check_path(path)
 
         async def fetch(page_no: int, size: int) -> Page[T]:
-            return await self._fetch_page(listing, path, filters, page_no, size)
+            return await self._page(listing, path, filters, page_no=page_no, page_size=size)
 
         return AsyncPager(
             fetch,
