@@ -25,7 +25,7 @@ from tuyaio import (
 )
 from tuyaio.sandbox import FaultConfig, Sandbox
 
-from .conftest import ClientFactory, SandboxFactory
+from .conftest import FAST_RETRY, ClientFactory, SandboxFactory
 
 TASKS = "/v1.0/osaas/projects/{project_id}/maintenance/tasks"
 NO_RETRY = {"retry": __import__("tuyaio").RetryPolicy(max_retries=0)}
@@ -47,22 +47,51 @@ async def test_token_is_fetched_lazily_once_and_reused(
     assert client.stats.attempts == 4
 
 
-async def test_500_concurrent_calls_across_a_token_expiry_refresh_once(
-    make_sandbox: SandboxFactory, make_client: ClientFactory
-) -> None:
-    sandbox = await make_sandbox(token_ttl_s=2)
+async def calls_across_a_due_renewal(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, calls: int
+) -> tuple[Sandbox, TuyaClient, list[object]]:
+    """``calls`` concurrent calls that find the token due for renewal, but not yet expired.
+
+    The grant is made on a server clock 7,150 s behind ours, so the token (7,200 s) has 50 s
+    left on the server's clock. Putting the server's clock right makes the first attempts a
+    1013; once corrected, the client sees the token inside its last 60 s: due, not expired.
+    """
+    sandbox = await make_sandbox(clock_skew_s=-7150)
     client = await make_client(sandbox)
     path = tasks_path(sandbox)
     await client.request("GET", path)
-    await asyncio.sleep(1.85)  # the token is due for renewal at 1.8 s (10 % of its lifetime)
-
+    assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 0)
+    sandbox.configure(clock_skew_s=0)
     results = await asyncio.gather(
-        *(client.request("GET", path, params={"page_size": 1}) for _ in range(500)),
+        *(client.request("GET", path, params={"page_size": 1}) for _ in range(calls)),
         return_exceptions=True,
     )
+    return sandbox, client, results
+
+
+async def test_500_concurrent_calls_across_a_token_expiry_refresh_once(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox, client, results = await calls_across_a_due_renewal(make_sandbox, make_client, 500)
     failures = [r for r in results if isinstance(r, BaseException)]
     assert failures == []
     assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 1)
+    assert client.stats.clock_corrections >= 1
+    assert abs(client.clock_offset_ms) < 2_000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Transport takes the token before waiting for a connection slot and does not read it "
+    "again after: calls queued behind the 100 slots send the token renewed meanwhile (the "
+    "refresh killed it) and each costs a 1010 and a repeat",
+)
+async def test_a_call_waiting_for_a_connection_does_not_send_a_renewed_token(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox, client, _ = await calls_across_a_due_renewal(make_sandbox, make_client, 500)
+    assert sandbox.state.codes[1010] == 0
+    assert client.stats.token_rejections == 0
 
 
 async def test_an_expired_token_is_refreshed_and_the_call_repeated_once(
@@ -185,7 +214,7 @@ async def test_http_502_with_html_is_a_server_error(
         await client.maintenance.list_tasks(sandbox.project_id)
     assert caught.value.http_status == 502
     assert caught.value.route == TASKS
-    assert caught.value.__cause__ is not caught.value
+    assert caught.value.__cause__ is None  # nothing of aiohttp's (headers, URL) chained on
     with pytest.raises(ServerError):
         await client.request("GET", tasks_path(sandbox))
 
@@ -211,7 +240,7 @@ async def html_server() -> AsyncIterator[str]:
 
 
 async def test_an_html_body_is_an_unexpected_response(html_server: str) -> None:
-    async with TuyaClient("id", "secret", base_url=html_server) as client:
+    async with TuyaClient("id", "secret", base_url=html_server, retry=FAST_RETRY) as client:
         with pytest.raises(UnexpectedResponseError) as caught:
             await client.request("GET", "/v1.0/anything")
     assert "Captive portal" in caught.value.body_excerpt

@@ -85,20 +85,20 @@ async def test_both_status_keys_decode_to_one_attribute(
         assert detail.status is task.status
 
 
-@pytest.mark.parametrize("page_size", [1, 7, 99])
+@pytest.mark.parametrize(("page_size", "tasks"), [(1, 150), (7, 1000), (99, 1000)])
 async def test_iter_tasks_yields_exactly_the_seeded_ids_in_order(
-    make_sandbox: SandboxFactory, make_client: ClientFactory, page_size: int
+    make_sandbox: SandboxFactory, make_client: ClientFactory, page_size: int, tasks: int
 ) -> None:
-    sandbox = await make_sandbox(tasks=1000)
+    sandbox = await make_sandbox(tasks=tasks)
     client = await make_client(sandbox)
     expected = [task["task_id"] for task in sandbox.state.tasks(sandbox.project_id)]
     got = [
         t.task_id
         async for t in client.maintenance.iter_tasks(sandbox.project_id, page_size=page_size)
     ]
-    assert len(expected) == 1000
+    assert len(expected) == tasks
     assert got == expected
-    assert sandbox.state.by_route[LIST_ROUTE] == -(-1000 // page_size)
+    assert sandbox.state.by_route[LIST_ROUTE] == -(-tasks // page_size)
 
 
 @pytest.mark.parametrize("prefetch", [0, 8])

@@ -221,8 +221,8 @@ async def test_a_server_rate_limit_converges_without_failures_and_the_pace_is_li
 async def test_client_rate_limit_keeps_under_the_server_limit(
     make_sandbox: SandboxFactory, make_client: ClientFactory
 ) -> None:
-    sandbox = await make_sandbox(rate_limit_rps=40, rate_limit_burst=10)
-    client = await make_client(sandbox, rate_limit=TokenBucket(35, burst=5))
+    sandbox = await make_sandbox(rate_limit_rps=100, rate_limit_burst=10)
+    client = await make_client(sandbox, rate_limit=TokenBucket(85, burst=5))
     path = f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks"
     await asyncio.gather(*(client.request("GET", path) for _ in range(60)))
     assert sandbox.state.rate_limited == 0
