@@ -15,7 +15,9 @@ from aiohttp import web
 from tuyaio import (
     AuthenticationError,
     ClientClosedError,
+    MemoryTokenStore,
     PermissionDeniedError,
+    RoomDevices,
     ServerError,
     SignatureError,
     Timeout,
@@ -437,3 +439,59 @@ async def test_escape_hatch_sends_good_params_and_extra_headers(
         idempotent=True,
     )
     assert len(result["tasks"]) == 2
+
+
+async def test_a_refused_refresh_falls_back_to_a_new_grant(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    path = tasks_path(sandbox)
+    await client.request("GET", path)
+    token = client._transport.tokens.current
+    assert token is not None
+    # Someone else refreshes with our refresh token: our access token dies, and so does the
+    # refresh token we hold.
+    assert sandbox.state.redeem_refresh_token(token.refresh_token) is not None
+
+    result = await client.request("GET", path)
+    assert result["total"] > 0
+    assert sandbox.state.codes[1010] == 2  # the call, then the refresh
+    assert (sandbox.state.grants, sandbox.state.refreshes) == (2, 0)
+    assert (client.stats.token_grants, client.stats.token_refreshes) == (2, 0)
+    renewed = client._transport.tokens.current
+    assert renewed is not None
+    assert renewed.access_token != token.access_token
+
+
+async def test_request_posts_a_json_body(sandbox: Sandbox, client: TuyaClient) -> None:
+    project = sandbox.project_id
+    relations = [{"room_id": "r7", "device_ids": ["d1", "d2"]}]
+    task_id = await client.request(
+        "POST",
+        f"/v1.0/osaas/projects/{project}/maintenance/task",
+        json={"worker_id": "1306411812723001", "room_device_relations": relations},
+    )
+    assert isinstance(task_id, str)
+    stored = sandbox.state.task(project, task_id)
+    assert stored is not None
+    assert stored["worker_username"] == "worker3001@example.com"
+    detail = await client.maintenance.get_task(project, task_id)
+    assert detail.rooms == (RoomDevices(room_id="r7", device_ids=("d1", "d2")),)
+
+
+async def test_clients_sharing_a_token_store_share_one_grant(
+    sandbox: Sandbox, make_client: ClientFactory
+) -> None:
+    store = MemoryTokenStore()
+    first = await make_client(sandbox, token_store=store)
+    second = await make_client(sandbox, token_store=store)
+    await asyncio.gather(
+        first.maintenance.list_tasks(sandbox.project_id),
+        second.maintenance.list_tasks(sandbox.project_id),
+    )
+    await second.maintenance.list_tasks(sandbox.project_id)
+    assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 0)
+    assert first.stats.token_grants + second.stats.token_grants == 1
+    assert (await first.authenticate()).access_token == (await second.authenticate()).access_token
+    alone = await make_client(sandbox)  # its own store: its own grant
+    await alone.maintenance.list_tasks(sandbox.project_id)
+    assert sandbox.state.grants == 2

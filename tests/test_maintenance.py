@@ -200,3 +200,15 @@ async def test_rooms_as_room_devices_and_server_side_validation(
             f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks",
             params={"page_size": 500},
         )
+
+
+async def test_to_list_collects_a_listing_up_to_its_limit(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    seeded = [task["task_id"] for task in sandbox.state.tasks(sandbox.project_id)]
+    pager = client.maintenance.iter_tasks(sandbox.project_id, page_size=7, limit=30)
+    tasks = await pager.to_list()
+    assert [task.task_id for task in tasks] == seeded[:30]
+    assert sandbox.state.by_route[LIST_ROUTE] == 5
+    everything = await client.maintenance.iter_tasks(sandbox.project_id, page_size=99).to_list()
+    assert [task.task_id for task in everything] == seeded
