@@ -193,20 +193,6 @@ async def test_a_clock_ten_minutes_off_works_after_one_correction(
     assert abs(client.clock_offset_ms - skew_s * 1000) < 2000
 
 
-@pytest.mark.parametrize(
-    ("project_id", "task_id"),
-    [("..", "1"), ("a/b", "1"), ("1", "%2F"), ("", "1"), ("1", "a b"), ("1", "x\n"), ("1", ".")],
-)
-async def test_unsafe_ids_are_refused_before_any_request(
-    sandbox: Sandbox, client: TuyaClient, project_id: str, task_id: str
-) -> None:
-    with pytest.raises(ValueError, match=r"project_id|task_id"):
-        await client.maintenance.get_task(project_id, task_id)
-    with pytest.raises(ValueError, match="path"):
-        await client.request("GET", f"/v1.0/osaas/projects/{project_id}/{task_id}/..")
-    assert sandbox.state.requests == 0
-
-
 async def test_http_502_with_html_is_a_server_error(
     make_sandbox: SandboxFactory, make_client: ClientFactory
 ) -> None:
@@ -294,21 +280,6 @@ async def test_no_secret_in_debug_logs_reprs_or_errors(
         assert not re.search(r"\b[0-9A-F]{64}\b", text), text
 
 
-def test_plain_http_is_refused_for_non_loopback_hosts() -> None:
-    with pytest.raises(ValueError, match="allow_insecure_http"):
-        TuyaClient("id", "secret", base_url="http://example.com")
-    TuyaClient("id", "secret", base_url="http://example.com", allow_insecure_http=True)
-    TuyaClient("id", "secret", base_url="http://[::1]:8080")
-    with pytest.raises(ValueError, match="region"):
-        TuyaClient("id", "secret", region="mars")
-    with pytest.raises(ValueError, match="exactly one"):
-        TuyaClient("id", "secret")
-    with pytest.raises(ValueError, match="secret"):
-        TuyaClient("id", "")
-    with pytest.raises(TypeError, match="client_id"):
-        TuyaClient(None, "secret", region="eu")  # type: ignore[arg-type]
-
-
 def test_from_env_reads_the_documented_variables() -> None:
     env = {"TUYA_CLIENT_ID": "cid", "TUYA_CLIENT_SECRET": "s3cr3t", "TUYA_REGION": "eu"}
     client = TuyaClient.from_env(environ=env)
@@ -321,60 +292,72 @@ def test_from_env_reads_the_documented_variables() -> None:
 
 
 @pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"base_url": "http://example.com"}, ValueError, "allow_insecure_http"),
+        ({"base_url": "https://user:hunter2@openapi.example"}, ValueError, "base_url"),
+        ({"base_url": "ftp://user:hunter2@example"}, ValueError, "base_url"),
+        ({"base_url": "http://:hunter2@h/x"}, ValueError, "base_url"),
+        ({"base_url": 5}, TypeError, "base_url"),
+        ({"region": "mars"}, ValueError, "region"),
+        ({"region": ["eu"]}, TypeError, "region"),
+        ({"region": {}}, TypeError, "region"),
+        ({"region": 5}, TypeError, "region"),
+        ({}, ValueError, "exactly one"),
+        ({"region": "eu", "base_url": "https://openapi.example"}, ValueError, "exactly one"),
+        ({"region": "eu", "secret": ""}, ValueError, "secret"),
+        ({"region": "eu", "secret": "a\nb"}, ValueError, "secret"),
+        ({"region": "eu", "client_id": None}, TypeError, "client_id"),
+        ({"region": "eu", "session": "s"}, TypeError, "session"),
+        ({"region": "eu", "allow_insecure_http": "no"}, TypeError, "allow_insecure_http"),
+        ({"region": "eu", "retry": 5}, TypeError, "retry"),
+        ({"region": "eu", "token_store": {}}, TypeError, "token_store"),
+        ({"region": "eu", "max_body_bytes": 0}, ValueError, "max_body_bytes"),
+        # timeout and rate_limit numbers: test_input_fuzz.py::test_fuzzed_seconds_and_rates
+    ],
+)
+def test_bad_client_arguments_are_refused_by_name(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    client_id, secret = kwargs.pop("client_id", "id"), kwargs.pop("secret", "secret")
+    with pytest.raises(error, match=match) as caught:
+        TuyaClient(client_id, secret, **kwargs)
+    assert "hunter2" not in str(caught.value)  # a password in a URL is not repeated
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"base_url": "http://example.com", "allow_insecure_http": True},
+        {"base_url": "http://[::1]:8080"},
+        {"base_url": "http://127.0.0.1:8080"},
+        *({"region": region} for region in ("cn", "us", "eu", "in")),
+        {"region": "eu", "timeout": Timeout(total=2.5, connect=None)},
+        {"region": "eu", "timeout": Timeout(total=None, connect=None)},
+        {"region": "eu", "timeout": 1, "rate_limit": 0.5},
+        {"region": "eu", "rate_limit": TokenBucket(5)},
+    ],
+)
+def test_good_client_arguments_are_accepted(kwargs: dict[str, Any]) -> None:
+    assert TuyaClient("id", "secret", **kwargs).closed is False
+
+
+@pytest.mark.parametrize(
     ("make", "error", "match"),
     [
-        (lambda: Timeout(total=float("nan")), ValueError, "total"),
-        (lambda: Timeout(total=float("inf")), ValueError, "total"),
-        (lambda: Timeout(connect=-1), ValueError, "connect"),
-        (lambda: Timeout(connect=0), ValueError, "connect"),
-        (lambda: Timeout(total="30"), TypeError, "total"),
-        (lambda: Timeout(total=True), TypeError, "total"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout=float("nan")), ValueError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout=-1), ValueError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout="5"), TypeError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout=True), TypeError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout=None), TypeError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", session="s"), TypeError, "session"),
-        (lambda: TuyaClient("id", "s", region=["eu"]), TypeError, "region"),
-        (lambda: TuyaClient("id", "s", region={}), TypeError, "region"),
-        (lambda: TuyaClient("id", "s", region=5), TypeError, "region"),
-        (lambda: TuyaClient("id", "s", base_url=5), TypeError, "base_url"),
-        (
-            lambda: TuyaClient("id", "s", region="eu", allow_insecure_http="no"),
-            TypeError,
-            "allow_insecure_http",
-        ),
-        (
-            lambda: TuyaClient("id", "s", region="eu", rate_limit=float("inf")),
-            ValueError,
-            "rate_limit",
-        ),
-        (lambda: TuyaClient("id", "s", region="eu", rate_limit=0), ValueError, "rate_limit"),
-        (lambda: TuyaClient("id", "s", region="eu", rate_limit="5"), TypeError, "rate_limit"),
-        (lambda: TuyaClient("id", "s", region="eu", rate_limit=True), TypeError, "rate_limit"),
-        (lambda: TokenBucket(float("nan")), ValueError, "rate"),
-        (lambda: TokenBucket("5"), TypeError, "rate"),
-        (lambda: TokenBucket(True), TypeError, "rate"),
+        # rate numbers: test_input_fuzz.py::test_fuzzed_seconds_and_rates
         (lambda: TokenBucket(5, 0), ValueError, "burst"),
         (lambda: TokenBucket(5, 1.5), TypeError, "burst"),
         (lambda: TokenBucket(5, True), TypeError, "burst"),
+        (lambda: TokenBucket(2).set_rate(float("nan")), ValueError, "rate"),
+        (lambda: TokenBucket(2).set_rate(0), ValueError, "rate"),
     ],
 )
-def test_bad_client_options_are_refused_naming_the_argument(
+def test_bad_token_bucket_arguments_are_refused_by_name(
     make: Callable[[], object], error: type[Exception], match: str
 ) -> None:
     with pytest.raises(error, match=match):
         make()
-
-
-def test_good_timeouts_and_limits_are_accepted() -> None:
-    assert Timeout(total=None, connect=None).total is None
-    TuyaClient("id", "s", region="eu", timeout=Timeout(total=2.5, connect=None))
-    TuyaClient("id", "s", region="eu", timeout=1, rate_limit=0.5)
-    bucket = TokenBucket(2)
-    with pytest.raises(ValueError, match="rate"):
-        bucket.set_rate(float("nan"))
-    assert bucket.rate == 2
 
 
 async def test_with_options_checks_its_arguments(client: TuyaClient) -> None:
@@ -417,14 +400,21 @@ async def test_with_options_checks_its_arguments(client: TuyaClient) -> None:
         ({"params": {"a": b"x"}}, TypeError, "params"),
         ({"params": {"a": float("nan")}}, ValueError, "params"),
         ({"params": [("a", "b")]}, TypeError, "params"),
+        *(
+            ({"path": f"/v1.0/osaas/projects/{p}/{t}/.."}, ValueError, "path")
+            for p, t in [("..", "1"), ("a/b", "1"), ("1", "%2F"), ("", "1"), ("1", "a b")]
+        ),
+        ({"path": "/v1.0/osaas/projects/1/x\n"}, ValueError, "path"),
+        ({"path": "/v1.0/osaas/projects/1/./x"}, ValueError, "path"),
     ],
 )
 async def test_bad_escape_hatch_arguments_are_refused_before_io(
     sandbox: Sandbox, client: TuyaClient, kwargs: dict[str, Any], error: type, match: str
 ) -> None:
     method = kwargs.pop("method", "GET")
+    path = kwargs.pop("path", tasks_path(sandbox))
     with pytest.raises(error, match=match):
-        await client.request(method, tasks_path(sandbox), **kwargs)
+        await client.request(method, path, **kwargs)
     assert sandbox.state.requests == 0
 
 
@@ -495,3 +485,13 @@ async def test_clients_sharing_a_token_store_share_one_grant(
     alone = await make_client(sandbox)  # its own store: its own grant
     await alone.maintenance.list_tasks(sandbox.project_id)
     assert sandbox.state.grants == 2
+
+
+def test_a_refused_rate_change_keeps_the_rate() -> None:
+    bucket = TokenBucket(2)
+    with pytest.raises(ValueError, match="rate"):
+        bucket.set_rate(float("nan"))
+    assert bucket.rate == 2
+    bucket.set_rate(5)
+    assert bucket.rate == 5
+    assert Timeout(total=None, connect=None).total is None

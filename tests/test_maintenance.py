@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from tuyaio import (
     ApiError,
+    AsyncPager,
     InvalidParameterError,
     MaintenanceStatus,
     MaintenanceTaskDetail,
@@ -144,46 +147,121 @@ async def test_unknown_task_is_not_found(sandbox: Sandbox, client: TuyaClient) -
     assert caught.value.route == "/v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}"
 
 
+async def _walk(pager: AsyncPager[Any]) -> None:
+    async for _ in pager:
+        pass
+
+
+PROJECT = "1233823965050001"
+ROOMS = {"r": ["d"]}
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
+    ("call", "error", "match"),
     [
-        ({"page_size": 0}, ValueError, "page_size"),
-        ({"page_size": 100}, ValueError, "page_size"),
-        ({"page_no": 0}, ValueError, "page_no"),
-        ({"page_no": "1"}, TypeError, "page_no"),
-        ({"page_size": 2.5}, TypeError, "page_size"),
+        # get_task: IDs that could leave their path segment
+        *(
+            (lambda c, p=p, t=t: c.maintenance.get_task(p, t), ValueError, "project_id|task_id")
+            for p, t in [("..", "1"), ("a/b", "1"), ("1", "%2F"), ("", "1"), ("1", "a b")]
+        ),
+        *(
+            (lambda c, t=t: c.maintenance.get_task(PROJECT, t), ValueError, "task_id")
+            for t in ["x\n", "."]
+        ),
+        # list_tasks
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_size=0), ValueError, "page_size"),
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_size=100), ValueError, "page_size"),
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_size=2.5), TypeError, "page_size"),
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_no=0), ValueError, "page_no"),
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_no="1"), TypeError, "page_no"),
+        # iter_tasks: refused when called, not when iterated
+        (
+            lambda c: _pager(c.maintenance.iter_tasks(PROJECT, page_size=100)),
+            ValueError,
+            "page_size",
+        ),
+        (lambda c: _walk(c.maintenance.iter_tasks(PROJECT, prefetch=65)), ValueError, "prefetch"),
+        (
+            lambda c: _walk(c.maintenance.iter_tasks(PROJECT, prefetch=10**9)),
+            ValueError,
+            "prefetch",
+        ),
+        # create_task
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="", rooms=ROOMS),
+            ValueError,
+            "worker_id",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={}),
+            ValueError,
+            "at least one room",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={"r1": []}),
+            ValueError,
+            "must not be empty",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={"r1": "dev1"}),
+            TypeError,
+            "list of str",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={"../r": ["d"]}),
+            ValueError,
+            "room ID",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={"r1": ["d/1"]}),
+            ValueError,
+            "rooms",
+        ),
+        (
+            lambda c: c.maintenance.create_task(
+                PROJECT, worker_id="w1", rooms={"r1": ["d1", "d2", "d1"]}
+            ),
+            ValueError,
+            r"rooms\['r1'\]",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms=[("r1", ["d"])]),
+            TypeError,
+            "RoomDevices",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms="r1"),
+            TypeError,
+            "rooms must map",
+        ),
+        (
+            lambda c: c.maintenance.create_task(
+                PROJECT,
+                worker_id="w1",
+                rooms=[
+                    RoomDevices(room_id="r1", device_ids=("d1",)),
+                    RoomDevices(room_id="r1", device_ids=("d2",)),
+                ],
+            ),
+            ValueError,
+            "rooms",
+        ),
     ],
 )
-async def test_bad_listing_arguments_are_refused_before_io(
-    sandbox: Sandbox, client: TuyaClient, kwargs: dict[str, object], error: type, match: str
+async def test_bad_maintenance_arguments_are_refused_by_name_before_io(
+    sandbox: Sandbox,
+    client: TuyaClient,
+    call: Callable[[TuyaClient], Awaitable[object]],
+    error: type[Exception],
+    match: str,
 ) -> None:
     with pytest.raises(error, match=match):
-        await client.maintenance.list_tasks(sandbox.project_id, **kwargs)  # type: ignore[arg-type]
-    with pytest.raises((ValueError, TypeError)):
-        client.maintenance.iter_tasks(sandbox.project_id, page_size=100)
+        await call(client)
     assert sandbox.state.requests == 0
 
 
-@pytest.mark.parametrize(
-    ("rooms", "match"),
-    [
-        ({}, "at least one room"),
-        ({"r1": []}, "must not be empty"),
-        ({"r1": "dev1"}, "list of str"),
-        ({"../r": ["d"]}, "room ID"),
-        ({"r1": ["d/1"]}, "rooms"),
-        ([("r1", ["d"])], "RoomDevices"),
-        ("r1", "rooms must map"),
-    ],
-)
-async def test_bad_create_arguments_are_refused_before_io(
-    sandbox: Sandbox, client: TuyaClient, rooms: object, match: str
-) -> None:
-    with pytest.raises((ValueError, TypeError), match=match):
-        await client.maintenance.create_task(sandbox.project_id, worker_id="w1", rooms=rooms)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="worker_id"):
-        await client.maintenance.create_task(sandbox.project_id, worker_id="", rooms={"r": ["d"]})
-    assert sandbox.state.requests == 0
+async def _pager(pager: AsyncPager[Any]) -> None:
+    raise AssertionError(f"{pager!r} was made")
 
 
 async def test_rooms_as_room_devices_and_server_side_validation(
