@@ -15,7 +15,9 @@ from aiohttp import web
 from tuyaio import (
     AuthenticationError,
     ClientClosedError,
+    MemoryTokenStore,
     PermissionDeniedError,
+    RoomDevices,
     ServerError,
     SignatureError,
     Timeout,
@@ -25,7 +27,7 @@ from tuyaio import (
 )
 from tuyaio.sandbox import FaultConfig, Sandbox
 
-from .conftest import ClientFactory, SandboxFactory
+from .conftest import FAST_RETRY, ClientFactory, SandboxFactory
 
 TASKS = "/v1.0/osaas/projects/{project_id}/maintenance/tasks"
 NO_RETRY = {"retry": __import__("tuyaio").RetryPolicy(max_retries=0)}
@@ -47,22 +49,51 @@ async def test_token_is_fetched_lazily_once_and_reused(
     assert client.stats.attempts == 4
 
 
-async def test_500_concurrent_calls_across_a_token_expiry_refresh_once(
-    make_sandbox: SandboxFactory, make_client: ClientFactory
-) -> None:
-    sandbox = await make_sandbox(token_ttl_s=2)
+async def calls_across_a_due_renewal(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, calls: int
+) -> tuple[Sandbox, TuyaClient, list[object]]:
+    """``calls`` concurrent calls that find the token due for renewal, but not yet expired.
+
+    The grant is made on a server clock 7,150 s behind ours, so the token (7,200 s) has 50 s
+    left on the server's clock. Putting the server's clock right makes the first attempts a
+    1013; once corrected, the client sees the token inside its last 60 s: due, not expired.
+    """
+    sandbox = await make_sandbox(clock_skew_s=-7150)
     client = await make_client(sandbox)
     path = tasks_path(sandbox)
     await client.request("GET", path)
-    await asyncio.sleep(1.85)  # the token is due for renewal at 1.8 s (10 % of its lifetime)
-
+    assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 0)
+    sandbox.configure(clock_skew_s=0)
     results = await asyncio.gather(
-        *(client.request("GET", path, params={"page_size": 1}) for _ in range(500)),
+        *(client.request("GET", path, params={"page_size": 1}) for _ in range(calls)),
         return_exceptions=True,
     )
+    return sandbox, client, results
+
+
+async def test_500_concurrent_calls_across_a_token_expiry_refresh_once(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox, client, results = await calls_across_a_due_renewal(make_sandbox, make_client, 500)
     failures = [r for r in results if isinstance(r, BaseException)]
     assert failures == []
     assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 1)
+    assert client.stats.clock_corrections >= 1
+    assert abs(client.clock_offset_ms) < 2_000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Transport takes the token before waiting for a connection slot and does not read it "
+    "again after: calls queued behind the 100 slots send the token renewed meanwhile (the "
+    "refresh killed it) and each costs a 1010 and a repeat",
+)
+async def test_a_call_waiting_for_a_connection_does_not_send_a_renewed_token(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox, client, _ = await calls_across_a_due_renewal(make_sandbox, make_client, 500)
+    assert sandbox.state.codes[1010] == 0
+    assert client.stats.token_rejections == 0
 
 
 async def test_an_expired_token_is_refreshed_and_the_call_repeated_once(
@@ -162,20 +193,6 @@ async def test_a_clock_ten_minutes_off_works_after_one_correction(
     assert abs(client.clock_offset_ms - skew_s * 1000) < 2000
 
 
-@pytest.mark.parametrize(
-    ("project_id", "task_id"),
-    [("..", "1"), ("a/b", "1"), ("1", "%2F"), ("", "1"), ("1", "a b"), ("1", "x\n"), ("1", ".")],
-)
-async def test_unsafe_ids_are_refused_before_any_request(
-    sandbox: Sandbox, client: TuyaClient, project_id: str, task_id: str
-) -> None:
-    with pytest.raises(ValueError, match=r"project_id|task_id"):
-        await client.maintenance.get_task(project_id, task_id)
-    with pytest.raises(ValueError, match="path"):
-        await client.request("GET", f"/v1.0/osaas/projects/{project_id}/{task_id}/..")
-    assert sandbox.state.requests == 0
-
-
 async def test_http_502_with_html_is_a_server_error(
     make_sandbox: SandboxFactory, make_client: ClientFactory
 ) -> None:
@@ -185,7 +202,7 @@ async def test_http_502_with_html_is_a_server_error(
         await client.maintenance.list_tasks(sandbox.project_id)
     assert caught.value.http_status == 502
     assert caught.value.route == TASKS
-    assert caught.value.__cause__ is not caught.value
+    assert caught.value.__cause__ is None  # nothing of aiohttp's (headers, URL) chained on
     with pytest.raises(ServerError):
         await client.request("GET", tasks_path(sandbox))
 
@@ -211,7 +228,7 @@ async def html_server() -> AsyncIterator[str]:
 
 
 async def test_an_html_body_is_an_unexpected_response(html_server: str) -> None:
-    async with TuyaClient("id", "secret", base_url=html_server) as client:
+    async with TuyaClient("id", "secret", base_url=html_server, retry=FAST_RETRY) as client:
         with pytest.raises(UnexpectedResponseError) as caught:
             await client.request("GET", "/v1.0/anything")
     assert "Captive portal" in caught.value.body_excerpt
@@ -263,21 +280,6 @@ async def test_no_secret_in_debug_logs_reprs_or_errors(
         assert not re.search(r"\b[0-9A-F]{64}\b", text), text
 
 
-def test_plain_http_is_refused_for_non_loopback_hosts() -> None:
-    with pytest.raises(ValueError, match="allow_insecure_http"):
-        TuyaClient("id", "secret", base_url="http://example.com")
-    TuyaClient("id", "secret", base_url="http://example.com", allow_insecure_http=True)
-    TuyaClient("id", "secret", base_url="http://[::1]:8080")
-    with pytest.raises(ValueError, match="region"):
-        TuyaClient("id", "secret", region="mars")
-    with pytest.raises(ValueError, match="exactly one"):
-        TuyaClient("id", "secret")
-    with pytest.raises(ValueError, match="secret"):
-        TuyaClient("id", "")
-    with pytest.raises(TypeError, match="client_id"):
-        TuyaClient(None, "secret", region="eu")  # type: ignore[arg-type]
-
-
 def test_from_env_reads_the_documented_variables() -> None:
     env = {"TUYA_CLIENT_ID": "cid", "TUYA_CLIENT_SECRET": "s3cr3t", "TUYA_REGION": "eu"}
     client = TuyaClient.from_env(environ=env)
@@ -290,60 +292,72 @@ def test_from_env_reads_the_documented_variables() -> None:
 
 
 @pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"base_url": "http://example.com"}, ValueError, "allow_insecure_http"),
+        ({"base_url": "https://user:hunter2@openapi.example"}, ValueError, "base_url"),
+        ({"base_url": "ftp://user:hunter2@example"}, ValueError, "base_url"),
+        ({"base_url": "http://:hunter2@h/x"}, ValueError, "base_url"),
+        ({"base_url": 5}, TypeError, "base_url"),
+        ({"region": "mars"}, ValueError, "region"),
+        ({"region": ["eu"]}, TypeError, "region"),
+        ({"region": {}}, TypeError, "region"),
+        ({"region": 5}, TypeError, "region"),
+        ({}, ValueError, "exactly one"),
+        ({"region": "eu", "base_url": "https://openapi.example"}, ValueError, "exactly one"),
+        ({"region": "eu", "secret": ""}, ValueError, "secret"),
+        ({"region": "eu", "secret": "a\nb"}, ValueError, "secret"),
+        ({"region": "eu", "client_id": None}, TypeError, "client_id"),
+        ({"region": "eu", "session": "s"}, TypeError, "session"),
+        ({"region": "eu", "allow_insecure_http": "no"}, TypeError, "allow_insecure_http"),
+        ({"region": "eu", "retry": 5}, TypeError, "retry"),
+        ({"region": "eu", "token_store": {}}, TypeError, "token_store"),
+        ({"region": "eu", "max_body_bytes": 0}, ValueError, "max_body_bytes"),
+        # timeout and rate_limit numbers: test_input_fuzz.py::test_fuzzed_seconds_and_rates
+    ],
+)
+def test_bad_client_arguments_are_refused_by_name(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    client_id, secret = kwargs.pop("client_id", "id"), kwargs.pop("secret", "secret")
+    with pytest.raises(error, match=match) as caught:
+        TuyaClient(client_id, secret, **kwargs)
+    assert "hunter2" not in str(caught.value)  # a password in a URL is not repeated
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"base_url": "http://example.com", "allow_insecure_http": True},
+        {"base_url": "http://[::1]:8080"},
+        {"base_url": "http://127.0.0.1:8080"},
+        *({"region": region} for region in ("cn", "us", "eu", "in")),
+        {"region": "eu", "timeout": Timeout(total=2.5, connect=None)},
+        {"region": "eu", "timeout": Timeout(total=None, connect=None)},
+        {"region": "eu", "timeout": 1, "rate_limit": 0.5},
+        {"region": "eu", "rate_limit": TokenBucket(5)},
+    ],
+)
+def test_good_client_arguments_are_accepted(kwargs: dict[str, Any]) -> None:
+    assert TuyaClient("id", "secret", **kwargs).closed is False
+
+
+@pytest.mark.parametrize(
     ("make", "error", "match"),
     [
-        (lambda: Timeout(total=float("nan")), ValueError, "total"),
-        (lambda: Timeout(total=float("inf")), ValueError, "total"),
-        (lambda: Timeout(connect=-1), ValueError, "connect"),
-        (lambda: Timeout(connect=0), ValueError, "connect"),
-        (lambda: Timeout(total="30"), TypeError, "total"),
-        (lambda: Timeout(total=True), TypeError, "total"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout=float("nan")), ValueError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout=-1), ValueError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout="5"), TypeError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout=True), TypeError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", timeout=None), TypeError, "timeout"),
-        (lambda: TuyaClient("id", "s", region="eu", session="s"), TypeError, "session"),
-        (lambda: TuyaClient("id", "s", region=["eu"]), TypeError, "region"),
-        (lambda: TuyaClient("id", "s", region={}), TypeError, "region"),
-        (lambda: TuyaClient("id", "s", region=5), TypeError, "region"),
-        (lambda: TuyaClient("id", "s", base_url=5), TypeError, "base_url"),
-        (
-            lambda: TuyaClient("id", "s", region="eu", allow_insecure_http="no"),
-            TypeError,
-            "allow_insecure_http",
-        ),
-        (
-            lambda: TuyaClient("id", "s", region="eu", rate_limit=float("inf")),
-            ValueError,
-            "rate_limit",
-        ),
-        (lambda: TuyaClient("id", "s", region="eu", rate_limit=0), ValueError, "rate_limit"),
-        (lambda: TuyaClient("id", "s", region="eu", rate_limit="5"), TypeError, "rate_limit"),
-        (lambda: TuyaClient("id", "s", region="eu", rate_limit=True), TypeError, "rate_limit"),
-        (lambda: TokenBucket(float("nan")), ValueError, "rate"),
-        (lambda: TokenBucket("5"), TypeError, "rate"),
-        (lambda: TokenBucket(True), TypeError, "rate"),
+        # rate numbers: test_input_fuzz.py::test_fuzzed_seconds_and_rates
         (lambda: TokenBucket(5, 0), ValueError, "burst"),
         (lambda: TokenBucket(5, 1.5), TypeError, "burst"),
         (lambda: TokenBucket(5, True), TypeError, "burst"),
+        (lambda: TokenBucket(2).set_rate(float("nan")), ValueError, "rate"),
+        (lambda: TokenBucket(2).set_rate(0), ValueError, "rate"),
     ],
 )
-def test_bad_client_options_are_refused_naming_the_argument(
+def test_bad_token_bucket_arguments_are_refused_by_name(
     make: Callable[[], object], error: type[Exception], match: str
 ) -> None:
     with pytest.raises(error, match=match):
         make()
-
-
-def test_good_timeouts_and_limits_are_accepted() -> None:
-    assert Timeout(total=None, connect=None).total is None
-    TuyaClient("id", "s", region="eu", timeout=Timeout(total=2.5, connect=None))
-    TuyaClient("id", "s", region="eu", timeout=1, rate_limit=0.5)
-    bucket = TokenBucket(2)
-    with pytest.raises(ValueError, match="rate"):
-        bucket.set_rate(float("nan"))
-    assert bucket.rate == 2
 
 
 async def test_with_options_checks_its_arguments(client: TuyaClient) -> None:
@@ -386,14 +400,21 @@ async def test_with_options_checks_its_arguments(client: TuyaClient) -> None:
         ({"params": {"a": b"x"}}, TypeError, "params"),
         ({"params": {"a": float("nan")}}, ValueError, "params"),
         ({"params": [("a", "b")]}, TypeError, "params"),
+        *(
+            ({"path": f"/v1.0/osaas/projects/{p}/{t}/.."}, ValueError, "path")
+            for p, t in [("..", "1"), ("a/b", "1"), ("1", "%2F"), ("", "1"), ("1", "a b")]
+        ),
+        ({"path": "/v1.0/osaas/projects/1/x\n"}, ValueError, "path"),
+        ({"path": "/v1.0/osaas/projects/1/./x"}, ValueError, "path"),
     ],
 )
 async def test_bad_escape_hatch_arguments_are_refused_before_io(
     sandbox: Sandbox, client: TuyaClient, kwargs: dict[str, Any], error: type, match: str
 ) -> None:
     method = kwargs.pop("method", "GET")
+    path = kwargs.pop("path", tasks_path(sandbox))
     with pytest.raises(error, match=match):
-        await client.request(method, tasks_path(sandbox), **kwargs)
+        await client.request(method, path, **kwargs)
     assert sandbox.state.requests == 0
 
 
@@ -408,3 +429,69 @@ async def test_escape_hatch_sends_good_params_and_extra_headers(
         idempotent=True,
     )
     assert len(result["tasks"]) == 2
+
+
+async def test_a_refused_refresh_falls_back_to_a_new_grant(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    path = tasks_path(sandbox)
+    await client.request("GET", path)
+    token = client._transport.tokens.current
+    assert token is not None
+    # Someone else refreshes with our refresh token: our access token dies, and so does the
+    # refresh token we hold.
+    assert sandbox.state.redeem_refresh_token(token.refresh_token) is not None
+
+    result = await client.request("GET", path)
+    assert result["total"] > 0
+    assert sandbox.state.codes[1010] == 2  # the call, then the refresh
+    assert (sandbox.state.grants, sandbox.state.refreshes) == (2, 0)
+    assert (client.stats.token_grants, client.stats.token_refreshes) == (2, 0)
+    renewed = client._transport.tokens.current
+    assert renewed is not None
+    assert renewed.access_token != token.access_token
+
+
+async def test_request_posts_a_json_body(sandbox: Sandbox, client: TuyaClient) -> None:
+    project = sandbox.project_id
+    relations = [{"room_id": "r7", "device_ids": ["d1", "d2"]}]
+    task_id = await client.request(
+        "POST",
+        f"/v1.0/osaas/projects/{project}/maintenance/task",
+        json={"worker_id": "1306411812723001", "room_device_relations": relations},
+    )
+    assert isinstance(task_id, str)
+    stored = sandbox.state.task(project, task_id)
+    assert stored is not None
+    assert stored["worker_username"] == "worker3001@example.com"
+    detail = await client.maintenance.get_task(project, task_id)
+    assert detail.rooms == (RoomDevices(room_id="r7", device_ids=("d1", "d2")),)
+
+
+async def test_clients_sharing_a_token_store_share_one_grant(
+    sandbox: Sandbox, make_client: ClientFactory
+) -> None:
+    store = MemoryTokenStore()
+    first = await make_client(sandbox, token_store=store)
+    second = await make_client(sandbox, token_store=store)
+    await asyncio.gather(
+        first.maintenance.list_tasks(sandbox.project_id),
+        second.maintenance.list_tasks(sandbox.project_id),
+    )
+    await second.maintenance.list_tasks(sandbox.project_id)
+    assert (sandbox.state.grants, sandbox.state.refreshes) == (1, 0)
+    assert first.stats.token_grants + second.stats.token_grants == 1
+    assert (await first.authenticate()).access_token == (await second.authenticate()).access_token
+    alone = await make_client(sandbox)  # its own store: its own grant
+    await alone.maintenance.list_tasks(sandbox.project_id)
+    assert sandbox.state.grants == 2
+
+
+def test_a_refused_rate_change_keeps_the_rate() -> None:
+    bucket = TokenBucket(2)
+    with pytest.raises(ValueError, match="rate"):
+        bucket.set_rate(float("nan"))
+    assert bucket.rate == 2
+    bucket.set_rate(5)
+    assert bucket.rate == 5
+    assert Timeout(total=None, connect=None).total is None

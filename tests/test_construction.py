@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
 from tuyaio import (
+    AsyncPager,
     AuthorizationStatus,
     ConstructionRecordDetail,
     DeviceType,
@@ -103,11 +106,11 @@ async def test_update_record_changes_the_window(sandbox: Sandbox, client: TuyaCl
     assert detail.remark == "extended"
 
 
-@pytest.mark.parametrize("page_size", [1, 333, 10000])
+@pytest.mark.parametrize(("page_size", "rooms"), [(1, 400), (333, 5000), (10000, 5000)])
 async def test_iter_rooms_yields_each_room_once_in_order(
-    make_sandbox: SandboxFactory, make_client: ClientFactory, page_size: int
+    make_sandbox: SandboxFactory, make_client: ClientFactory, page_size: int, rooms: int
 ) -> None:
-    sandbox = await make_sandbox(rooms=5000)
+    sandbox = await make_sandbox(rooms=rooms)
     client = await make_client(sandbox)
     expected = [room["roomId"] for room in sandbox.state.rooms(sandbox.lighting_project_id)]
     got = [
@@ -116,9 +119,9 @@ async def test_iter_rooms_yields_each_room_once_in_order(
             sandbox.lighting_project_id, page_size=page_size
         )
     ]
-    assert len(expected) == 5000
+    assert len(expected) == rooms
     assert got == expected
-    assert sandbox.state.by_route[ROOMS_ROUTE] == -(-5000 // page_size)
+    assert sandbox.state.by_route[ROOMS_ROUTE] == -(-rooms // page_size)
 
 
 async def test_filters_match_the_sandboxs_own_filtering(
@@ -191,51 +194,111 @@ async def test_permission_and_not_found_errors(sandbox: Sandbox, client: TuyaCli
         await client.construction.cancel_authorization("1234567890123456789")
 
 
+LIGHTING = "1333361826326470001"
+BEFORE_1970 = datetime(1969, 12, 31, 23, 59, tzinfo=UTC)
+
+
+def _record(**changes: Any) -> Callable[[TuyaClient], Awaitable[object]]:
+    """create_record (update_record with a ``record_id``) with one change to good arguments."""
+
+    def call(c: TuyaClient) -> Awaitable[object]:
+        fields: dict[str, Any] = {
+            "user_account": "a",
+            "country_code": "86",
+            "operator_name": "op",
+            "start_time": START,
+            "end_time": END,
+            **changes,
+        }
+        if "record_id" in fields:
+            return c.construction.update_record(LIGHTING, fields.pop("record_id"), **fields)
+        return c.construction.create_record(LIGHTING, **fields)
+
+    return call
+
+
+async def _walk(pager: AsyncPager[Any]) -> None:
+    async for _ in pager:
+        pass
+
+
 @pytest.mark.parametrize(
-    ("changes", "error", "match"),
+    ("call", "error", "match"),
     [
-        ({"start_time": datetime(2026, 12, 1)}, ValueError, "start_time must be timezone-aware"),
-        ({"end_time": START}, ValueError, "end_time must be after start_time"),
-        ({"end_time": START - timedelta(hours=1)}, ValueError, "end_time must be after"),
-        ({"device_types": [2]}, ValueError, "device_types"),
-        ({"device_types": []}, ValueError, "device_types"),
-        ({"device_types": [True]}, TypeError, "device_types"),
-        ({"room_ids": []}, ValueError, "room_ids"),
-        ({"room_ids": "r1"}, TypeError, "room_ids"),
-        ({"start_time": "2026-12-01"}, TypeError, "start_time"),
+        # create_record and update_record
+        (
+            _record(start_time=datetime(2026, 12, 1)),
+            ValueError,
+            "start_time must be timezone-aware",
+        ),
+        (_record(start_time="2026-12-01"), TypeError, "start_time"),
+        (_record(start_time=BEFORE_1970), ValueError, "start_time"),
+        (_record(record_id="rec1", start_time=BEFORE_1970), ValueError, "start_time"),
+        (_record(end_time=START), ValueError, "end_time must be after start_time"),
+        (_record(end_time=START - timedelta(hours=1)), ValueError, "end_time must be after"),
+        (_record(device_types=[2]), ValueError, "device_types"),
+        (_record(device_types=[]), ValueError, "device_types"),
+        (_record(device_types=[True]), TypeError, "device_types"),
+        (_record(device_types=[1.0]), TypeError, "device_types"),
+        (_record(device_types=1.0), TypeError, "device_types"),
+        (_record(device_types={1: "gateway"}), TypeError, "device_types"),
+        (_record(device_types=["1"]), TypeError, "device_types"),
+        (_record(room_ids=[]), ValueError, "room_ids"),
+        (_record(room_ids="r1"), TypeError, "room_ids"),
+        (_record(room_ids={"r1": 1}), TypeError, "room_ids"),
+        (_record(room_ids=["r1", "r2", "r1"]), ValueError, "room_ids"),
+        (_record(record_id="rec1", room_ids=["r1", "r1"]), ValueError, "room_ids"),
+        # list_rooms
+        (lambda c: c.construction.list_rooms(LIGHTING, page_size=10_001), ValueError, "page_size"),
+        (lambda c: c.construction.list_rooms(LIGHTING, page_no=0), ValueError, "page_no"),
+        *(
+            (
+                lambda c, v=v: c.construction.list_rooms(LIGHTING, authorization_status=v),
+                e,
+                "authorization_status",
+            )
+            for v, e in [
+                ([], ValueError),
+                ([7], ValueError),
+                (1.0, TypeError),
+                ({0: "x"}, TypeError),
+            ]
+        ),
+        (
+            lambda c: c.construction.list_rooms(LIGHTING, task_status=[1, 9]),
+            ValueError,
+            "task_status",
+        ),
+        (lambda c: c.construction.list_rooms(LIGHTING, task_status=2.0), TypeError, "task_status"),
+        # list_records
+        (
+            lambda c: c.construction.list_records(LIGHTING, start_time=BEFORE_1970),
+            ValueError,
+            "start_time",
+        ),
+        (
+            lambda c: c.construction.list_records(LIGHTING, end_time=BEFORE_1970),
+            ValueError,
+            "end_time",
+        ),
+        # iter_rooms and iter_records
+        (lambda c: _walk(c.construction.iter_rooms(LIGHTING, prefetch=-1)), ValueError, "prefetch"),
+        (
+            lambda c: _walk(c.construction.iter_records(LIGHTING, prefetch=True)),
+            TypeError,
+            "prefetch",
+        ),
     ],
 )
-async def test_bad_record_inputs_are_refused_before_io(
-    sandbox: Sandbox, client: TuyaClient, changes: dict[str, object], error: type, match: str
+async def test_bad_construction_arguments_are_refused_by_name_before_io(
+    sandbox: Sandbox,
+    client: TuyaClient,
+    call: Callable[[TuyaClient], Awaitable[object]],
+    error: type[Exception],
+    match: str,
 ) -> None:
-    args: dict[str, object] = {
-        "user_account": "a",
-        "country_code": "86",
-        "operator_name": "op",
-        "start_time": START,
-        "end_time": END,
-        **changes,
-    }
     with pytest.raises(error, match=match):
-        await client.construction.create_record(sandbox.lighting_project_id, **args)  # type: ignore[arg-type]
-    assert sandbox.state.requests == 0
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"page_size": 10_001}, "page_size"),
-        ({"page_no": 0}, "page_no"),
-        ({"authorization_status": []}, "authorization_status"),
-        ({"authorization_status": [7]}, "authorization_status"),
-        ({"task_status": [1, 9]}, "task_status"),
-    ],
-)
-async def test_bad_room_filters_are_refused_before_io(
-    sandbox: Sandbox, client: TuyaClient, kwargs: dict[str, object], match: str
-) -> None:
-    with pytest.raises((ValueError, TypeError), match=match):
-        await client.construction.list_rooms(sandbox.lighting_project_id, **kwargs)  # type: ignore[arg-type]
+        await call(client)
     assert sandbox.state.requests == 0
 
 

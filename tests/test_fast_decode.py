@@ -205,9 +205,7 @@ def mutate(data: st.DataObject, node: Any) -> Any:
     return node
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_fast_path_and_converter_agree_on_mutated_payloads(data: st.DataObject) -> None:
+def agree_on_a_mutated_payload(data: st.DataObject) -> None:
     type_, payload = data.draw(st.sampled_from(SAMPLES))
     payload = copy.deepcopy(payload)
     for _ in range(data.draw(st.integers(0, 3))):
@@ -216,3 +214,16 @@ def test_fast_path_and_converter_agree_on_mutated_payloads(data: st.DataObject) 
     fast = outcome(lambda: decode(payload, type_, method="GET", route="/fixture"))
     assert payload == before
     assert fast == outcome(lambda: converter(payload, type_))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fast_path_and_converter_agree_on_mutated_payloads(data: st.DataObject) -> None:
+    agree_on_a_mutated_payload(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fast_path_and_converter_agree_on_1000_mutated_payloads(data: st.DataObject) -> None:
+    agree_on_a_mutated_payload(data)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from tuyaio import (
     ApiError,
+    AsyncPager,
     InvalidParameterError,
     MaintenanceStatus,
     MaintenanceTaskDetail,
@@ -85,20 +88,20 @@ async def test_both_status_keys_decode_to_one_attribute(
         assert detail.status is task.status
 
 
-@pytest.mark.parametrize("page_size", [1, 7, 99])
+@pytest.mark.parametrize(("page_size", "tasks"), [(1, 150), (7, 1000), (99, 1000)])
 async def test_iter_tasks_yields_exactly_the_seeded_ids_in_order(
-    make_sandbox: SandboxFactory, make_client: ClientFactory, page_size: int
+    make_sandbox: SandboxFactory, make_client: ClientFactory, page_size: int, tasks: int
 ) -> None:
-    sandbox = await make_sandbox(tasks=1000)
+    sandbox = await make_sandbox(tasks=tasks)
     client = await make_client(sandbox)
     expected = [task["task_id"] for task in sandbox.state.tasks(sandbox.project_id)]
     got = [
         t.task_id
         async for t in client.maintenance.iter_tasks(sandbox.project_id, page_size=page_size)
     ]
-    assert len(expected) == 1000
+    assert len(expected) == tasks
     assert got == expected
-    assert sandbox.state.by_route[LIST_ROUTE] == -(-1000 // page_size)
+    assert sandbox.state.by_route[LIST_ROUTE] == -(-tasks // page_size)
 
 
 @pytest.mark.parametrize("prefetch", [0, 8])
@@ -144,46 +147,121 @@ async def test_unknown_task_is_not_found(sandbox: Sandbox, client: TuyaClient) -
     assert caught.value.route == "/v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}"
 
 
+async def _walk(pager: AsyncPager[Any]) -> None:
+    async for _ in pager:
+        pass
+
+
+PROJECT = "1233823965050001"
+ROOMS = {"r": ["d"]}
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
+    ("call", "error", "match"),
     [
-        ({"page_size": 0}, ValueError, "page_size"),
-        ({"page_size": 100}, ValueError, "page_size"),
-        ({"page_no": 0}, ValueError, "page_no"),
-        ({"page_no": "1"}, TypeError, "page_no"),
-        ({"page_size": 2.5}, TypeError, "page_size"),
+        # get_task: IDs that could leave their path segment
+        *(
+            (lambda c, p=p, t=t: c.maintenance.get_task(p, t), ValueError, "project_id|task_id")
+            for p, t in [("..", "1"), ("a/b", "1"), ("1", "%2F"), ("", "1"), ("1", "a b")]
+        ),
+        *(
+            (lambda c, t=t: c.maintenance.get_task(PROJECT, t), ValueError, "task_id")
+            for t in ["x\n", "."]
+        ),
+        # list_tasks
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_size=0), ValueError, "page_size"),
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_size=100), ValueError, "page_size"),
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_size=2.5), TypeError, "page_size"),
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_no=0), ValueError, "page_no"),
+        (lambda c: c.maintenance.list_tasks(PROJECT, page_no="1"), TypeError, "page_no"),
+        # iter_tasks: refused when called, not when iterated
+        (
+            lambda c: _pager(c.maintenance.iter_tasks(PROJECT, page_size=100)),
+            ValueError,
+            "page_size",
+        ),
+        (lambda c: _walk(c.maintenance.iter_tasks(PROJECT, prefetch=65)), ValueError, "prefetch"),
+        (
+            lambda c: _walk(c.maintenance.iter_tasks(PROJECT, prefetch=10**9)),
+            ValueError,
+            "prefetch",
+        ),
+        # create_task
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="", rooms=ROOMS),
+            ValueError,
+            "worker_id",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={}),
+            ValueError,
+            "at least one room",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={"r1": []}),
+            ValueError,
+            "must not be empty",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={"r1": "dev1"}),
+            TypeError,
+            "list of str",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={"../r": ["d"]}),
+            ValueError,
+            "room ID",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms={"r1": ["d/1"]}),
+            ValueError,
+            "rooms",
+        ),
+        (
+            lambda c: c.maintenance.create_task(
+                PROJECT, worker_id="w1", rooms={"r1": ["d1", "d2", "d1"]}
+            ),
+            ValueError,
+            r"rooms\['r1'\]",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms=[("r1", ["d"])]),
+            TypeError,
+            "RoomDevices",
+        ),
+        (
+            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms="r1"),
+            TypeError,
+            "rooms must map",
+        ),
+        (
+            lambda c: c.maintenance.create_task(
+                PROJECT,
+                worker_id="w1",
+                rooms=[
+                    RoomDevices(room_id="r1", device_ids=("d1",)),
+                    RoomDevices(room_id="r1", device_ids=("d2",)),
+                ],
+            ),
+            ValueError,
+            "rooms",
+        ),
     ],
 )
-async def test_bad_listing_arguments_are_refused_before_io(
-    sandbox: Sandbox, client: TuyaClient, kwargs: dict[str, object], error: type, match: str
+async def test_bad_maintenance_arguments_are_refused_by_name_before_io(
+    sandbox: Sandbox,
+    client: TuyaClient,
+    call: Callable[[TuyaClient], Awaitable[object]],
+    error: type[Exception],
+    match: str,
 ) -> None:
     with pytest.raises(error, match=match):
-        await client.maintenance.list_tasks(sandbox.project_id, **kwargs)  # type: ignore[arg-type]
-    with pytest.raises((ValueError, TypeError)):
-        client.maintenance.iter_tasks(sandbox.project_id, page_size=100)
+        await call(client)
     assert sandbox.state.requests == 0
 
 
-@pytest.mark.parametrize(
-    ("rooms", "match"),
-    [
-        ({}, "at least one room"),
-        ({"r1": []}, "must not be empty"),
-        ({"r1": "dev1"}, "list of str"),
-        ({"../r": ["d"]}, "room ID"),
-        ({"r1": ["d/1"]}, "rooms"),
-        ([("r1", ["d"])], "RoomDevices"),
-        ("r1", "rooms must map"),
-    ],
-)
-async def test_bad_create_arguments_are_refused_before_io(
-    sandbox: Sandbox, client: TuyaClient, rooms: object, match: str
-) -> None:
-    with pytest.raises((ValueError, TypeError), match=match):
-        await client.maintenance.create_task(sandbox.project_id, worker_id="w1", rooms=rooms)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="worker_id"):
-        await client.maintenance.create_task(sandbox.project_id, worker_id="", rooms={"r": ["d"]})
-    assert sandbox.state.requests == 0
+async def _pager(pager: AsyncPager[Any]) -> None:
+    raise AssertionError(f"{pager!r} was made")
 
 
 async def test_rooms_as_room_devices_and_server_side_validation(
@@ -200,3 +278,15 @@ async def test_rooms_as_room_devices_and_server_side_validation(
             f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks",
             params={"page_size": 500},
         )
+
+
+async def test_to_list_collects_a_listing_up_to_its_limit(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    seeded = [task["task_id"] for task in sandbox.state.tasks(sandbox.project_id)]
+    pager = client.maintenance.iter_tasks(sandbox.project_id, page_size=7, limit=30)
+    tasks = await pager.to_list()
+    assert [task.task_id for task in tasks] == seeded[:30]
+    assert sandbox.state.by_route[LIST_ROUTE] == 5
+    everything = await client.maintenance.iter_tasks(sandbox.project_id, page_size=99).to_list()
+    assert [task.task_id for task in everything] == seeded

@@ -7,6 +7,9 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Awaitable
+from contextlib import aclosing
+from typing import Any
 
 import pytest
 
@@ -24,9 +27,10 @@ from tuyaio import (
 )
 from tuyaio.sandbox import FAULT_KINDS, FaultConfig, Sandbox
 
-from .conftest import ClientFactory, SandboxFactory
+from .conftest import FAST_RETRY, ClientFactory, SandboxFactory
 
 SLOW_S = 0.6
+DETAIL_ROUTE = "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}"
 ATTEMPT_TIMEOUT = Timeout(total=0.3, connect=0.3)
 
 
@@ -41,16 +45,27 @@ def assert_no_secrets(
         assert not re.search(r"\b[0-9A-F]{64}\b", text), text
 
 
-async def test_2000_reads_with_10_percent_faults_of_every_kind_all_succeed(
-    make_sandbox: SandboxFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+async def reads_with_faults_of_every_kind(
+    make_sandbox: SandboxFactory,
+    make_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    reads: int,
+    rate: float,
+    retry: RetryPolicy,
+    **fault_options: Any,
 ) -> None:
+    """``reads`` reads through faults of every kind at ``rate``: all succeed, each fault is retried,
+    no secret is logged."""
     caplog.set_level(logging.DEBUG, logger="tuyaio")
     sandbox = await make_sandbox(
-        tasks=200, seed=11, faults=FaultConfig(rate=0.10, kinds=FAULT_KINDS, slow_s=SLOW_S)
+        tasks=200,
+        seed=11,
+        faults=FaultConfig(rate=rate, kinds=FAULT_KINDS, slow_s=SLOW_S, **fault_options),
     )
-    client = await make_client(sandbox, timeout=ATTEMPT_TIMEOUT)
+    client = await make_client(sandbox, timeout=ATTEMPT_TIMEOUT, retry=retry)
     task_ids = [task["task_id"] for task in sandbox.state.tasks(sandbox.project_id)]
-    inputs = [task_ids[n % len(task_ids)] for n in range(2000)]
+    inputs = [task_ids[n % len(task_ids)] for n in range(reads)]
 
     outcomes = await batch.run(
         lambda task_id: client.maintenance.get_task(sandbox.project_id, task_id),
@@ -60,10 +75,37 @@ async def test_2000_reads_with_10_percent_faults_of_every_kind_all_succeed(
 
     failures = [o.error for o in outcomes if not o.ok]
     assert failures == []
-    assert sum(sandbox.state.faults.values()) >= 150
+    assert [o.result.task_id for o in outcomes] == inputs
+    faults = sum(sandbox.state.faults.values())
+    assert faults >= reads * rate * 0.75
     assert set(sandbox.state.faults) == FAULT_KINDS
-    assert client.stats.retries >= sum(sandbox.state.faults.values()) - 5
+    assert client.stats.retries >= faults - 5
+    assert sandbox.state.by_route[DETAIL_ROUTE] == reads + client.stats.retries
     assert_no_secrets(caplog, sandbox, client)
+
+
+async def test_reads_with_faults_of_every_kind_all_succeed(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Retry-After: 0 keeps the 429s from waiting a second each; the slow run keeps the default.
+    await reads_with_faults_of_every_kind(
+        make_sandbox,
+        make_client,
+        caplog,
+        reads=300,
+        rate=0.2,
+        retry=RetryPolicy(max_retries=8, base_delay=0.001, max_delay=0.01),
+        retry_after_s=0,
+    )
+
+
+@pytest.mark.slow
+async def test_2000_reads_with_10_percent_faults_of_every_kind_all_succeed(
+    make_sandbox: SandboxFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    await reads_with_faults_of_every_kind(
+        make_sandbox, make_client, caplog, reads=2000, rate=0.1, retry=FAST_RETRY
+    )
 
 
 async def test_500_creates_with_dropped_connections_never_duplicate(
@@ -97,26 +139,90 @@ async def test_500_creates_with_dropped_connections_never_duplicate(
     assert_no_secrets(caplog, sandbox, client)
 
 
-async def test_a_server_rate_limit_converges_without_failures(
+def throttled_reads(
+    sandbox: Sandbox, client: TuyaClient, calls: int, rates: list[float | None]
+) -> Awaitable[list[batch.Outcome[int, Any]]]:
+    """``calls`` one-item listings at 64 at a time, noting the client's adaptive pace after each."""
+    path = f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks"
+    throttle = client._transport._throttle
+    return batch.run(
+        lambda _: client.request("GET", path, params={"page_size": 1}),
+        range(calls),
+        concurrency=64,
+        progress=lambda _: rates.append(throttle.rate),
+    )
+
+
+async def test_a_burst_of_1199s_slows_the_client_to_the_server_limit(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(rate_limit_rps=40, rate_limit_burst=40)
+    client = await make_client(sandbox, retry=RetryPolicy(base_delay=0.05, max_delay=0.5))
+    assert client._transport._throttle.rate is None  # unlimited until the server objects
+    rates: list[float | None] = []
+    outcomes = await throttled_reads(sandbox, client, 80, rates)
+    assert [o.error for o in outcomes if not o.ok] == []
+    paces = [rate for rate in rates if rate is not None]
+    assert paces, "the 1199s never set a pace"
+    assert min(paces) <= 40 * 1.1  # at most about what the server accepts
+    # The first 64 at once overrun the burst; after that the pace keeps the 1199s rare (without
+    # the throttle, the retries alone meet 80 to 150 of them here).
+    assert 3 <= sandbox.state.rate_limited < 0.6 * 80
+    assert client.stats.rate_limited == sandbox.state.rate_limited
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="AdaptiveThrottle divides what the server accepted by the whole 1 s window even when "
+    "the client has run for a fraction of it: a burst of 20 at a 100 req/s server sets a pace "
+    "of ~18 req/s, recovered at 10 % a second",
+)
+async def test_the_first_pace_is_not_far_below_what_the_server_accepts(
+    make_sandbox: SandboxFactory, make_client: ClientFactory
+) -> None:
+    sandbox = await make_sandbox(rate_limit_rps=100, rate_limit_burst=20)
+    client = await make_client(sandbox)
+    throttle = client._transport._throttle
+    path = f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks"
+    async with (
+        asyncio.timeout(10),
+        aclosing(
+            batch.stream(lambda _: client.request("GET", path), range(200), concurrency=64)
+        ) as outcomes,
+    ):
+        async for _ in outcomes:
+            if throttle.rate is not None:
+                break
+    assert throttle.rate is not None
+    assert throttle.rate >= 0.5 * 100
+
+
+@pytest.mark.slow
+async def test_a_server_rate_limit_converges_without_failures_and_the_pace_is_lifted(
     make_sandbox: SandboxFactory, make_client: ClientFactory
 ) -> None:
     sandbox = await make_sandbox(rate_limit_rps=50, rate_limit_burst=50)
     client = await make_client(sandbox, retry=RetryPolicy())
-    path = f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks"
+    rates: list[float | None] = []
     started = time.perf_counter()
-    outcomes = await batch.run(
-        lambda _: client.request("GET", path, params={"page_size": 1}), range(500), concurrency=64
-    )
+    outcomes = await throttled_reads(sandbox, client, 500, rates)
     elapsed = time.perf_counter() - started
     assert [o.error for o in outcomes if not o.ok] == []
+    assert sandbox.state.rate_limited >= 3
+    assert min(rate for rate in rates if rate is not None) < 2 * 50
     print(f"\n500 calls at 50 req/s: {elapsed:.2f} s, {sandbox.state.rate_limited} answered 1199")
+
+    # A calm window later, one answer lifts the pace again.
+    await asyncio.sleep(1.1)
+    await client.maintenance.list_tasks(sandbox.project_id, page_size=1)
+    assert client._transport._throttle.rate is None
 
 
 async def test_client_rate_limit_keeps_under_the_server_limit(
     make_sandbox: SandboxFactory, make_client: ClientFactory
 ) -> None:
-    sandbox = await make_sandbox(rate_limit_rps=40, rate_limit_burst=10)
-    client = await make_client(sandbox, rate_limit=TokenBucket(35, burst=5))
+    sandbox = await make_sandbox(rate_limit_rps=100, rate_limit_burst=10)
+    client = await make_client(sandbox, rate_limit=TokenBucket(85, burst=5))
     path = f"/v1.0/osaas/projects/{sandbox.project_id}/maintenance/tasks"
     await asyncio.gather(*(client.request("GET", path) for _ in range(60)))
     assert sandbox.state.rate_limited == 0

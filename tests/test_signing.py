@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -107,17 +106,44 @@ def test_query_encoding_drops_none_joins_lists_and_sorts_raw() -> None:
     )
 
 
-@given(
-    secret=st.text(min_size=1, max_size=40),
-    message=st.text(max_size=200),
-    token=st.text(max_size=40),
-)
-def test_sign_is_upper_hex_hmac_sha256(secret: str, message: str, token: str) -> None:
-    expected = hmac.new(
-        secret.encode(), f"cid{token}1n{message}".encode(), hashlib.sha256
-    ).hexdigest()
-    got = sign(
-        client_id="cid", secret=secret, t="1", nonce="n", access_token=token, string_to_sign=message
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=_case_id)
+def test_sign_over_the_string_to_sign_gives_each_vector(case: dict[str, Any]) -> None:
+    headers = [(name, value) for name, value in case["signed_headers"]]
+    message = string_to_sign(
+        case["method"], case["path"], encode_query(case["params"]), case["body"].encode(), headers
     )
-    assert got == expected.upper()
-    assert len(got) == 64
+    got = sign(
+        client_id=CREDS["client_id"],
+        secret=CREDS["secret"],
+        t=CREDS["t"],
+        string_to_sign=message,
+        access_token=CREDS["access_token"] if case["access_token"] else "",
+        nonce=CREDS["nonce"] if case["nonce"] else "",
+    )
+    assert got == case["sign"]
+
+
+FIELDS = ("client_id", "secret", "t", "string_to_sign", "access_token", "nonce")
+
+
+@given(field=st.sampled_from(FIELDS), extra=st.text(min_size=1, max_size=8))
+def test_every_input_of_the_signature_counts(field: str, extra: str) -> None:
+    case = VECTORS["cases"][1]  # published, with a token and a nonce
+    message = string_to_sign(
+        case["method"],
+        case["path"],
+        encode_query(case["params"]),
+        b"",
+        [(name, value) for name, value in case["signed_headers"]],
+    )
+    inputs = {
+        "client_id": CREDS["client_id"],
+        "secret": CREDS["secret"],
+        "t": CREDS["t"],
+        "string_to_sign": message,
+        "access_token": CREDS["access_token"],
+        "nonce": CREDS["nonce"],
+    }
+    assert sign(**inputs) == case["sign"]
+    inputs[field] += extra
+    assert sign(**inputs) != case["sign"]
