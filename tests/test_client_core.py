@@ -82,12 +82,6 @@ async def test_500_concurrent_calls_across_a_token_expiry_refresh_once(
     assert abs(client.clock_offset_ms) < 2_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Transport takes the token before waiting for a connection slot and does not read it "
-    "again after: calls queued behind the 100 slots send the token renewed meanwhile (the "
-    "refresh killed it) and each costs a 1010 and a repeat",
-)
 async def test_a_call_waiting_for_a_connection_does_not_send_a_renewed_token(
     make_sandbox: SandboxFactory, make_client: ClientFactory
 ) -> None:

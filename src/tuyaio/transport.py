@@ -299,6 +299,9 @@ class Transport:
                 else:
                     async with self._slots:
                         self._check_open(call)
+                        # A call that queued for a connection sends the token renewed meanwhile
+                        # (renewals never wait for a connection, so holding one here is safe).
+                        token = await self._valid_token(call)
                         envelope = await self._attempt(call, url, token, timeout, budget.attempts)
             except (ApiError, TransportError) as error:
                 failure = error
