@@ -261,7 +261,7 @@ _HINTS: Mapping[int, Hint] = {
     1005: Hint(
         "client ID invalid: wrong Access ID, or the project lives in another data center",
         "check TUYA_CLIENT_ID, and pick the region the cloud project was created in "
-        "(region= or TUYA_REGION)",
+        "(region or TUYA_REGION)",
     ),
     1010: Hint(
         "token invalid: another process may have refreshed the same credentials",
@@ -279,7 +279,7 @@ _HINTS: Mapping[int, Hint] = {
     1106: Hint(
         "permission denied: usually the wrong data center for this project, or the API "
         "service is not authorised for the cloud project",
-        "use the region the project was created in (region= or TUYA_REGION), and authorise the API "
+        "use the region the project was created in (region or TUYA_REGION), and authorise the API "
         "service (Smart Engineering / Smart Lighting) in the cloud project",
     ),
     1000: Hint("the object does not exist", "check the ID (list the objects to find it)"),
@@ -308,7 +308,7 @@ _HINTS: Mapping[int, Hint] = {
 _CROSS_REGION = Hint(
     "cross-region access: the credentials or this machine's address belong to another data "
     "center than the endpoint called",
-    "use the region the cloud project was created in (region= or TUYA_REGION)",
+    "use the region the cloud project was created in (region or TUYA_REGION)",
 )
 
 

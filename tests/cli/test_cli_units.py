@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 import tuyaio
+from tuyaio import to_json_data as to_data
 from tuyaio.cli.argtypes import (
     FAULT_KIND_NAMES,
     enum_list,
@@ -19,7 +20,7 @@ from tuyaio.cli.argtypes import (
     room_spec,
 )
 from tuyaio.cli.failures import ExitCode, UsageError, cli_terms, exit_code_for, one_line
-from tuyaio.cli.render import show, to_data
+from tuyaio.cli.render import show
 from tuyaio.cli.settings import client_options, connect
 from tuyaio.sandbox import FAULT_KINDS
 

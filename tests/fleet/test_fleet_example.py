@@ -14,6 +14,8 @@ import pytest
 
 from tuyaio.sandbox import Sandbox, SandboxConfig
 
+pytestmark = pytest.mark.slow  # starts taskiq worker processes: run by `pytest -m slow`
+
 pytest.importorskip(
     "taskiq_redis", reason="the fleet example needs taskiq: pip install taskiq taskiq-redis"
 )

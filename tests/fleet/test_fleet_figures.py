@@ -9,11 +9,14 @@ import asyncio
 import itertools
 import time
 
+import pytest
 import redis.asyncio as aioredis
 
 from tuyaio.sandbox import Sandbox, SandboxConfig, SandboxState
 
 from .processes import Workers
+
+pytestmark = pytest.mark.slow  # measurements with worker processes: run by `pytest -m slow`
 
 GRANT_ROUTE = "GET /v1.0/token"
 REFRESH_ROUTE = "GET /v1.0/token/{refresh_token}"

@@ -30,7 +30,7 @@ from ..retry import RetryPolicy
 from ..tokens import MemoryTokenStore, Token, TokenStore
 from .argtypes import id_text
 from .commands import Subparsers
-from .failures import ExitCode, hint_for, one_line
+from .failures import ExitCode, cli_terms, one_line
 from .output import Format, Output, add_format_flags
 from .settings import connect
 
@@ -162,10 +162,12 @@ async def _probe(
 def _explain(diagnosis: Diagnosis, error: TuyaError, step: str) -> None:
     diagnosis.add(step, "fail", one_line(error))
     if isinstance(error, ApiError):
-        hint = hint_for(error.code)
+        hint = error.hint
         diagnosis.error = {"code": error.code, "msg": error.msg, "tid": error.tid}
-        diagnosis.verdict = hint.meaning if hint else f"the server refused: {error.msg}"
-        diagnosis.fix = hint.fix if hint else "look up the code in Tuya's error code list"
+        diagnosis.verdict = cli_terms(hint.meaning) if hint else f"the server refused: {error.msg}"
+        diagnosis.fix = (
+            cli_terms(hint.fix) if hint else "look up the code in Tuya's error code list"
+        )
         diagnosis.exit_code = ExitCode.API_ERROR
     elif isinstance(error, DecodeError):
         diagnosis.verdict = "the endpoint answered, but not like the Tuya OpenAPI"
