@@ -13,6 +13,7 @@ from tuyaio import (
     AuthorizationStatus,
     ConstructionRecordDetail,
     DeviceType,
+    InvalidParameterError,
     NotFoundError,
     PermissionDeniedError,
     TuyaClient,
@@ -236,7 +237,7 @@ async def _walk(pager: AsyncPager[Any]) -> None:
         (_record(record_id="rec1", start_time=BEFORE_1970), ValueError, "start_time"),
         (_record(end_time=START), ValueError, "end_time must be after start_time"),
         (_record(end_time=START - timedelta(hours=1)), ValueError, "end_time must be after"),
-        (_record(device_types=[2]), ValueError, "device_types"),
+        (_record(device_types=[2**70]), ValueError, "device_types"),
         (_record(device_types=[]), ValueError, "device_types"),
         (_record(device_types=[True]), TypeError, "device_types"),
         (_record(device_types=[1.0]), TypeError, "device_types"),
@@ -259,13 +260,13 @@ async def _walk(pager: AsyncPager[Any]) -> None:
             )
             for v, e in [
                 ([], ValueError),
-                ([7], ValueError),
+                ([2**64], ValueError),
                 (1.0, TypeError),
                 ({0: "x"}, TypeError),
             ]
         ),
         (
-            lambda c: c.construction.list_rooms(LIGHTING, task_status=[1, 9]),
+            lambda c: c.construction.list_rooms(LIGHTING, task_status=[1, -(2**64)]),
             ValueError,
             "task_status",
         ),
@@ -317,3 +318,25 @@ async def test_aware_datetimes_in_any_zone_are_sent_as_the_same_instant(
     detail = await client.construction.get_record(created.record_id)
     assert detail.start_time == START
     assert detail.start_time.tzinfo is UTC
+
+
+async def test_a_value_tuya_adds_later_can_be_sent_before_tuyaio_knows_it(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    rooms = await client.construction.list_rooms(
+        sandbox.lighting_project_id, authorization_status=[1, 7]
+    )
+    assert rooms.total == sum(
+        1 for r in sandbox.state.rooms(sandbox.lighting_project_id) if r["authorizationStatus"] == 1
+    )
+    with pytest.raises(InvalidParameterError) as refused:  # the sandbox knows no device type 9
+        await client.construction.create_record(
+            sandbox.lighting_project_id,
+            user_account="a",
+            country_code="86",
+            operator_name="op",
+            start_time=START,
+            end_time=END,
+            device_types=[DeviceType.LIGHT, 9],
+        )
+    assert refused.value.code == 1109

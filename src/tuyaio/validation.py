@@ -160,7 +160,9 @@ def check_aware(name: str, value: object) -> datetime:
 
 
 def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]:
-    """A non-empty list of documented members of ``enum`` (members or their plain values)."""
+    """A non-empty list of members of ``enum``: members, or plain values of its type. A value the
+    documentation does not list (one Tuya adds later) is taken too, as an ``UNKNOWN`` member
+    that keeps it, so it can be sent before tuyaio knows its name."""
     if isinstance(values, Mapping):
         raise TypeError(f"{name} must be {enum.__name__} values or a list of them, got a mapping")
     if isinstance(values, (str, bytes, bytearray)) or not isinstance(values, Iterable):
@@ -172,7 +174,7 @@ def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]
 
 
 def _member(name: str, value: object, enum: type[E]) -> E:
-    known = {member.value: member for member in enum}
+    known = {member.value for member in enum}
     if isinstance(value, enum):
         value = value.value
     elif isinstance(value, (bool, Enum)) or not any(
@@ -180,12 +182,9 @@ def _member(name: str, value: object, enum: type[E]) -> E:
     ):
         raise TypeError(f"{name} must hold {enum.__name__} values, got {value!r}")
     try:
-        return known[value]
-    except (KeyError, TypeError):
-        choices = ", ".join(f"{member.value!r} ({member.name})" for member in enum)
-        raise ValueError(
-            f"{name}: {value!r} is not a known {enum.__name__}; use one of {choices}"
-        ) from None
+        return enum(value)
+    except ValueError:
+        raise ValueError(f"{name}: {value!r} is out of range for {enum.__name__}") from None
 
 
 def field_check(check: Callable[[str, Any], object]) -> Callable[[object, Any, Any], None]:
