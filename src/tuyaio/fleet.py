@@ -4,7 +4,8 @@ Several processes or hosts that use the same Tuya project credentials must not e
 own tokens (a refresh in one kills the token another is using) and together must stay under the
 project's quota. :class:`RedisTokenStore` keeps the token in Redis and renews it under a Redis
 lock, so the whole fleet makes one grant and one refresh per expiry; :class:`RedisRateLimiter`
-paces every request of the fleet with a GCRA schedule kept in Redis and timed by Redis's clock::
+paces every request of the fleet with a GCRA schedule kept in Redis and timed by Redis's clock;
+:class:`RedisCallQuota` caps the requests the whole fleet may send (in all, or per window)::
 
     from tuyaio.fleet import RedisRateLimiter, RedisTokenStore
 
@@ -51,12 +52,14 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 import attrs
 
 from .errors import TuyaError
+from .quota import LocalCallQuota
 from .ratelimit import TokenBucket
 from .tokens import MemoryTokenStore, Token
 from .validation import check_count, check_number, check_positive_number
 
 __all__ = [
     "FleetError",
+    "RedisCallQuota",
     "RedisRateLimiter",
     "RedisTokenStore",
     "RedisUnavailableError",
@@ -167,6 +170,41 @@ local new_tat = tat + interval
 local ttl_ms = math.ceil((new_tat - now) / 1000) + 1000
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', ttl_ms)
 return {send_at - now, repaired}
+"""
+
+# A budget of requests: spend one unless ARGV[1] are spent. KEYS[1] counts the requests granted
+# (never past the limit); ARGV[2] is the window in ms (0: none), which starts with the window's
+# first request (the key then expires). A key that is not a count (another type, not a
+# non-negative integer) is corrupt and starts again from 0; a window's count without a TTL gets
+# one, so that the window ends. Returns {taken, used, repaired}.
+_SPEND = """
+local repaired = 0
+local used = 0
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'string' then
+    used = tonumber(redis.call('GET', KEYS[1]))
+    if used == nil or used ~= used or used < 0 or used ~= math.floor(used) then
+        redis.call('DEL', KEYS[1])
+        used = 0
+        repaired = 1
+    end
+elseif kind ~= 'none' then
+    redis.call('DEL', KEYS[1])
+    repaired = 1
+end
+local window = tonumber(ARGV[2])
+if window > 0 and used > 0 and redis.call('PTTL', KEYS[1]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], window)
+    repaired = 1
+end
+if used >= tonumber(ARGV[1]) then
+    return {0, used, repaired}
+end
+used = redis.call('INCR', KEYS[1])
+if window > 0 and used == 1 then
+    redis.call('PEXPIRE', KEYS[1], window)
+end
+return {1, used, repaired}
 """
 
 
@@ -831,3 +869,110 @@ class RedisRateLimiter:
         if self._degraded:
             self._degraded = False
             logger.warning("Redis answers again; pacing with the fleet")
+
+
+class RedisCallQuota:
+    """A fleet-wide budget of requests in Redis: ``limit`` in all, or per ``window`` seconds.
+
+    Plugs into ``TuyaClient(call_quota=...)``: every client of every worker that passes the same
+    ``key`` (use the project's client_id, or a job's name) and Redis spends one shared budget,
+    one request at a time (retries and token calls count, as in the project's quota). Once it is
+    spent, requests are refused before they are sent with
+    :class:`~tuyaio.CallBudgetExceededError`. One Lua script checks and counts each request
+    atomically (``INCR``, and ``PEXPIRE`` when a window starts), so the fleet together sends at
+    most ``limit`` requests per window; the count never goes past ``limit``. A window starts with
+    its first request and ends ``window`` seconds later (the key expires); without ``window`` the
+    budget lasts until the key is deleted. :meth:`used` reads the count.
+
+    Bounds: a request waits at most ``timeout`` seconds for Redis (one command, even when it
+    hangs). When Redis fails, the budget cannot be checked, so by default the request is refused
+    too, with :class:`RedisUnavailableError` (a runaway job stops rather than spend the
+    project's quota unchecked). With ``local_fallback=n``, this worker alone may instead send
+    ``n`` requests (per ``window``) until Redis answers again; those are not counted in Redis
+    afterwards, so size ``n`` as this worker's share of the budget. After a timeout or a
+    connection failure, requests are refused (or fall back) at once, and one at most every
+    second tries Redis again. A script Redis received but did not answer in time may still run
+    later: a request refused that way can be counted, so the budget errs towards spent. A key
+    that is not a count is repaired: its budget starts again.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis | str,
+        key: str,
+        limit: int,
+        *,
+        window: float | None = None,
+        prefix: str = "tuyaio",
+        timeout: float = 2.0,
+        local_fallback: int | None = None,
+    ) -> None:
+        if not isinstance(key, str) or not key:
+            raise ValueError("key must be a non-empty string, e.g. the project's client_id")
+        self.limit = check_count("limit", limit, minimum=1)
+        self.window = None if window is None else check_positive_number("window", window)
+        self._fallback = (
+            None
+            if local_fallback is None
+            else LocalCallQuota(
+                check_count("local_fallback", local_fallback, minimum=1), window=self.window
+            )
+        )
+        self._redis = _Redis(redis, timeout=timeout)
+        self._name = f"{prefix}:quota:{key}"
+        window_ms = 0 if self.window is None else max(1, math.ceil(self.window * 1000))
+        self._args = [self.limit, window_ms]
+        self._spend = self._redis.client.register_script(_SPEND)
+        self._degraded = False
+
+    def __repr__(self) -> str:
+        return f"RedisCallQuota(limit={self.limit}, window={self.window}, key={self._name!r})"
+
+    @property
+    def key(self) -> str:
+        """The Redis key that holds the count."""
+        return self._name
+
+    async def take(self) -> bool:
+        """Spend one request of the fleet's budget; False when it is spent (in this window).
+
+        Raises :class:`RedisUnavailableError` when Redis fails and there is no
+        ``local_fallback`` (then False means this worker's local share is spent).
+        """
+        try:
+            taken, _used, repaired = await self._redis.run(
+                "the call-quota script", self._spend(keys=[self._name], args=self._args)
+            )
+        except RedisUnavailableError as error:
+            if self._fallback is None:
+                raise
+            if not self._degraded:
+                self._degraded = True
+                logger.warning(
+                    "%s; spending this worker's local share of the call budget (%d) until "
+                    "Redis answers",
+                    error,
+                    self._fallback.limit,
+                )
+            return await self._fallback.take()
+        if self._degraded:
+            self._degraded = False
+            logger.warning("Redis answers again; spending the fleet's call budget")
+        if repaired:
+            logger.warning("the call budget %r was corrupt; started it again", self._name)
+        return bool(taken)
+
+    async def used(self) -> int:
+        """Requests the fleet has spent so far (in the current window; 0 before the first).
+
+        Waits ``timeout`` at most; raises :class:`RedisUnavailableError` when Redis fails.
+        """
+        value = await self._redis.run("the call-quota read", self._redis.client.get(self._name))
+        try:
+            return int(value or 0)
+        except ValueError:
+            return 0
+
+    async def aclose(self) -> None:
+        """Close the Redis client if this quota made it from a URL."""
+        await self._redis.aclose()

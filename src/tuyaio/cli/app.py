@@ -17,6 +17,7 @@ from .failures import ExitCode, exit_code_for, one_line
 from .output import Format, Output
 from .render import printable
 from .settings import connection_parser, debug_parser
+from .usage import print_usage, run_usage
 
 __all__ = ["build_parser", "run"]
 
@@ -133,3 +134,6 @@ def run(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None 
                     sys.stderr.write("\n".join(map(printable, line.split("\n"))))
             _say(one_line(error))
             return exit_code_for(error)
+        finally:
+            if getattr(args, "usage", False):
+                print_usage(run_usage(args), sys.stderr)

@@ -29,6 +29,7 @@ from .commands import Subparsers
 from .failures import ExitCode
 from .output import Format, Output, add_format_flags
 from .render import show
+from .usage import track
 
 __all__ = ["register", "run_demo"]
 
@@ -114,8 +115,11 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
     async with (
         Sandbox(config) as sandbox,
-        TuyaClient(
-            sandbox.client_id, sandbox.secret, base_url=sandbox.base_url, retry=_DEMO_RETRY
+        track(
+            args,
+            TuyaClient(
+                sandbox.client_id, sandbox.secret, base_url=sandbox.base_url, retry=_DEMO_RETRY
+            ),
         ) as client,
     ):
         tasks, lighting = client.maintenance, client.construction

@@ -33,6 +33,7 @@ from .commands import Subparsers
 from .failures import ExitCode, cli_terms, one_line
 from .output import Format, Output, add_format_flags
 from .settings import connect
+from .usage import run_usage, usage_rows
 
 __all__ = ["Check", "Diagnosis", "register"]
 
@@ -91,6 +92,8 @@ class Diagnosis:
     grant_ms: float | None = None
     rtt_ms: float | None = None
     error: dict[str, Any] | None = None
+    usage: list[dict[str, Any]] = attrs.field(factory=list)
+    """The requests this run of the doctor cost, per route (what the project's quota counts)."""
 
     def add(self, name: str, status: str, detail: str) -> None:
         """Record a finding."""
@@ -268,6 +271,8 @@ _MARKS = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[
 
 async def _doctor(args: argparse.Namespace, out: Output) -> int:
     diagnosis = await diagnose(args)
+    usage = run_usage(args)
+    diagnosis.usage = usage_rows(usage)
     if out.format is not Format.TABLE:
         data = {"ok": diagnosis.exit_code is ExitCode.OK, **attrs.asdict(diagnosis)}
         data["exit_code"] = int(diagnosis.exit_code)
@@ -288,4 +293,15 @@ async def _doctor(args: argparse.Namespace, out: Output) -> int:
         f"[bold {style}]Verdict:[/bold {style}] {escape(diagnosis.verdict)}", highlight=False
     )
     console.print(f"[bold]Fix:[/bold] {escape(diagnosis.fix)}", highlight=False)
+    spent = Table(
+        title=f"Requests of this run: {usage.attempts} (the project's quota counts them)",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+    )
+    for column in ("route", "calls", "attempts", "succeeded", "failed"):
+        spent.add_column(column, justify="left" if column == "route" else "right")
+    for row in diagnosis.usage:
+        cells = (row["calls"], row["attempts"], row["succeeded"], row["failed"])
+        spent.add_row(Text(row["route"]), *map(str, cells))
+    console.print(spent)
     return diagnosis.exit_code

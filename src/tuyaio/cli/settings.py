@@ -18,6 +18,7 @@ from ..regions import DATA_CENTERS, REGIONS
 from ..retry import RetryPolicy
 from .argtypes import non_negative_int, positive_float
 from .failures import UsageError
+from .usage import track
 
 __all__ = ["client_options", "connect", "connection_parser", "debug_parser", "environ_of"]
 
@@ -83,6 +84,13 @@ def connection_parser() -> argparse.ArgumentParser:
         help="limit per attempt (default 30)",
     )
     group.add_argument(
+        "--usage",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="at the end, print the requests each route cost (calls, attempts, succeeded, "
+        "failed) on stderr",
+    )
+    group.add_argument(
         "--max-retries",
         type=non_negative_int,
         metavar="N",
@@ -122,6 +130,7 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def connect(args: argparse.Namespace, **overrides: Any) -> TuyaClient:
-    """A client for the flags and the environment; ``overrides`` win over both."""
+    """A client for the flags and the environment; ``overrides`` win over both. It counts in the
+    run's usage (``--usage``)."""
     options = {**client_options(args), **overrides}
-    return TuyaClient.from_env(environ=environ_of(args), **options)
+    return track(args, TuyaClient.from_env(environ=environ_of(args), **options))
