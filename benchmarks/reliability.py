@@ -4,8 +4,8 @@ Each scenario runs in a fresh process (so its peak RSS is its own) against a sma
 on 127.0.0.1 that answers the token grant normally and business calls as the scenario says. The
 report prints a table and writes ``benchmarks/results/reliability.json``:
 
-    python -m benchmarks.reliability            # every scenario; the hung server with a 10 s deadline
-    python -m benchmarks.reliability --full     # the hung server with the default 90 s deadline
+    python -m benchmarks.reliability          # every scenario; a hung server with a 10 s deadline
+    python -m benchmarks.reliability --full   # the hung server with the default 90 s deadline
 
 What it shows: the error each answer ends in (always a ``TuyaError``), the time to fail, the peak
 RSS growth (bound: 400 MB against an endless or inflating body), and how many requests were sent.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import io
 import json
 import resource
 import subprocess
@@ -53,12 +54,26 @@ async def endless(request: web.Request) -> web.StreamResponse:
     return response
 
 
-_BOMB = gzip.compress(b'{"success":true,"result":"' + b"0" * 1_000_000_000 + b'"}', 9)
+def _bomb() -> bytes:
+    """1 GB of JSON, gzip-compressed a megabyte at a time (never held inflated)."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9) as packed:
+        packed.write(b'{"success":true,"result":"')
+        zeros = b"0" * 1_000_000
+        for _ in range(1_000):
+            packed.write(zeros)
+        packed.write(b'"}')
+    return out.getvalue()
+
+
+_BOMB: list[bytes] = []
 
 
 async def gzip_bomb(request: web.Request) -> web.StreamResponse:
+    if not _BOMB:
+        _BOMB.append(_bomb())
     headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
-    return web.Response(body=_BOMB, headers=headers)
+    return web.Response(body=_BOMB[0], headers=headers)
 
 
 async def deep_json(request: web.Request) -> web.StreamResponse:
