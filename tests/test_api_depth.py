@@ -288,6 +288,13 @@ def test_setup_errors_are_typed_with_a_hint() -> None:
         parse_envelope(status=200, body=secret, method="GET", route="/v1.0/token")
     assert wrong.value.hint is not None
     assert "TUYA_CLIENT_SECRET" in wrong.value.hint.fix
+    suspended = (
+        b'{"success":false,"code":28841107,"msg":"No permission. The data center is suspended."}'
+    )
+    with pytest.raises(tuyaio.DataCenterSuspendedError) as off:
+        parse_envelope(status=200, body=suspended, method="GET", route="/v1.0/x")
+    assert off.value.hint is not None
+    assert "data center" in off.value.hint.fix
 
 
 def test_a_record_not_saved_is_a_typed_answer() -> None:

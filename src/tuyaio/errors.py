@@ -21,6 +21,7 @@ __all__ = [
     "ClockSkewError",
     "ConnectError",
     "CrossRegionError",
+    "DataCenterSuspendedError",
     "DecodeError",
     "Hint",
     "InvalidParameterError",
@@ -174,6 +175,11 @@ class PermissionDeniedError(ApiError):
     project, another region, or an API service the cloud project is not authorised for)."""
 
 
+class DataCenterSuspendedError(PermissionDeniedError):
+    """28841107: the cloud project's data center is suspended (enable it again in the Tuya IoT
+    platform, or use the region of a data center the project has enabled)."""
+
+
 class CrossRegionError(PermissionDeniedError):
     """ "cross-region access is not allowed": the endpoint is not the cloud project's data center
     (use the region the project was created in)."""
@@ -293,6 +299,12 @@ _HINTS: Mapping[int, Hint] = {
         "subscribe to the API service (Smart Engineering / Smart Lighting) and authorise the "
         "cloud project to use it",
     ),
+    28841107: Hint(
+        "the cloud project's data center is suspended",
+        "enable the data center again in the cloud project (Overview, data centers: remove and "
+        "add it back), or use the region of a data center the project has enabled (region or "
+        "TUYA_REGION)",
+    ),
     28841105: Hint(
         "this cloud project is not authorised to call this API",
         "authorise the cloud project for the API service in the Tuya IoT platform",
@@ -359,6 +371,7 @@ _CODE_TABLE: Mapping[int, type[ApiError]] = {
     1109: InvalidParameterError,
     1106: PermissionDeniedError,
     28841101: PermissionDeniedError,
+    28841107: DataCenterSuspendedError,
     28841105: PermissionDeniedError,
     1000: NotFoundError,
     1108: NotFoundError,
