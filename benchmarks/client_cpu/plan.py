@@ -32,7 +32,7 @@ class Plan:
     stream_rooms: dict[int, int]
     """Rooms per walk and round, by page size (whole pages)."""
     no_orjson_page_sizes: tuple[int, ...]
-    """Page sizes also measured with orjson hidden."""
+    """Page sizes also measured with orjson hidden (task details: at C=64)."""
     rss_rooms: tuple[int, ...]
     rss_runs: int
     profile_calls: int

@@ -34,7 +34,9 @@ from .worker import NO_ORJSON_ENV
 __all__ = ["main"]
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "client_cpu"
-PARTS = ("details", "stream", "no-orjson", "rss", "profile")
+PARTS = ("details", "stream", "rss", "profile")
+ORJSON, NO_ORJSON = "orjson", "no_orjson"
+"""The two variants: tuyaio with orjson (as installed here), and with orjson hidden."""
 CLIENT_ID, SECRET = "bench-client-id", "bench-secret"
 _REPO = Path(__file__).resolve().parents[2]
 _STARTUP_S = 30.0
@@ -135,39 +137,50 @@ class Runner:
         self.seen.setdefault("orjson_in_workers", {})[str(expected_orjson)] = answer["orjson"]
         return answer["figures"]
 
-    def pooled(self, mode: str, spec: dict[str, Any], *, no_orjson: bool = False) -> dict[str, Any]:
-        """``plan.processes`` workers of ``plan.rounds`` rounds each, their rounds pooled."""
-        pooled: dict[str, Any] = {}
+    def pooled(self, mode: str, variants: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """``plan.processes`` workers of ``plan.rounds`` rounds each per variant (``orjson``,
+        ``no_orjson``), the variants' processes interleaved; each variant's rounds pooled."""
+        pooled: dict[str, dict[str, Any]] = {variant: {} for variant in variants}
         for index in range(self.plan.processes):
-            figures = self.worker(
-                {"mode": mode, "rounds": self.plan.rounds, **spec}, no_orjson=no_orjson
-            )
-            for key, value in figures.items():
-                if key in pooled:
-                    pooled[key]["rounds"] += value["rounds"]
-                else:
-                    pooled[key] = value
-            log(f"{mode}{' (no orjson)' if no_orjson else ''}: process {index + 1} done")
+            for variant, spec in variants.items():
+                figures = self.worker(
+                    {"mode": mode, "rounds": self.plan.rounds, **spec},
+                    no_orjson=variant == NO_ORJSON,
+                )
+                for key, value in figures.items():
+                    if key in pooled[variant]:
+                        pooled[variant][key]["rounds"] += value["rounds"]
+                    else:
+                        pooled[variant][key] = value
+                log(f"{mode} ({variant}): process {index + 1} of {self.plan.processes} done")
         return pooled
 
 
-def _details(runner: Runner, concurrencies: Sequence[int], *, no_orjson: bool = False) -> Any:
+def _details(runner: Runner) -> dict[str, Any]:
     plan = runner.plan
-    spec = {
-        "concurrencies": list(concurrencies),
-        "calls": {str(c): plan.calls(c) for c in concurrencies},
-    }
-    return runner.pooled("details", spec, no_orjson=no_orjson)
+
+    def spec(concurrencies: Sequence[int]) -> dict[str, Any]:
+        return {
+            "concurrencies": list(concurrencies),
+            "calls": {str(c): plan.calls(c) for c in concurrencies},
+        }
+
+    variants = {ORJSON: spec(plan.concurrencies), NO_ORJSON: spec((TARGET_CONCURRENCY,))}
+    return runner.pooled("details", variants)
 
 
-def _stream(runner: Runner, page_sizes: Sequence[int], *, no_orjson: bool = False) -> Any:
+def _stream(runner: Runner) -> dict[str, Any]:
     plan = runner.plan
-    spec = {
-        "page_sizes": list(page_sizes),
-        "rooms": {str(size): plan.stream_rooms[size] for size in page_sizes},
-        "prefetch": plan.prefetch,
-    }
-    return runner.pooled("stream", spec, no_orjson=no_orjson)
+
+    def spec(page_sizes: Sequence[int]) -> dict[str, Any]:
+        return {
+            "page_sizes": list(page_sizes),
+            "rooms": {str(size): plan.stream_rooms[size] for size in page_sizes},
+            "prefetch": plan.prefetch,
+        }
+
+    variants = {ORJSON: spec(plan.page_sizes), NO_ORJSON: spec(plan.no_orjson_page_sizes)}
+    return runner.pooled("stream", variants)
 
 
 def _rss(runner: Runner) -> list[dict[str, Any]]:
@@ -194,16 +207,9 @@ def _measure(runner: Runner, parts: Sequence[str]) -> dict[str, Any]:
         log(f"{part} …")
         started = time.perf_counter()
         if part == "details":
-            measured["details"] = {"orjson": _details(runner, plan.concurrencies)}
+            measured["details"] = _details(runner)
         elif part == "stream":
-            measured["stream"] = {"orjson": _stream(runner, plan.page_sizes)}
-        elif part == "no-orjson":
-            measured.setdefault("details", {})["no_orjson"] = _details(
-                runner, (TARGET_CONCURRENCY,), no_orjson=True
-            )
-            measured.setdefault("stream", {})["no_orjson"] = _stream(
-                runner, plan.no_orjson_page_sizes, no_orjson=True
-            )
+            measured["stream"] = _stream(runner)
         elif part == "rss":
             measured["rss"] = _rss(runner)
         elif part == "profile":
