@@ -35,10 +35,11 @@ def _panel(axis: Any, rows: dict[str, list[dict[str, Any]]], key: str) -> None:
                     f"{row['ratio']['median']:.2f}",
                     (x, y),
                     textcoords="offset points",
-                    xytext=(0, 7),
+                    xytext=(0, 9),
                     ha="center",
                     fontsize=8,
                     color=color,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
                 )
     axis.set_xscale("log")
     axis.grid(True, alpha=0.3)
@@ -75,6 +76,7 @@ def plot(summaries: dict[str, Any], path: Path, subtitle: str) -> bool:
         right.set_yscale("log")
         right.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
         right.yaxis.set_minor_formatter(FuncFormatter(lambda value, _pos: ""))
+        right.set_yticks([1, 2, 3, 5, 10, 20, 30, 50])
     right.set_xlabel("page size")
     right.set_ylabel("client CPU µs per room (median, min–max)")
     right.set_title("streaming construction rooms, prefetch 8 (labels: raw ÷ tuyaio)", fontsize=10)

@@ -228,6 +228,29 @@ def _measure(runner: Runner, parts: Sequence[str]) -> dict[str, Any]:
     return measured
 
 
+def _source(tuyaio_file: str | None) -> dict[str, Any]:
+    """Where the workers' tuyaio came from: its directory, and the commit of the git work tree
+    holding it (with whether its ``src`` differs from that commit)."""
+    if not tuyaio_file:
+        return {}
+    package = Path(tuyaio_file).resolve().parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=package, capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    return {
+        "path": str(package),
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--", str(package))),
+    }
+
+
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -267,12 +290,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.stop()
     elapsed = time.perf_counter() - started
     load_after = load_average()
+    source = runner.seen["tuyaio_source"] = _source(runner.seen.get("tuyaio_file"))
+    commit = (source.get("git_commit") or "?")[:7] + (
+        " (modified)" if source.get("git_dirty") else ""
+    )
     summaries = summarise(measured)
     targets = evaluate(summaries)
     preamble = (
-        f"Run: `{command}` ({plan.name}, {elapsed:.0f} s, {started_at:%Y-%m-%d %H:%M} UTC) at "
-        f"commit {(machine['git_commit'] or '?')[:7]}"
-        f"{' (src modified)' if machine['git_dirty_src'] else ''} on {summary(machine)}; "
+        f"Run: `{command}` ({plan.name}, {elapsed:.0f} s, {started_at:%Y-%m-%d %H:%M} UTC), "
+        f"tuyaio from `{source.get('path', '?')}` at commit {commit}, benchmarks at "
+        f"{(machine['git_commit'] or '?')[:7]}, on {summary(machine)}; "
         f"load average before/after: {load_before} / {load_after}. "
         + (
             f"Page server on core {pinning.server}, client workers on core {pinning.client}. "
@@ -295,7 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     plotted = plot(
         summaries,
         out / "client_cpu.png",
-        f"tuyaio at {(machine['git_commit'] or '?')[:7]}, {machine['cpu']}",
+        f"tuyaio at {commit}, {machine['cpu']}, client and server pinned to separate cores"
+        if pinning.pinned
+        else f"tuyaio at {commit}, {machine['cpu']}, not pinned",
     )
     document = {
         "command": command,
