@@ -19,6 +19,7 @@ anything else (including every payload that fails) to the converter, so results 
 from __future__ import annotations
 
 import json
+import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -314,7 +315,7 @@ class _FastCodegen:
     def item(self, type_: Any) -> str:
         """An expression structuring ``@`` (a plain name) as ``type_``."""
         if type_ is int:
-            limit = self.constant(_INT_LIMIT)
+            limit = _INT_LIMIT
             return f"(@ if @.__class__ is int and -{limit} <= @ < {limit} else {self.hook(type_)})"
         exact = {str: "str", bool: "bool"}.get(type_)
         if exact is not None:
@@ -374,8 +375,20 @@ class _FastCodegen:
             if not field.init or isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
                 raise _Unhandled
             target = f"a{index}"
-            lines.append(f"    v = get({family.wire_name(field.name)!r}, _MISSING)")
             fallback = family.fallbacks.get(field.name)
+            inner = _optional_of(types[field.name])
+            if field.default is None and inner is not None and fallback is None:
+                # Missing and null alike give None: one lookup, one test.
+                lines += [
+                    f"    v = get({family.wire_name(field.name)!r})",
+                    "    if v is None:",
+                    f"        {target} = None",
+                    "    else:",
+                    *self.assign(inner, target, "v", "        "),
+                ]
+                arguments.append(target)
+                continue
+            lines.append(f"    v = get({family.wire_name(field.name)!r}, _MISSING)")
             if fallback is not None:
                 lines += [
                     "    if v is None or v is _MISSING:",
@@ -390,9 +403,26 @@ class _FastCodegen:
                 lines.append(f"        {target} = {self.constant(field.default)}")
             lines.append("    else:")
             lines += self.assign(types[field.name], target, "v", "        ")
-            arguments.append(f"{field.alias}={target}")
-        lines.append(f"    return {self.constant(cls)}({', '.join(arguments)})")
+            arguments.append(target)
+        lines += self.build(cls, arguments)
         return "\n".join(lines) + "\n"
+
+    def build(self, cls: type, values: list[str]) -> list[str]:
+        """Statements returning an instance of ``cls`` with its fields set to ``values``.
+
+        A frozen slotted class is filled through its slots' own setters, as its ``__init__``
+        would (the models have no validators or converters); any other class is called.
+        """
+        fields = attrs.fields(cls)
+        slots = [getattr(cls, field.name, None) for field in fields]
+        if not all(isinstance(slot, types.MemberDescriptorType) for slot in slots):
+            call = ", ".join(f"{f.alias}={v}" for f, v in zip(fields, values, strict=True))
+            return [f"    return {self.constant(cls)}({call})"]
+        new = self.constant(object.__new__)
+        lines = [f"    m = {new}({self.constant(cls)})"]
+        for slot, value in zip(slots, values, strict=True):
+            lines.append(f"    {self.constant(slot.__set__)}(m, {value})")  # type: ignore[union-attr]
+        return [*lines, "    return m"]
 
 
 _MISSING = object()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -127,13 +127,16 @@ def parse_envelope(
     route: str,
     retry_after: str | None = None,
     date: str | None = None,
-    secrets: Collection[str] = (),
+    headers: Mapping[str, str] | None = None,
+    secrets: Collection[str] | Callable[[], Collection[str]] = (),
 ) -> Envelope:
     """Return the envelope of a successful call, or raise the error the answer stands for.
 
-    ``retry_after`` and ``date`` are the answer's ``Retry-After`` and ``Date`` headers; the
-    server's time comes from ``t``, else from ``Date`` (each only within ``MIN_SERVER_MS`` to
-    ``MAX_SERVER_MS``). ``secrets`` are values that never show in an error (tokens, the secret).
+    ``retry_after`` and ``date`` are the answer's ``Retry-After`` and ``Date`` headers (or they
+    are read from ``headers``, only when the answer is an error); the server's time comes from
+    ``t``, else from ``Date`` (each only within ``MIN_SERVER_MS`` to ``MAX_SERVER_MS``).
+    ``secrets`` are values that never show in an error (tokens, the secret), or a function giving
+    them, called only for an error.
     """
     status_error = error_for_status(status) if status != 200 else None
     try:
@@ -141,6 +144,17 @@ def parse_envelope(
     except (ValueError, UnicodeDecodeError, RecursionError):
         document = None
 
+    if document.__class__ is dict and document.get("success") is True and status == 200:
+        t = _plausible_ms(document.get("t"))
+        tid = document.get("tid")
+        return Envelope(
+            result=document.get("result"), t=t, tid=tid if tid.__class__ is str else None
+        )
+    if headers is not None:
+        retry_after = headers.get("Retry-After")
+        date = headers.get("Date")
+    if callable(secrets):
+        secrets = secrets()
     if not isinstance(document, dict) or not isinstance(document.get("success"), bool):
         if status_error is not None:
             raise _status_error(

@@ -41,6 +41,8 @@ class Call:
     """The filled path holds a secret (a refresh token): keep it out of every error and log."""
     path_args: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     """The values filled into the route's template."""
+    key: str = ""
+    """``"METHOD template"``: the route as usage counts it."""
 
 
 def _template_fields(template: str) -> tuple[str, ...]:
@@ -61,10 +63,15 @@ class Route:
     authenticated: bool = True
     secret_path: bool = False
     fields: tuple[str, ...] = attrs.field(init=False)
+    key: str = attrs.field(init=False)
 
     @fields.default
     def _fields(self) -> tuple[str, ...]:
         return _template_fields(self.template)
+
+    @key.default
+    def _key(self) -> str:
+        return f"{self.method} {self.template}"
 
     def build(
         self,
@@ -87,6 +94,7 @@ class Route:
             route=self.template,
             path=self.template.format(**path_args),
             path_args=path_args,
+            key=self.key,
             query=encode_query(query),
             body=serialize(body, name=body_name),
             idempotent=_pick_idempotent(idempotent, self.idempotent, self.method),

@@ -180,8 +180,6 @@ async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
     length = response.content_length
     if length is not None and length > limit:
         raise _BodyTooLarge
-    if length is not None and "Content-Encoding" not in response.headers:
-        return await response.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_any():
@@ -279,7 +277,8 @@ class Transport:
         deadline = options.retry.deadline
         started = time.monotonic()
         unknown_before = False
-        first_sent_ms = self.clock.now_ms()
+        # Where a create's object would show up if its outcome turns out unknown.
+        first_sent_ms = None if call.idempotent else self.clock.now_ms()
         while True:
             token = await self._pace(call, options.hooks) if call.authenticated else None
             timeout = self._attempt_timeout(options.timeout, deadline, started)
@@ -290,8 +289,9 @@ class Transport:
                     route=call.route,
                 )
                 self._give_up(call, options, failure, budget.attempts - 1, started, None)
-            await self._spend_quota(call)
-            attempt_started = time.monotonic()
+            if self._quota is not None:
+                await self._spend_quota(call)
+            attempt_started = time.monotonic() if options.hooks else 0.0
             try:
                 if self._slots is None or not call.authenticated:
                     # Token calls never wait for a slot: the callers holding them may wait on it.
@@ -301,7 +301,7 @@ class Transport:
                         self._check_open(call)
                         # A call that queued for a connection sends the token renewed meanwhile
                         # (renewals never wait for a connection, so holding one here is safe).
-                        token = await self._valid_token(call)
+                        token = self.tokens.fresh() or await self._valid_token(call)
                         envelope = await self._attempt(call, url, token, timeout, budget.attempts)
             except (ApiError, TransportError) as error:
                 failure = error
@@ -338,7 +338,8 @@ class Transport:
                 await self._sleep(delay)
 
     async def _spend_quota(self, call: Call) -> None:
-        if self._quota is not None and not await self._quota.take():
+        assert self._quota is not None
+        if not await self._quota.take():
             raise CallBudgetExceededError(
                 method=call.method, route=call.route, quota=repr(self._quota)
             )
@@ -354,7 +355,7 @@ class Transport:
         error: TuyaError | None = None,
     ) -> None:
         """Count a finished call, remember it for :func:`~tuyaio.last_call`, tell the hooks."""
-        usage = self.usage.route(f"{call.method} {call.route}")
+        usage = self.usage.route(call.key)
         usage.calls += 1
         usage.attempts += attempts
         if error is None:
@@ -410,7 +411,7 @@ class Transport:
         # (which would then all leave at once), and read again after it, so that a call that
         # waited for its turn does not send a token renewed meanwhile.
         self._check_open(call)
-        token = await self._valid_token(call)
+        token = self.tokens.fresh() or await self._valid_token(call)
         if not self._throttle.limited and self._limiter is None:
             return token
         if self._throttle.limited:
@@ -508,19 +509,19 @@ class Transport:
             extra_headers=call.extra_headers,
         )
         self.stats.attempts += 1
-        started = time.perf_counter()
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
         status: int | str = "-"
         code: int | None = None
         try:
-            status, body, retry_after, date = await self._exchange(call, url, headers, limits)
+            status, body, answer_headers = await self._exchange(call, url, headers, limits)
             envelope = parse_envelope(
                 status=status,
                 body=body,
                 method=call.method,
                 route=call.route,
-                retry_after=retry_after,
-                date=date,
-                secrets=self._secrets(),
+                headers=answer_headers,
+                secrets=self._secrets,
             )
         except ApiError as error:
             code = error.code
@@ -532,7 +533,7 @@ class Transport:
             self._throttle.record(rate_limited=False)
             return envelope
         finally:
-            if logger.isEnabledFor(logging.DEBUG):
+            if debug:
                 logger.debug(
                     "%s %s -> %s code=%s attempt=%d %.1fms",
                     call.method,
@@ -545,7 +546,7 @@ class Transport:
 
     async def _exchange(
         self, call: Call, url: URL, headers: dict[str, str], limits: aiohttp.ClientTimeout
-    ) -> tuple[int, bytes, str | None, str | None]:
+    ) -> tuple[int, bytes, Mapping[str, str]]:
         try:
             async with self._http().request(
                 call.method,
@@ -555,13 +556,12 @@ class Transport:
                 timeout=limits,
                 allow_redirects=False,
             ) as response:
+                length = response.content_length
+                plain = "Content-Encoding" not in response.headers
+                if plain and length is not None and length <= self._max_body_bytes:
+                    return response.status, await response.read(), response.headers
                 body = await _read_body(response, self._max_body_bytes)
-                return (
-                    response.status,
-                    body,
-                    response.headers.get("Retry-After"),
-                    response.headers.get("Date"),
-                )
+                return response.status, body, response.headers
         except _BodyTooLarge:
             failure: TransportError = UnexpectedResponseError(
                 detail=f"the answer is larger than max_body_bytes ({self._max_body_bytes})",
