@@ -24,7 +24,7 @@ class ServerClock:
 
     def now_ms(self) -> int:
         """Server time in milliseconds since the epoch, as best we know it."""
-        return self.local_ms() + self.offset_ms
+        return int(self._time() * 1000) + self.offset_ms
 
     def observe(self, server_ms: int) -> bool:
         """Adopt the server's time from a token answer when ours is off by more than

@@ -156,6 +156,8 @@ class AdaptiveThrottle:
         self._rejections += rate_limited
         while self._answers and self._answers[0][0] < now - self._window:
             self._rejections -= self._answers.popleft()[1]
+        if self._bucket is None and not rate_limited:
+            return  # unlimited and calm: nothing to decide
         accepted_rate = (len(self._answers) - self._rejections) / self._window
         if rate_limited:
             if (

@@ -30,10 +30,11 @@ class Token:
     expires_at_ms: int
     lifetime_ms: int
     uid: str = ""
+    renew_at_ms: int = attrs.field(init=False, repr=False, eq=False)
+    """When to renew: 60 s or 10 % of the lifetime before expiry, whichever is smaller."""
 
-    @property
-    def renew_at_ms(self) -> int:
-        """When to renew: 60 s or 10 % of the lifetime before expiry, whichever is smaller."""
+    @renew_at_ms.default
+    def _renew_at_ms(self) -> int:
         return self.expires_at_ms - min(_MAX_RENEWAL_MARGIN_MS, self.lifetime_ms // 10)
 
     def is_fresh(self, now_ms: int) -> bool:
@@ -128,7 +129,7 @@ class TokenManager:
     def fresh(self) -> Token | None:
         """The token in use if it is not due for renewal, without waiting; else ``None``."""
         token = self._token
-        if token is not None and token.is_fresh(self._clock.now_ms()):
+        if token is not None and self._clock.now_ms() < token.renew_at_ms:
             return token
         return None
 

@@ -297,11 +297,14 @@ class Transport:
                     # Token calls never wait for a slot: the callers holding them may wait on it.
                     envelope = await self._attempt(call, url, token, timeout, budget.attempts)
                 else:
+                    queued = self._slots.locked()
                     async with self._slots:
-                        self._check_open(call)
-                        # A call that queued for a connection sends the token renewed meanwhile
-                        # (renewals never wait for a connection, so holding one here is safe).
-                        token = self.tokens.fresh() or await self._valid_token(call)
+                        if queued:
+                            # A call that queued for a connection sends the token renewed
+                            # meanwhile (renewals never wait for a connection: holding one here
+                            # is safe).
+                            self._check_open(call)
+                            token = self.tokens.fresh() or await self._valid_token(call)
                         envelope = await self._attempt(call, url, token, timeout, budget.attempts)
             except (ApiError, TransportError) as error:
                 failure = error
