@@ -245,7 +245,9 @@ async def load(browser: Browser, url: str, page: str, problems: Problems) -> dic
         if method == "Page.loadEventFired":
             loaded_at = loop.time()
         elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            text = " ".join(str(arg.get("value", arg.get("description", ""))) for arg in params["args"])
+            text = " ".join(
+                str(arg.get("value", arg.get("description", ""))) for arg in params["args"]
+            )
             problems.add(page, f"console error: {text}")
         elif method == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
@@ -260,21 +262,23 @@ async def load(browser: Browser, url: str, page: str, problems: Problems) -> dic
                 problems.add(page, f"HTTP {response['status']} for {response['url']}")
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             problems.add(page, f"failed to load a resource: {params.get('errorText')}")
-    found = await browser.send(
-        "Runtime.evaluate", {"expression": LINKS_JS, "returnByValue": True}
-    )
+    found = await browser.send("Runtime.evaluate", {"expression": LINKS_JS, "returnByValue": True})
     value: dict[str, Any] = json.loads(found["result"]["value"])
     return value
 
 
-async def check(site: Path, executable: str) -> list[str]:
-    """Every problem of the site at ``site``, one line each (none: the site is fine)."""
-    problems = Problems()
-    statuses: dict[str, int] = {}
-    pages = sorted(
+def site_pages(site: Path) -> list[str]:
+    """The URL path of every HTML page of the site (``/`` for ``index.html``)."""
+    return sorted(
         "/" + path.relative_to(site).as_posix().removesuffix("index.html")
         for path in site.rglob("*.html")
     )
+
+
+async def check(site: Path, pages: list[str], executable: str) -> list[str]:
+    """Every problem of the site at ``site``, one line each (none: the site is fine)."""
+    problems = Problems()
+    statuses: dict[str, int] = {}
     if not pages:
         return [f"{site}: no HTML page (build the site first: mkdocs build --strict)"]
     ids: dict[str, set[str]] = {}
@@ -316,7 +320,7 @@ def main() -> int:
         help="the Chromium executable (default: chromium on PATH)",
     )
     args = parser.parse_args()
-    lines = asyncio.run(check(args.site, args.chromium))
+    lines = asyncio.run(check(args.site, site_pages(args.site), args.chromium))
     for line in lines:
         print(line)
     if lines:
