@@ -16,7 +16,7 @@ class ServerClock:
 
     def __init__(self, time_source: Callable[[], float] = time.time) -> None:
         self._time = time_source
-        self.offset_ms = 0
+        self.offset_ms: int = 0
 
     def local_ms(self) -> int:
         """Local time in milliseconds since the epoch."""

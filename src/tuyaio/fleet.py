@@ -44,10 +44,10 @@ try:
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
     from redis.exceptions import RedisError, ResponseError
-except ImportError as error:  # pragma: no cover - exercised only without the extra
+except ImportError as _import_error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "tuyaio.fleet needs redis-py's asyncio client: pip install 'tuyaio[redis]'"
-    ) from error
+    ) from _import_error
 
 import attrs
 
@@ -66,7 +66,7 @@ __all__ = [
     "TokenLockTimeoutError",
 ]
 
-logger = logging.getLogger("tuyaio.fleet")
+logger: logging.Logger = logging.getLogger("tuyaio.fleet")
 
 _T = TypeVar("_T")
 

@@ -57,7 +57,7 @@ from .tokens import Token, TokenManager, TokenStore, token_from_result
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Credentials", "Options", "Stats", "Transport"]
 
-logger = logging.getLogger("tuyaio")
+logger: logging.Logger = logging.getLogger("tuyaio")
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 """The largest answer read (after decompression): far above any real page (10,000 rooms are about
@@ -223,9 +223,9 @@ class Transport:
         self._rand = rand
         self._closed = False
         self.options = options
-        self.clock = clock or ServerClock()
-        self.stats = Stats()
-        self.tokens = TokenManager(
+        self.clock: ServerClock = clock or ServerClock()
+        self.stats: Stats = Stats()
+        self.tokens: TokenManager = TokenManager(
             fetch=self._fetch_token,
             store=token_store,
             key=f"{base_url.authority}:{credentials.client_id}",

@@ -83,6 +83,7 @@ def check_unique(name: str, values: tuple[H, ...]) -> tuple[H, ...]:
 
 
 def check_int(name: str, value: object) -> int:
+    """An ``int`` (a ``bool`` is refused)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     return value

@@ -30,7 +30,7 @@ class Sandbox:
         self._app = make_app(config or SandboxConfig())
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
-        self.base_url = ""
+        self.base_url: str = ""
 
     def __repr__(self) -> str:
         return f"Sandbox(base_url={self.base_url!r})"
