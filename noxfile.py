@@ -31,13 +31,7 @@ PYTHONS = [
     if (match := CLASSIFIER.match(classifier))
 ]
 
-MARKERS = PYPROJECT.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("markers", [])
-# `-m "not slow"` once the marker is registered (pytest refuses an unknown one in -m); until
-# then the fleet tests (a real redis-server, worker processes) are what "slow" stands for.
-if any(m.split(":")[0].strip() == "slow" for m in MARKERS):
-    NOT_SLOW = ["-m", "not slow"]
-else:
-    NOT_SLOW = ["--ignore=tests/fleet"]
+NOT_SLOW = ["-m", "not slow"]  # as the default run: measurements stay in `pytest -m slow`
 
 nox.options.error_on_missing_interpreters = True
 nox.options.default_venv_backend = "venv"
