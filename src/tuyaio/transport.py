@@ -280,7 +280,12 @@ class Transport:
         # Where a create's object would show up if its outcome turns out unknown.
         first_sent_ms = None if call.idempotent else self.clock.now_ms()
         while True:
-            token = await self._pace(call, options.hooks) if call.authenticated else None
+            token = None
+            if call.authenticated:
+                if self._closed or self._throttle.limited or self._limiter is not None:
+                    token = await self._pace(call, options.hooks)
+                else:  # the common case, without a coroutine: a valid token, nothing to wait for
+                    token = self.tokens.fresh() or await self._valid_token(call)
             timeout = self._attempt_timeout(options.timeout, deadline, started)
             if timeout is None:  # the wait for a token or a turn used the whole deadline
                 failure: TuyaError = RequestTimeoutError(
