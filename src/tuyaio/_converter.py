@@ -317,9 +317,12 @@ class _FastCodegen:
         if type_ is int:
             limit = _INT_LIMIT
             return f"(@ if @.__class__ is int and -{limit} <= @ < {limit} else {self.hook(type_)})"
-        exact = {str: "str", bool: "bool"}.get(type_)
-        if exact is not None:
-            return f"(@ if @.__class__ is {exact} else {self.hook(type_)})"
+        if type_ is str:  # an ID sent as a JSON number keeps its decimal text
+            return (
+                f"(@ if @.__class__ is str else str(@) if @.__class__ is int else {self.hook(str)})"
+            )
+        if type_ is bool:
+            return f"(@ if @.__class__ is bool else {self.hook(bool)})"
         if type_ is datetime:
             from_ms = "_EPOCH + _timedelta(milliseconds=@)"
             return f"({from_ms} if @.__class__ is int else {self.hook(type_)})"
