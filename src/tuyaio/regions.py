@@ -29,7 +29,7 @@ DATA_CENTERS: tuple[DataCenter, ...] = (
     DataCenter("in", "India", "https://openapi.tuyain.com"),
     DataCenter("sg", "Singapore", "https://openapi-sg.iotbing.com"),
 )
-"""The data centers, as PROTOCOL.md §1 lists them: the one table of regions."""
+"""The data centers (docs/protocol.md, "Transport"): the one table of regions."""
 
 REGIONS = MappingProxyType({center.code: center.base_url for center in DATA_CENTERS})
 """Region code → base URL of that data center (a view of :data:`DATA_CENTERS`)."""
