@@ -35,7 +35,7 @@ __all__ = [
     "remember",
 ]
 
-logger = logging.getLogger("tuyaio")
+logger: logging.Logger = logging.getLogger("tuyaio")
 
 RetryReason = Literal["transport", "server_error", "rate_limit", "token", "clock"]
 """Why an attempt was followed by another: a failed connection or timeout, an HTTP 5xx or

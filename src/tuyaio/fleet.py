@@ -909,8 +909,10 @@ class RedisCallQuota:
     ) -> None:
         if not isinstance(key, str) or not key:
             raise ValueError("key must be a non-empty string, e.g. the project's client_id")
-        self.limit = check_count("limit", limit, minimum=1)
-        self.window = None if window is None else check_positive_number("window", window)
+        self.limit: int = check_count("limit", limit, minimum=1)
+        self.window: float | None = (
+            None if window is None else check_positive_number("window", window)
+        )
         self._fallback = (
             None
             if local_fallback is None

@@ -43,10 +43,10 @@ from typing import Any
 try:
     from opentelemetry import metrics, trace
     from opentelemetry.trace import SpanKind, Status, StatusCode
-except ImportError as error:  # pragma: no cover - exercised only without the extra
+except ImportError as _import_error:  # pragma: no cover - only without the extra
     raise ImportError(
         "tuyaio.otel needs the OpenTelemetry API: pip install 'tuyaio[otel]'"
-    ) from error
+    ) from _import_error
 
 from . import __version__
 from .events import AttemptEvent, CallEvent, Event, RateLimitWaitEvent, TokenEvent

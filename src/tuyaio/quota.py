@@ -88,11 +88,13 @@ class LocalCallQuota:
         window: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.limit = check_count("limit", limit, minimum=1)
-        self.window = None if window is None else check_positive_number("window", window)
+        self.limit: int = check_count("limit", limit, minimum=1)
+        self.window: float | None = (
+            None if window is None else check_positive_number("window", window)
+        )
         self._clock = clock
         self._started = clock()
-        self.used = 0
+        self.used: int = 0
 
     def __repr__(self) -> str:
         return f"LocalCallQuota(limit={self.limit}, window={self.window}, used={self.used})"

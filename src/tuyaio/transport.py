@@ -218,7 +218,7 @@ class Transport:
         self._throttle = AdaptiveThrottle()
         self._max_body_bytes = max_body_bytes
         self._quota = quota
-        self.usage = Usage()
+        self.usage: Usage = Usage()
         self._sleep = sleep
         self._rand = rand
         self._closed = False
