@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -85,7 +86,7 @@ def _identifiers(request: RecordRequest) -> dict[str, str]:
         "operator_name": request.operator_name,
         "start_time": str(to_ms(request.start_time)),
         "end_time": str(to_ms(request.end_time)),
-        "room_ids": ",".join(request.room_ids or ()),
+        "room_ids": json.dumps(list(request.room_ids or ()), separators=(",", ":")),
     }
 
 
@@ -185,20 +186,18 @@ class ConstructionResource(Resource):
         if error.route != _RECORD.template or "start_time" not in ids:
             raise ValueError("find_created takes the OutcomeUnknownError of a create_record")
         start, end = from_ms(int(ids["start_time"])), from_ms(int(ids["end_time"]))
-        rooms = sorted(filter(None, ids.get("room_ids", "").split(",")))
+        rooms = sorted(json.loads(ids.get("room_ids", "[]")))
         records = self.iter_records(
             ids["project_id"], operator_name=ids["operator_name"], start_time=start, end_time=end
         )
-        async for record in records:
-            if (record.user_account, record.start_time, record.end_time) != (
-                ids["user_account"],
-                start,
-                end,
-            ):
-                continue
-            detail = await self.get_record(record.record_id)
-            if sorted(room.room_id for room in detail.rooms) == rooms:
-                return detail
+        wanted = (ids["user_account"], start, end)
+        async with records:  # leaving cancels the prefetch
+            async for record in records:
+                if (record.user_account, record.start_time, record.end_time) != wanted:
+                    continue
+                detail = await self.get_record(record.record_id)
+                if sorted(room.room_id for room in detail.rooms) == rooms:
+                    return detail
         return None
 
     async def update_record(

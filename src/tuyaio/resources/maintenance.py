@@ -104,18 +104,19 @@ class MaintenanceResource(Resource):
         wanted = {room: sorted(devices) for room, devices in json.loads(ids["rooms"]).items()}
         window = _window(error, margin)
         newest_first, previous = True, None
-        async for task in self.iter_tasks(ids["project_id"]):
-            created = task.created_at
-            if created is None:
-                continue
-            newest_first = newest_first and (previous is None or created <= previous)
-            previous = created
-            if newest_first and created < window[0]:
-                break
-            if window[0] <= created <= window[1]:
-                detail = await self.get_task(ids["project_id"], task.task_id)
-                if {r.room_id: sorted(r.device_ids) for r in detail.rooms} == wanted:
-                    return detail
+        async with self.iter_tasks(ids["project_id"]) as tasks:  # leaving cancels the prefetch
+            async for task in tasks:
+                created = task.created_at
+                if created is None:
+                    continue
+                newest_first = newest_first and (previous is None or created <= previous)
+                previous = created
+                if newest_first and created < window[0]:
+                    break
+                if window[0] <= created <= window[1]:
+                    detail = await self.get_task(ids["project_id"], task.task_id)
+                    if {r.room_id: sorted(r.device_ids) for r in detail.rooms} == wanted:
+                        return detail
         return None
 
     async def wait_for_status(
