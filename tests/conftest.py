@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from tuyaio import RetryPolicy, TuyaClient
 from tuyaio.sandbox import Sandbox, SandboxConfig
@@ -58,3 +59,20 @@ async def sandbox(make_sandbox: SandboxFactory) -> Sandbox:
 async def client(sandbox: Sandbox, make_client: ClientFactory) -> TuyaClient:
     """A client for the default sandbox."""
     return await make_client(sandbox)
+
+
+@asynccontextmanager
+async def loopback_server(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """A real aiohttp server on 127.0.0.1 (a free port) answering every request with
+    ``handler``; yields its base URL and stops it on the way out."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

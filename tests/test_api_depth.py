@@ -37,7 +37,7 @@ from tuyaio.sandbox import (
     Sandbox,
 )
 
-from .conftest import FAST_RETRY, ClientFactory, SandboxFactory
+from .conftest import FAST_RETRY, ClientFactory, SandboxFactory, loopback_server
 
 CREATE_TASK = "POST /v1.0/osaas/projects/{project_id}/maintenance/task"
 CREATE_RECORD = "POST /v2.0/illumination/construction/record"
@@ -149,17 +149,8 @@ class Capture:
 @pytest.fixture
 async def capture() -> AsyncIterator[tuple[Capture, str]]:
     recorder = Capture()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", recorder.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield recorder, f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with loopback_server(recorder.handle) as base_url:
+        yield recorder, base_url
 
 
 async def test_client_headers_and_extra_parameters_are_sent_and_signed(

@@ -27,7 +27,7 @@ from tuyaio import (
 )
 from tuyaio.sandbox import FaultConfig, Sandbox
 
-from .conftest import FAST_RETRY, ClientFactory, SandboxFactory
+from .conftest import FAST_RETRY, ClientFactory, SandboxFactory, loopback_server
 
 TASKS = "/v1.0/osaas/projects/{project_id}/maintenance/tasks"
 NO_RETRY = {"retry": __import__("tuyaio").RetryPolicy(max_retries=0)}
@@ -210,15 +210,8 @@ async def html_server() -> AsyncIterator[str]:
             text="<html><body>Captive portal</body></html>", content_type="text/html"
         )
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with loopback_server(page) as base_url:
+        yield base_url
 
 
 async def test_an_html_body_is_an_unexpected_response(html_server: str) -> None:

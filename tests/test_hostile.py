@@ -32,6 +32,8 @@ from tuyaio import (
     UnexpectedResponseError,
 )
 
+from .conftest import loopback_server
+
 CLIENT_ID, SECRET = "hostile-client", "hostile-secret-0123456789"
 ACCESS, REFRESH = "access-token-abcdef0123456789", "refresh-token-fedcba9876543210"
 PROJECT, TASK = "p1", "t1"
@@ -74,17 +76,8 @@ class Hostile:
 @pytest.fixture
 async def hostile() -> AsyncIterator[tuple[Hostile, str]]:
     server = Hostile()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield server, f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with loopback_server(server.handle) as base_url:
+        yield server, base_url
 
 
 def client_for(base_url: str, **options: Any) -> TuyaClient:

@@ -21,7 +21,7 @@ from aiohttp import web
 from tuyaio import InvalidParameterError, TuyaClient
 from tuyaio.sandbox import Sandbox
 
-from .conftest import FAST_RETRY
+from .conftest import FAST_RETRY, loopback_server
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "signing_vectors.json").read_text())
 SAMPLES = {case["name"]: case for case in VECTORS["cases"]}
@@ -60,17 +60,8 @@ class Capture:
 @pytest.fixture
 async def capture() -> AsyncIterator[tuple[Capture, str]]:
     recorder = Capture(failures_first=1)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", recorder.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield recorder, f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with loopback_server(recorder.handle) as base_url:
+        yield recorder, base_url
 
 
 async def test_rooms_and_records_send_the_documented_body_on_a_get_signed_per_attempt(
