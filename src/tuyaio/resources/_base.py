@@ -7,6 +7,7 @@ the generic :class:`~tuyaio.pagination.AsyncPager` walks the pages without knowi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -125,6 +126,16 @@ class Resource:
     ) -> Page[T]:
         check_page("page_no", page_no)
         check_page_size("page_size", page_size, listing.paging.max_page_size)
+        return await self._get_page(listing, path, filters, page_no, page_size)
+
+    async def _get_page(
+        self,
+        listing: Listing[T],
+        path: Mapping[str, str],
+        filters: Mapping[str, Any],
+        page_no: int,
+        page_size: int,
+    ) -> Page[T]:
         call = listing.build(path, filters, page_no, page_size)
         envelope = await self._transport.send(call, self._options)
         return listing.decode(envelope.result, call, page_no, page_size)
@@ -140,13 +151,9 @@ class Resource:
         start_page: int,
         prefetch: int,
     ) -> AsyncPager[T]:
-        listing.route.check_path(path)
-
-        async def fetch(page_no: int, size: int) -> Page[T]:
-            return await self._page(listing, path, filters, page_no=page_no, page_size=size)
-
-        return AsyncPager(
-            fetch,
+        listing.route.check_path(path)  # now: the pager sends nothing before it is walked
+        return AsyncPager(  # checks start_page, page_size and the rest once, for every page
+            functools.partial(self._get_page, listing, path, filters),
             page_size=page_size,
             start_page=start_page,
             limit=limit,
