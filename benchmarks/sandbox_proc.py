@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from types import TracebackType
 
-__all__ = ["SandboxInfo", "SandboxProcess", "start_all"]
+__all__ = ["SandboxInfo", "SandboxProcess", "start_all", "stop_process"]
 
 
 @dataclass(frozen=True)
@@ -108,18 +108,8 @@ class SandboxProcess:
     def stop(self) -> None:
         """Stop the server this object started (and only it)."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-        if process.stdout is not None:
-            with contextlib.suppress(OSError):
-                process.stdout.close()
+        if process is not None:
+            stop_process(process)
 
     def __enter__(self) -> SandboxInfo:
         self.start()
@@ -132,6 +122,20 @@ class SandboxProcess:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def stop_process(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL after 10 s; close its stdout. This process only."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    if process.stdout is not None:
+        with contextlib.suppress(OSError):
+            process.stdout.close()
 
 
 def start_all(processes: list[SandboxProcess]) -> list[SandboxInfo]:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import selectors
@@ -24,6 +23,7 @@ from typing import Any
 
 from ..context import log
 from ..machine import describe, load_average, summary
+from ..sandbox_proc import stop_process
 from .capture import capture
 from .pinning import Cores, cores, pin
 from .plan import TARGET_CONCURRENCY, Plan
@@ -86,17 +86,7 @@ class PageServer:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s: this process only."""
-        process = self._process
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-        if process.stdout is not None:
-            with contextlib.suppress(OSError):
-                process.stdout.close()
+        stop_process(self._process)
 
 
 class Runner:

@@ -93,20 +93,29 @@ def _clients(spec: dict[str, Any]) -> tuple[RawClient, tuyaio.TuyaClient]:
     return raw, client
 
 
+def _detail_calls(
+    project: str, ids: list[str], raw: RawClient, client: tuyaio.TuyaClient
+) -> tuple[Callable[[int], Awaitable[object]], Callable[[int], Awaitable[object]]]:
+    """The same task-detail GET through tuyaio and through the raw baseline, by index."""
+    paths = [f"/v1.0/osaas/projects/{project}/maintenance/tasks/{tid}" for tid in ids]
+
+    async def tuyaio_call(index: int) -> object:
+        return await client.maintenance.get_task(project, ids[index % len(ids)])
+
+    async def raw_call(index: int) -> object:
+        return await raw.get(paths[index % len(paths)])
+
+    return tuyaio_call, raw_call
+
+
 async def _details(spec: dict[str, Any]) -> dict[str, Any]:
     """Task-detail GETs at each concurrency: rounds of ``calls[C]`` calls, alternating."""
     server, pid = spec["server"], spec["server"]["pid"]
     project, ids = server["project_id"], server["task_ids"]
-    paths = [f"/v1.0/osaas/projects/{project}/maintenance/tasks/{tid}" for tid in ids]
     raw, client = _clients(spec)
     out: dict[str, Any] = {}
     async with raw, client:
-
-        async def tuyaio_call(index: int) -> object:
-            return await client.maintenance.get_task(project, ids[index % len(ids)])
-
-        async def raw_call(index: int) -> object:
-            return await raw.get(paths[index % len(paths)])
+        tuyaio_call, raw_call = _detail_calls(project, ids, raw, client)
 
         first = await tuyaio_call(1)
         if first.task_id != ids[1] or (await raw_call(1))["task_id"] != ids[1]:
@@ -281,18 +290,12 @@ async def _profile(spec: dict[str, Any]) -> dict[str, Any]:
     """cProfile of a task-detail loop and of a room walk, for each contender (untimed)."""
     server = spec["server"]
     project, ids = server["project_id"], server["task_ids"]
-    paths = [f"/v1.0/osaas/projects/{project}/maintenance/tasks/{tid}" for tid in ids]
     n, concurrency = spec["detail_calls"], spec["concurrency"]
     total, size, prefetch = spec["rooms"], spec["page_size"], spec["prefetch"]
     raw, client = _clients(spec)
     out: dict[str, Any] = {}
     async with raw, client:
-
-        async def tuyaio_call(index: int) -> object:
-            return await client.maintenance.get_task(project, ids[index % len(ids)])
-
-        async def raw_call(index: int) -> object:
-            return await raw.get(paths[index % len(paths)])
+        tuyaio_call, raw_call = _detail_calls(project, ids, raw, client)
 
         runs: dict[str, tuple[Callable[[], Awaitable[int]], int]] = {
             f"details {RAW}": (lambda: _drive(raw_call, n, concurrency), n),
