@@ -7,15 +7,13 @@ fence with ``<!-- docs-test: skip, REASON -->``; a marker must give its reason.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .redis_server import RedisServer, redis_server
+from .python_blocks import run_block
+from .redis_server import redis_server
 
 __all__ = ["redis_server"]
 
@@ -25,12 +23,6 @@ FENCE = re.compile(
     flags=re.S | re.M,
 )
 SKIP = re.compile(r"skip, (?P<reason>\S.*)")
-ENV = {
-    **os.environ,
-    "TUYA_CLIENT_ID": "docs-client",
-    "TUYA_CLIENT_SECRET": "docs-secret",
-    "TUYA_REGION": "eu",
-}
 
 
 def _blocks() -> list[tuple[str, int, str, str | None]]:
@@ -76,18 +68,4 @@ def test_docs_python_block_runs(
         skip = SKIP.fullmatch(marker)
         assert skip, f"unknown docs-test marker {marker!r}"
         pytest.skip(f"{page} block {index}: {skip['reason']}")
-    env = dict(ENV)
-    if "REDIS_URL" in code:
-        server: RedisServer = request.getfixturevalue("redis_server")
-        env["REDIS_URL"] = server.url
-    if "def test_" in code:
-        path = tmp_path / "test_docs_example.py"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
-    else:
-        path = tmp_path / "docs_example.py"
-        command = [sys.executable, str(path)]
-    path.write_text(code, encoding="utf-8")
-    done = subprocess.run(
-        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, f"{page} block {index}:\n{code}\n{done.stdout}\n{done.stderr}"
+    run_block(code, f"{page} block {index}", tmp_path, request)
