@@ -19,6 +19,9 @@ pytest.importorskip("redis", reason="the fleet tests need redis-py: pip install 
 import redis
 import redis.asyncio as aioredis
 
+from tuyaio.fleet import RedisRateLimiter, RedisTokenStore
+from tuyaio.tokens import Token
+
 from ..redis_server import RedisServer, redis_server, start_redis, stop_redis
 from .processes import Workers
 
@@ -93,3 +96,26 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         yield OwnRedis(process, server)
     finally:
         stop_redis(process)
+
+
+Closers = list[RedisTokenStore | RedisRateLimiter]
+
+
+@pytest.fixture
+async def closers() -> AsyncIterator[Closers]:
+    """Stores and limiters to close at the end of the test."""
+    opened: Closers = []
+    yield opened
+    for item in opened:
+        await item.aclose()
+
+
+def make_token(name: str, *, expires_at_ms: int = 10**13, lifetime_ms: int = 7_200_000) -> Token:
+    """A token pair named ``name`` (``access-NAME``/``refresh-NAME``)."""
+    return Token(
+        access_token=f"access-{name}",
+        refresh_token=f"refresh-{name}",
+        expires_at_ms=expires_at_ms,
+        lifetime_ms=lifetime_ms,
+        uid="uid-1",
+    )

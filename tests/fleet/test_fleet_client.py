@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -11,18 +11,10 @@ from tuyaio import TuyaClient
 from tuyaio.fleet import RedisRateLimiter, RedisTokenStore, RedisUnavailableError
 from tuyaio.sandbox import Sandbox
 
+from .conftest import Closers
+
 SandboxFactory = Callable[..., Awaitable[Sandbox]]
 ClientFactory = Callable[..., Awaitable[TuyaClient]]
-Closers = list[RedisTokenStore | RedisRateLimiter]
-
-
-@pytest.fixture
-async def closers() -> AsyncIterator[Closers]:
-    """Stores and limiters to close at the end of the test."""
-    opened: Closers = []
-    yield opened
-    for item in opened:
-        await item.aclose()
 
 
 @pytest.fixture

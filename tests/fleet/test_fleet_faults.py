@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -23,32 +23,12 @@ from tuyaio.fleet import RedisRateLimiter, RedisTokenStore, RedisUnavailableErro
 from tuyaio.sandbox import Sandbox
 from tuyaio.tokens import Token, TokenManager
 
-from .conftest import OwnRedis
+from .conftest import Closers, OwnRedis, make_token
 from .proxy import DelayProxy
 
 KEY = "127.0.0.1:fleet-client-id"
 TIMEOUT = 0.5  # the fleet's Redis timeout in these tests
 SLACK = 0.5  # what a busy machine may add to a bound
-Closers = list[RedisTokenStore | RedisRateLimiter]
-
-
-@pytest.fixture
-async def closers() -> AsyncIterator[Closers]:
-    """Stores and limiters to close at the end of the test."""
-    opened: Closers = []
-    yield opened
-    for item in opened:
-        await item.aclose()
-
-
-def make_token(name: str, *, expires_at_ms: int = 10**13, lifetime_ms: int = 7_200_000) -> Token:
-    return Token(
-        access_token=f"access-{name}",
-        refresh_token=f"refresh-{name}",
-        expires_at_ms=expires_at_ms,
-        lifetime_ms=lifetime_ms,
-        uid="uid-1",
-    )
 
 
 async def timed(call: Awaitable[object]) -> float:

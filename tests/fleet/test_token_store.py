@@ -14,18 +14,10 @@ from tuyaio.clock import ServerClock
 from tuyaio.fleet import RedisTokenStore, RedisUnavailableError, TokenLockTimeoutError
 from tuyaio.tokens import Token, TokenManager, TokenStore
 
+from .conftest import make_token
+
 KEY = "127.0.0.1:fleet-client-id"
 StoreFactory = Callable[..., RedisTokenStore]
-
-
-def make_token(name: str, *, expires_at_ms: int = 10**13, lifetime_ms: int = 7_200_000) -> Token:
-    return Token(
-        access_token=f"access-{name}",
-        refresh_token=f"refresh-{name}",
-        expires_at_ms=expires_at_ms,
-        lifetime_ms=lifetime_ms,
-        uid="uid-1",
-    )
 
 
 @pytest.fixture
