@@ -12,16 +12,18 @@ from .measure import Series
 from .scenarios import batch, cpu, details, stream, walk
 from .targets import Target
 
-__all__ = ["markdown", "write_json"]
+__all__ = ["markdown", "markdown_table", "number", "write_json"]
 
 
-def _table(header: Sequence[str], rows: list[list[str]]) -> str:
+def markdown_table(header: Sequence[str], rows: list[list[str]]) -> str:
+    """A Markdown table of ``rows`` under ``header``."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def _num(value: float | None, digits: int = 0) -> str:
+def number(value: float | None, digits: int = 0) -> str:
+    """A figure with thousands separators, ``–`` when missing."""
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
@@ -48,16 +50,16 @@ def _details(bench: Bench) -> str:
                     f"{latency:g} ms",
                     f"{concurrency}",
                     f"{n:,}",
-                    _num(ours),
-                    _num(raw),
-                    _num(peer),
+                    number(ours),
+                    number(raw),
+                    number(peer),
                     _ratio(ours, raw),
                     _ratio(ours, peer),
                 ]
             )
     header = ["latency", "C", "requests", "tuyaio", "raw aiohttp", "tuya-connector"]
     header += ["tuyaio / raw", "tuyaio / connector"]
-    return "### 1. Task-detail GETs, requests/s\n\n" + _table(header, rows)
+    return "### 1. Task-detail GETs, requests/s\n\n" + markdown_table(header, rows)
 
 
 def _walk(bench: Bench) -> str:
@@ -77,19 +79,19 @@ def _walk(bench: Bench) -> str:
                 [
                     f"{latency:g} ms",
                     "0 (sequential)" if depth == 0 else str(depth),
-                    _num(ours, 3),
-                    _num(raw, 3),
-                    _num(peer, 3),
+                    number(ours, 3),
+                    number(raw, 3),
+                    number(peer, 3),
                     _ratio(raw, ours),
                     _ratio(sequential, ours),
-                    _num(round_trip, 1),
+                    number(round_trip, 1),
                 ]
             )
     header = ["latency", "prefetch", "tuyaio s", "raw s", "tuya-connector s"]
     header += ["tuyaio speed / raw", "tuyaio sequential / this", "page round trip ms (raw)"]
     plan = bench.plan
     title = f"### 2. Walk {plan.walk_tasks:,} tasks at page_size {plan.walk_page_size}, seconds"
-    return title + "\n\n" + _table(header, rows)
+    return title + "\n\n" + markdown_table(header, rows)
 
 
 def _stream(bench: Bench) -> str:
@@ -100,9 +102,9 @@ def _stream(bench: Bench) -> str:
         rows.append(
             [
                 series.contender,
-                _num(series.median("rate")),
-                _num(series.median("rss_growth_mb"), 1),
-                _num(worst, 1),
+                number(series.median("rate")),
+                number(series.median("rss_growth_mb"), 1),
+                number(worst, 1),
                 _ratio(series.median("rate"), raw_rate),
             ]
         )
@@ -112,7 +114,7 @@ def _stream(bench: Bench) -> str:
         f"prefetch {plan.stream_prefetch}, 0 ms), {plan.stream_repetitions} run(s) each"
     )
     header = ["contender", "rooms/s", "RSS growth MB (median)", "(largest)", "speed / raw"]
-    return title + "\n\n" + _table(header, rows)
+    return title + "\n\n" + markdown_table(header, rows)
 
 
 def _cpu(bench: Bench) -> str:
@@ -123,8 +125,8 @@ def _cpu(bench: Bench) -> str:
         rows.append(
             [
                 series.contender,
-                _num(per_1000),
-                _num(series.median("rate")),
+                number(per_1000),
+                number(series.median("rate")),
                 _ratio(per_1000, raw_cpu),
             ]
         )
@@ -134,7 +136,7 @@ def _cpu(bench: Bench) -> str:
         f"C={plan.cpu_concurrency}, 0 ms)"
     )
     header = ["contender", "CPU ms per 1,000 calls (= µs per call)", "req/s", "× raw"]
-    table = _table(header, rows)
+    table = markdown_table(header, rows)
     if "profile" in bench.notes:
         table += f"\n\nProfile of the top functions: `{bench.notes['profile']}`."
     return title + "\n\n" + table
@@ -145,14 +147,14 @@ def _batch(bench: Bench) -> str:
     for latency in bench.sandboxes:
         ours = _fig(bench.find(batch.SCENARIO, batch.BATCH, latency_ms=latency), "rate")
         base = _fig(bench.find(batch.SCENARIO, batch.GATHER, latency_ms=latency), "rate")
-        rows.append([f"{latency:g} ms", _num(ours), _num(base), _ratio(ours, base)])
+        rows.append([f"{latency:g} ms", number(ours), number(base), _ratio(ours, base)])
     plan = bench.plan
     title = (
         f"### 5. Batch: {plan.batch_calls:,} task-detail calls at concurrency "
         f"{plan.batch_concurrency}, calls/s"
     )
     header = ["latency", "tuyaio.batch.run", "gather + semaphore", "batch / gather"]
-    return title + "\n\n" + _table(header, rows)
+    return title + "\n\n" + markdown_table(header, rows)
 
 
 def _targets(targets: list[Target]) -> str:
@@ -165,7 +167,7 @@ def _targets(targets: list[Target]) -> str:
         ]
         for target in targets
     ]
-    return "### Targets\n\n" + _table(["target", "measured", "bound", "verdict"], rows)
+    return "### Targets\n\n" + markdown_table(["target", "measured", "bound", "verdict"], rows)
 
 
 _SECTIONS: dict[str, Callable[[Bench], str]] = {

@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from ..report import markdown_table, number
 from .plan import RAW, TARGET_CONCURRENCY, TARGET_PAGE_SIZE, TUYAIO, Plan
 
 __all__ = ["evaluate", "markdown", "profile_text", "summarise"]
@@ -191,16 +192,6 @@ def evaluate(summaries: dict[str, Any]) -> list[dict[str, Any]]:
     return targets
 
 
-def _table(header: Sequence[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _num(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
-
-
 def _ratios(spread: dict[str, float]) -> list[str]:
     return [f"{spread['min']:.2f}", f"**{spread['median']:.2f}**", f"{spread['max']:.2f}"]
 
@@ -214,18 +205,18 @@ def _details(summaries: dict[str, Any], plan: Plan) -> str:
                     str(row["concurrency"]),
                     VARIANTS[variant],
                     f"{plan.calls(row['concurrency']):,} × {row['rounds']}",
-                    _num(row["raw_us"]["median"]),
-                    _num(row["tuyaio_us"]["median"]),
+                    number(row["raw_us"]["median"]),
+                    number(row["tuyaio_us"]["median"]),
                     *_ratios(row["ratio"]),
-                    _num(row["tuyaio_core_use"], 2),
-                    _num(row["server_us_tuyaio"]),
+                    number(row["tuyaio_core_use"], 2),
+                    number(row["server_us_tuyaio"]),
                 ]
             )
     header = ["C", "tuyaio JSON", "calls × rounds", "raw µs/call", "tuyaio µs/call"]
     header += ["raw ÷ tuyaio min", "median", "max", "tuyaio core use", "server µs/call"]
     return (
         "### Task-detail GET (`maintenance.get_task`), client CPU per call, 0 ms server\n\n"
-        + _table(header, rows)
+        + markdown_table(header, rows)
     )
 
 
@@ -238,18 +229,18 @@ def _stream(summaries: dict[str, Any], plan: Plan) -> str:
                     f"{row['page_size']:,}",
                     VARIANTS[variant],
                     f"{row['rooms']:,} × {row['rounds']}",
-                    _num(row["raw_us"]["median"], 2),
-                    _num(row["tuyaio_us"]["median"], 2),
+                    number(row["raw_us"]["median"], 2),
+                    number(row["tuyaio_us"]["median"], 2),
                     *_ratios(row["ratio"]),
-                    _num(row["tuyaio_core_use"], 2),
-                    _num(row["server_us_tuyaio"], 2),
+                    number(row["tuyaio_core_use"], 2),
+                    number(row["server_us_tuyaio"], 2),
                 ]
             )
     header = ["page size", "tuyaio JSON", "rooms × rounds", "raw µs/room", "tuyaio µs/room"]
     header += ["raw ÷ tuyaio min", "median", "max", "tuyaio core use", "server µs/room"]
     return (
         f"### Streaming construction rooms (`iter_rooms`, prefetch {plan.prefetch}), client CPU "
-        "per room\n\n" + _table(header, rows)
+        "per room\n\n" + markdown_table(header, rows)
     )
 
 
@@ -259,10 +250,10 @@ def _rss_table(summaries: dict[str, Any], plan: Plan) -> str:
             row["contender"],
             f"{row['rooms']:,}",
             str(row["runs"]),
-            _num(row["growth_mb"]["median"], 1),
-            _num(row["growth_mb"]["max"], 1),
-            _num(row["rss_before_mb"], 1),
-            _num(row["cpu_us_per_room"], 2),
+            number(row["growth_mb"]["median"], 1),
+            number(row["growth_mb"]["max"], 1),
+            number(row["rss_before_mb"], 1),
+            number(row["cpu_us_per_room"], 2),
         ]
         for row in summaries.get("rss", [])
     ]
@@ -270,7 +261,7 @@ def _rss_table(summaries: dict[str, Any], plan: Plan) -> str:
     header.append("CPU µs/room")
     return (
         f"### RSS growth of a room walk (page size 1,000, prefetch {plan.prefetch}), one fresh "
-        "process per walk\n\n" + _table(header, rows)
+        "process per walk\n\n" + markdown_table(header, rows)
     )
 
 
@@ -285,7 +276,7 @@ def _targets(targets: list[dict[str, Any]]) -> str:
         verdict = {True: "met", False: "NOT met", None: "not measured"}[target["met"]]
         bound = f"{'≥' if target['higher_is_better'] else '≤'} {target['bound']:g} {target['unit']}"
         rows.append([target["name"], measured, bound, f"**{verdict}**"])
-    return "### Targets\n\n" + _table(["target", "measured", "bound", "verdict"], rows)
+    return "### Targets\n\n" + markdown_table(["target", "measured", "bound", "verdict"], rows)
 
 
 def markdown(
