@@ -8,7 +8,8 @@ docs/protocol.md, "Errors".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from functools import partial
 from typing import Any
 
 import attrs
@@ -44,17 +45,6 @@ __all__ = [
 ]
 
 
-def _where(method: str, route: str, path_args: Mapping[str, str]) -> str:
-    where = f"{method} {route}" if method else route
-    if path_args:
-        where += " " + ", ".join(f"{name}={value}" for name, value in path_args.items())
-    return where
-
-
-def _restore(cls: type[TuyaError], fields: dict[str, Any]) -> TuyaError:
-    return cls(**fields)
-
-
 @attrs.define(kw_only=True, eq=False, str=False)
 class TuyaError(Exception):
     """Root of every error about a request (input mistakes raise ValueError/TypeError instead).
@@ -76,14 +66,17 @@ class TuyaError(Exception):
         return type(self).__name__
 
     def __str__(self) -> str:
+        where = f"{self.method} {self.route}" if self.method else self.route
+        if self.path_args:
+            where += " " + ", ".join(f"{name}={value}" for name, value in self.path_args.items())
         tried = ""
         if self.attempts > 1 and self.elapsed_s is not None:
             tried = f" after {self.attempts} attempts over {self.elapsed_s:.1f} s"
-        return f"{self.summary} [{_where(self.method, self.route, self.path_args)}]{tried}"
+        return f"{self.summary} [{where}]{tried}"
 
     def __reduce__(self) -> tuple[Any, ...]:
         fields = {a.name: getattr(self, a.name) for a in attrs.fields(type(self)) if a.init}
-        return _restore, (type(self), fields)
+        return partial(type(self), **fields), ()
 
 
 @attrs.define(kw_only=True, eq=False, str=False)
@@ -253,16 +246,16 @@ class Hint:
     fix: str
 
 
+_SECRET_FIX = (
+    "copy the Access Secret again from the cloud project's overview page into TUYA_CLIENT_SECRET"
+)
+_ARGUMENTS_FIX = "check the arguments of the command"
+
 _HINTS: Mapping[int, Hint] = {
-    1001: Hint(
-        "secret invalid: the Access Secret is wrong",
-        "copy the Access Secret again from the cloud project's overview page into "
-        "TUYA_CLIENT_SECRET",
-    ),
+    1001: Hint("secret invalid: the Access Secret is wrong", _SECRET_FIX),
     1004: Hint(
         "sign invalid: the secret does not match this client ID (usually a wrong secret)",
-        "copy the Access Secret again from the cloud project's overview page into "
-        "TUYA_CLIENT_SECRET",
+        _SECRET_FIX,
     ),
     1005: Hint(
         "client ID invalid: wrong Access ID, or the project lives in another data center",
@@ -279,9 +272,9 @@ _HINTS: Mapping[int, Hint] = {
         "request time invalid: this machine's clock is more than 5 minutes off the server's",
         "synchronise the clock (NTP: timedatectl set-ntp true)",
     ),
-    1100: Hint("a required parameter is empty", "check the arguments of the command"),
-    1101: Hint("a parameter is out of range", "check the arguments of the command"),
-    1109: Hint("a parameter is illegal", "check the arguments of the command"),
+    1100: Hint("a required parameter is empty", _ARGUMENTS_FIX),
+    1101: Hint("a parameter is out of range", _ARGUMENTS_FIX),
+    1109: Hint("a parameter is illegal", _ARGUMENTS_FIX),
     1106: Hint(
         "permission denied: usually the wrong data center for this project, or the API "
         "service is not authorised for the cloud project",
@@ -358,30 +351,20 @@ class WaitTimeoutError(TuyaError):
 
 TOKEN_CODES = frozenset({1010, 1011, 1012})
 
-_CODE_TABLE: Mapping[int, type[ApiError]] = {
-    1001: AuthenticationError,
-    1004: SignatureError,
-    1005: AuthenticationError,
-    1010: TokenInvalidError,
-    1011: TokenInvalidError,
-    1012: TokenInvalidError,
-    1013: ClockSkewError,
-    1100: InvalidParameterError,
-    1101: InvalidParameterError,
-    1109: InvalidParameterError,
-    1106: PermissionDeniedError,
-    28841101: PermissionDeniedError,
-    28841107: DataCenterSuspendedError,
-    28841105: PermissionDeniedError,
-    1000: NotFoundError,
-    1108: NotFoundError,
-    1110: RateLimitedError,
-    1111: RateLimitedError,
-    1199: RateLimitedError,
-    28841002: QuotaExceededError,
-    28841004: QuotaExceededError,
-    500: ServerError,
+_CLASSES: Mapping[type[ApiError], Collection[int]] = {
+    AuthenticationError: (1001, 1005),
+    SignatureError: (1004,),
+    TokenInvalidError: TOKEN_CODES,
+    ClockSkewError: (1013,),
+    InvalidParameterError: (1100, 1101, 1109),
+    PermissionDeniedError: (1106, 28841101, 28841105),
+    DataCenterSuspendedError: (28841107,),
+    NotFoundError: (1000, 1108),
+    RateLimitedError: (1110, 1111, 1199),
+    QuotaExceededError: (28841002, 28841004),
+    ServerError: (500,),
 }
+_CODE_TABLE = {code: cls for cls, codes in _CLASSES.items() for code in codes}
 
 
 def error_for_code(code: int | None, msg: str = "") -> type[ApiError]:
