@@ -8,51 +8,12 @@ management (``client.construction``), signed, token-managed, retried and typed::
             print(task.task_id, task.status)
 """
 
-from . import batch
+from . import batch, errors, models
 from .client import Timeout, TuyaClient
-from .errors import (
-    ApiError,
-    AuthenticationError,
-    CallBudgetExceededError,
-    ClientClosedError,
-    ClockSkewError,
-    ConnectError,
-    CrossRegionError,
-    DataCenterSuspendedError,
-    DecodeError,
-    InvalidParameterError,
-    NotFoundError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-    QuotaExceededError,
-    RateLimitedError,
-    RequestTimeoutError,
-    ServerError,
-    SignatureError,
-    TokenInvalidError,
-    TransportError,
-    TuyaError,
-    UnexpectedResponseError,
-    WaitTimeoutError,
-)
+from .errors import *  # noqa: F403 (the one list: errors.__all__)
 from .events import AttemptEvent, CallEvent, Event, Hook, RateLimitWaitEvent, TokenEvent, last_call
 from .jsondata import to_json_data
-from .models import (
-    AuthorizationStatus,
-    ConstructionRecord,
-    ConstructionRecordDetail,
-    CreatedRecord,
-    DeviceType,
-    DeviceTypeInfo,
-    MaintenanceStatus,
-    MaintenanceTask,
-    MaintenanceTaskDetail,
-    Page,
-    Room,
-    RoomDevices,
-    RoomType,
-    TaskStatus,
-)
+from .models import *  # noqa: F403 (the one list: models.__all__)
 from .pagination import AsyncPager
 from .quota import CallQuota, LocalCallQuota, RouteUsage, Usage
 from .ratelimit import RateLimiter, TokenBucket
@@ -65,65 +26,30 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "REGIONS",
-    "ApiError",
     "AsyncPager",
     "AttemptEvent",
-    "AuthenticationError",
-    "AuthorizationStatus",
-    "CallBudgetExceededError",
     "CallEvent",
     "CallQuota",
-    "ClientClosedError",
-    "ClockSkewError",
-    "ConnectError",
-    "ConstructionRecord",
-    "ConstructionRecordDetail",
-    "CreatedRecord",
-    "CrossRegionError",
-    "DataCenterSuspendedError",
-    "DecodeError",
-    "DeviceType",
-    "DeviceTypeInfo",
     "Event",
     "Hook",
-    "InvalidParameterError",
     "LocalCallQuota",
-    "MaintenanceStatus",
-    "MaintenanceTask",
-    "MaintenanceTaskDetail",
     "MemoryTokenStore",
-    "NotFoundError",
-    "OutcomeUnknownError",
-    "Page",
-    "PermissionDeniedError",
-    "QuotaExceededError",
     "RateLimitWaitEvent",
-    "RateLimitedError",
     "RateLimiter",
-    "RequestTimeoutError",
     "RetryPolicy",
-    "Room",
-    "RoomDevices",
-    "RoomType",
     "RouteUsage",
-    "ServerError",
-    "SignatureError",
     "Stats",
-    "TaskStatus",
     "Timeout",
     "Token",
     "TokenBucket",
     "TokenEvent",
-    "TokenInvalidError",
     "TokenStore",
-    "TransportError",
     "TuyaClient",
-    "TuyaError",
-    "UnexpectedResponseError",
     "Usage",
-    "WaitTimeoutError",
     "__version__",
     "batch",
     "last_call",
     "to_json_data",
 ]
+__all__ += errors.__all__
+__all__ += models.__all__

@@ -39,8 +39,6 @@ __all__ = [
     "TuyaError",
     "UnexpectedResponseError",
     "WaitTimeoutError",
-    "error_for_code",
-    "error_for_status",
     "hint_for",
 ]
 

@@ -80,22 +80,28 @@ class Room:
 
 
 @attrs.frozen(kw_only=True)
-class ConstructionRecord:
-    """An authorization record as listings show it."""
+class _Record:
+    """The fields of an authorization record that listings and its detail both show."""
 
     record_id: str
     task_num: str | None = None
     user_account: str | None = None
     country_code: str | None = None
     operator_name: str | None = None
-    operator_uid: str | None = None
     address: str | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
-    device_count: int | None = None
     device_count_finish: int | None = None
     task_status: TaskStatus | None = None
     authorization_status: AuthorizationStatus | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConstructionRecord(_Record):
+    """An authorization record as listings show it."""
+
+    operator_uid: str | None = None
+    device_count: int | None = None
     room_names: tuple[str, ...] = ()
 
 
@@ -108,25 +114,14 @@ class DeviceTypeInfo:
 
 
 @attrs.frozen(kw_only=True)
-class ConstructionRecordDetail:
+class ConstructionRecordDetail(_Record):
     """An authorization record with its rooms and device types."""
 
-    record_id: str
     project_id: str | None = None
-    task_num: str | None = None
-    user_account: str | None = None
-    country_code: str | None = None
-    operator_name: str | None = None
-    address: str | None = None
     remark: str | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    device_count_finish: int | None = None
     device_count_total: int | None = None
     room_count_finish: int | None = None
     room_count_total: int | None = None
-    task_status: TaskStatus | None = None
-    authorization_status: AuthorizationStatus | None = None
     rooms: tuple[Room, ...] = ()
     device_types: tuple[DeviceTypeInfo, ...] = ()
 
