@@ -75,18 +75,6 @@ async def _inputs(inputs: Iterable[I] | AsyncIterable[I]) -> AsyncGenerator[I, N
             yield item
 
 
-def _check_arguments(inputs: object, concurrency: object) -> None:
-    if isinstance(inputs, (str, bytes, bytearray, Mapping)):
-        raise TypeError(
-            f"inputs must be an iterable of inputs, not a {type(inputs).__name__} "
-            "(wrap a single input in a list)"
-        )
-    if not isinstance(inputs, (Iterable, AsyncIterable)):
-        kind = type(inputs).__name__
-        raise TypeError(f"inputs must be an iterable or async iterable, got {kind}")
-    check_count("concurrency", concurrency, minimum=1)
-
-
 def stream(
     fn: Callable[[I], Awaitable[R]],
     inputs: Iterable[I] | AsyncIterable[I],
@@ -102,11 +90,18 @@ def stream(
     loop early cancels them once the generator is dropped; ``async with aclosing(stream(...))``
     does it at once. ``progress`` is called after every outcome.
 
-    The arguments are checked when ``stream`` is called, before any input is read: ``fn`` and
-    ``progress`` must be callable, ``concurrency`` an int of at least 1, ``ordered`` and
-    ``stop_on_error`` bools, and ``inputs`` an iterable that is not a str, bytes or mapping.
+    ``inputs`` and ``concurrency`` are checked when ``stream`` is called, before any input is
+    read: an iterable that is not a str, bytes or mapping (a single ID would be iterated by
+    character), and an int of at least 1.
     """
-    _check_arguments(inputs, concurrency)
+    if isinstance(inputs, (str, bytes, bytearray, Mapping)) or not isinstance(
+        inputs, (Iterable, AsyncIterable)
+    ):
+        raise TypeError(
+            f"inputs must be an iterable of inputs, not a {type(inputs).__name__} "
+            "(wrap a single input in a list)"
+        )
+    check_count("concurrency", concurrency, minimum=1)
     return _stream(fn, inputs, concurrency, ordered, stop_on_error, progress)
 
 
@@ -147,18 +142,12 @@ async def _stream(
                     error = task.exception()
                     if error is not None and not isinstance(error, Exception):
                         raise error
-                    outcome: Outcome[I, R] = Outcome(
-                        position,
-                        item,
-                        None if error else task.result(),
-                        error,
-                    )
                     done += 1
                     if error is not None:
                         failed += 1
                     if progress is not None:
                         progress(Progress(done, failed, total))
-                    yield outcome
+                    yield Outcome(position, item, None if error else task.result(), error)
                     if stop_on_error and error is not None:
                         return
         finally:
@@ -189,10 +178,9 @@ def run(
 
     The arguments are checked when ``run`` is called, as for :func:`stream`.
     """
-    outcomes = stream(
-        fn, inputs, concurrency=concurrency, stop_on_error=stop_on_error, progress=progress
+    return _collect(
+        stream(fn, inputs, concurrency=concurrency, stop_on_error=stop_on_error, progress=progress)
     )
-    return _collect(outcomes)
 
 
 async def _collect(outcomes: AsyncGenerator[Outcome[I, R], None]) -> list[Outcome[I, R]]:

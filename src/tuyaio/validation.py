@@ -120,9 +120,11 @@ def check_positive_number(name: str, value: object, *, minimum: float = 0.0) -> 
     return number
 
 
-def check_count(name: str, value: object, *, minimum: int) -> int:
-    """An int of at least ``minimum``."""
+def check_count(name: str, value: object, *, minimum: int, maximum: int | None = None) -> int:
+    """An int of at least ``minimum`` (and at most ``maximum``, when given)."""
     number = check_int(name, value)
+    if maximum is not None and not minimum <= number <= maximum:
+        raise ValueError(f"{name} must be between {minimum} and {maximum}, got {value!r}")
     if number < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return number
@@ -135,18 +137,12 @@ def check_page(name: str, value: object) -> int:
 
 def check_page_size(name: str, value: object, maximum: int) -> int:
     """A page size between 1 and ``maximum``."""
-    number = check_int(name, value)
-    if not 1 <= number <= maximum:
-        raise ValueError(f"{name} must be between 1 and {maximum}, got {value!r}")
-    return number
+    return check_count(name, value, minimum=1, maximum=maximum)
 
 
 def check_prefetch(name: str, value: object) -> int:
     """Pages requested ahead of the consumer: from 0 to :data:`MAX_PREFETCH`."""
-    number = check_int(name, value)
-    if not 0 <= number <= MAX_PREFETCH:
-        raise ValueError(f"{name} must be between 0 and {MAX_PREFETCH}, got {value!r}")
-    return number
+    return check_count(name, value, minimum=0, maximum=MAX_PREFETCH)
 
 
 def check_aware(name: str, value: object) -> datetime:
@@ -168,7 +164,7 @@ def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]
         raise TypeError(f"{name} must be {enum.__name__} values or a list of them, got a mapping")
     if isinstance(values, (str, bytes, bytearray)) or not isinstance(values, Iterable):
         values = (values,)
-    members = tuple(_member(f"{name}", value, enum) for value in values)
+    members = tuple(_member(name, value, enum) for value in values)
     if not members:
         raise ValueError(f"{name} must not be empty")
     return members
