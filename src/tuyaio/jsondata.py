@@ -10,13 +10,7 @@ import attrs
 
 from .models.common import Page
 
-__all__ = ["iso", "to_json_data"]
-
-
-def iso(value: datetime) -> str:
-    """An aware datetime as ISO 8601 in UTC with milliseconds, ``Z``-suffixed."""
-    text = value.astimezone(UTC).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
+__all__ = ["to_json_data"]
 
 
 def to_json_data(value: Any) -> Any:
@@ -39,7 +33,7 @@ def to_json_data(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        return iso(value)
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, (list, tuple)):
         return [to_json_data(item) for item in value]
     if isinstance(value, dict):
