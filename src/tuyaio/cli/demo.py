@@ -11,40 +11,31 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rich import box
-from rich.table import Table
-from rich.text import Text
-
 from .. import batch
-from ..client import TuyaClient
 from ..jsondata import to_json_data
 from ..models import AuthorizationStatus, DeviceType, MaintenanceStatus, RoomType
 from ..retry import RetryPolicy
 from .argtypes import non_negative_float, positive_int, probability
-from .commands import Subparsers
 from .failures import ExitCode
-from .output import Format, Output, add_format_flags
-from .render import show
-from .usage import track
+from .output import Format, Output, add_format_flags, printable, show
+from .settings import Subparsers, connect
 
 __all__ = ["register", "run_demo"]
 
 _WORKERS = ("1306411812723001", "1306411812723002", "1306411812723003")
-_READS = frozenset(
-    {
-        "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}",
-        "GET /v2.0/illumination/construction/task/rooms",
-    }
-)
-
-_DEMO_RETRY = RetryPolicy(max_retries=8, base_delay=0.05, max_delay=1.0)
-"""Shorter waits, so the demo does not idle through its faults, and 8 retries: at the default
-20 % fault rate a read then fails all 9 attempts once in two million (with the default 4
-retries, one of 200 reads failed in about 6 % of runs, and the demo with it)."""
+_READS = {
+    "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}",
+    "GET /v2.0/illumination/construction/task/rooms",
+}
+_RETRY = RetryPolicy(max_retries=8, base_delay=0.05, max_delay=1.0)
+"""Short waits, so the demo does not idle through its faults, and 8 retries: at the default 20 %
+fault rate a read fails all 9 attempts once in two million (with the default 4 retries, one of 200
+reads failed in about 6 % of runs, and the demo with it)."""
 
 
 def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -56,27 +47,16 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
         description="Start the built-in sandbox in this process, run a day's workflow through "
         "the public API, and print what it took.",
     )
-    number: dict[str, Any] = {"type": positive_int, "metavar": "N"}
-    demo.add_argument(
-        "--latency-ms",
-        type=non_negative_float,
-        default=15.0,
-        metavar="MS",
-        help="sandbox latency per request (default 15, plus up to 10 of jitter)",
-    )
-    demo.add_argument(
-        "--fail-rate",
-        type=probability,
-        default=0.2,
-        metavar="P",
-        help="share of reads that fail in the retry step (default 0.2)",
-    )
-    demo.add_argument("--tasks", default=500, help="seeded tasks (default 500)", **number)
-    demo.add_argument("--rooms", default=2000, help="seeded rooms (default 2000)", **number)
-    demo.add_argument(
-        "--batch", default=200, help="reads in the retry step (default 200)", **number
-    )
-    demo.add_argument("--concurrency", default=32, help="of the batches (default 32)", **number)
+    for flag, kind, default, help_text in (
+        ("--latency-ms", non_negative_float, 15.0, "sandbox latency per request, plus 0-10 jitter"),
+        ("--fail-rate", probability, 0.2, "share of reads that fail in the retry step"),
+        ("--tasks", positive_int, 500, "seeded tasks"),
+        ("--rooms", positive_int, 2000, "seeded rooms"),
+        ("--batch", positive_int, 200, "reads in the retry step"),
+        ("--concurrency", positive_int, 32, "of the batches"),
+    ):
+        help_text += f" (default {default})"
+        demo.add_argument(flag, type=kind, default=default, metavar="N", help=help_text)
     add_format_flags(demo, lines=False)
     demo.set_defaults(handler=_demo)
 
@@ -107,37 +87,24 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
     """Run the workflow on a fresh in-process sandbox; return the summary as JSON-ready data."""
     from ..sandbox import FAULT_ENVELOPE_500, FAULT_HTTP_503, FaultConfig, Sandbox, SandboxConfig
 
+    jitter = min(10.0, args.latency_ms)
     config = SandboxConfig(
-        latency_ms=args.latency_ms,
-        latency_jitter_ms=min(10.0, args.latency_ms),
-        tasks=args.tasks,
-        rooms=args.rooms,
+        latency_ms=args.latency_ms, latency_jitter_ms=jitter, tasks=args.tasks, rooms=args.rooms
     )
     started = time.perf_counter()
     steps: list[dict[str, Any]] = []
-    async with (
-        Sandbox(config) as sandbox,
-        track(
-            args,
-            TuyaClient(
-                sandbox.client_id, sandbox.secret, base_url=sandbox.base_url, retry=_DEMO_RETRY
-            ),
-        ) as client,
-    ):
+    async with Sandbox(config) as sandbox:
+        ids = {"client_id": sandbox.client_id, "secret": sandbox.secret}
+        client = connect(args, **ids, base_url=sandbox.base_url, retry=_RETRY)
         tasks, lighting = client.maintenance, client.construction
         project, site = sandbox.project_id, sandbox.lighting_project_id
 
         async def step(name: str, work: Callable[[], Awaitable[tuple[str, Any]]]) -> Any:
             attempts, begun = client.stats.attempts, time.perf_counter()
             result, value = await work()
-            steps.append(
-                {
-                    "name": name,
-                    "result": result,
-                    "requests": client.stats.attempts - attempts,
-                    "seconds": round(time.perf_counter() - begun, 3),
-                }
-            )
+            seconds = round(time.perf_counter() - begun, 3)
+            requests = client.stats.attempts - attempts
+            steps.append({"name": name, "result": result, "requests": requests, "seconds": seconds})
             return value
 
         async def create() -> tuple[str, list[str]]:
@@ -149,27 +116,28 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
             ]
             return f"{len(created)} tasks for {len(_WORKERS)} workers", created
 
-        async def walk() -> tuple[str, dict[str, Any]]:
-            by_status: dict[str, int] = {}
-            pending, listed = [], 0
-            with out.meter("tasks") as meter:
+        async def walk() -> tuple[str, tuple[int, Counter[str], list[str]]]:
+            by_status: Counter[str] = Counter()
+            pending = []
+            with out.meter("tasks") as update:
                 async with tasks.iter_tasks(project, page_size=50) as pager:
                     async for page in pager.pages():
-                        for task in page.items:
-                            by_status[show(task.status)] = by_status.get(show(task.status), 0) + 1
-                            if task.status is MaintenanceStatus.PENDING_ACCEPTANCE:
-                                pending.append(task.task_id)
-                        listed += len(page.items)
-                        meter.update(listed, page.total)
+                        by_status.update(show(task.status) for task in page.items)
+                        pending += [
+                            task.task_id
+                            for task in page.items
+                            if task.status is MaintenanceStatus.PENDING_ACCEPTANCE
+                        ]
+                        update(by_status.total(), page.total)
+            listed = by_status.total()
             _check(listed == args.tasks + len(created), f"listed {listed} tasks")
-            return f"{listed} tasks in pages of 50; {len(pending)} await acceptance", {
-                "listed": listed,
-                "by_status": by_status,
-                "pending": pending,
-            }
+            return f"{listed} tasks in pages of 50; {len(pending)} await acceptance", (
+                listed,
+                by_status,
+                pending,
+            )
 
         async def accept() -> tuple[str, int]:
-            pending = listing["pending"]
             accepted = await batch.run(
                 lambda task_id: tasks.accept_task(project, task_id),
                 pending,
@@ -179,10 +147,6 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
             sample = await tasks.get_task(project, pending[0])
             _check(sample.status is MaintenanceStatus.ACCEPTANCE_COMPLETE, "not accepted")
             return f"{len(accepted)} accepted, {args.concurrency} at a time", len(accepted)
-
-        created = await step("open maintenance tasks", create)
-        listing = await step("walk the task list", walk)
-        accepted = await step("accept the finished work (batch)", accept)
 
         async def authorise() -> tuple[str, Any]:
             rooms = lighting.iter_rooms(
@@ -203,8 +167,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
                 room_ids=picked,
             )
             _check(record.success and record.record_id is not None, "record not saved")
-            assert record.record_id is not None
-            detail = await lighting.get_record(record.record_id)
+            detail = await lighting.get_record(str(record.record_id))
             _check({room.room_id for room in detail.rooms} == set(picked), "other rooms")
             return f"record {record.record_id} for {len(picked)} free rooms", detail
 
@@ -214,54 +177,41 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
             _check(status is AuthorizationStatus.CANCELLED, "the record is not cancelled")
             return f"record is now {show(status)}", status
 
-        record = await step("authorise a lighting contractor", authorise)
-        cancelled = await step("cancel the authorization", cancel)
-
         async def weather() -> tuple[str, dict[str, Any]]:
             retries, faults = client.stats.retries, sum(sandbox.state.faults.values())
-            sandbox.configure(
-                faults=FaultConfig(
-                    rate=args.fail_rate, routes=_READS, kinds={FAULT_ENVELOPE_500, FAULT_HTTP_503}
-                )
-            )
-            ids = [listing["pending"][n % len(listing["pending"])] for n in range(args.batch)]
-            with out.meter("reads under faults") as meter:
+            kinds = {FAULT_ENVELOPE_500, FAULT_HTTP_503}
+            sandbox.configure(faults=FaultConfig(rate=args.fail_rate, routes=_READS, kinds=kinds))
+            ids = [pending[n % len(pending)] for n in range(args.batch)]
+            with out.meter("reads under faults") as update:
                 outcomes = await batch.run(
                     lambda task_id: tasks.get_task(project, task_id),
                     ids,
                     concurrency=args.concurrency,
-                    progress=lambda p: meter.update(p.done, p.total),
+                    progress=lambda p: update(p.done, p.total),
                 )
             sandbox.configure(faults=FaultConfig())
             ok = sum(outcome.ok for outcome in outcomes)
             _check(ok == len(ids), f"{len(ids) - ok} reads failed despite retries")
             injected = sum(sandbox.state.faults.values()) - faults
-            done = {
-                "calls": len(ids),
-                "ok": ok,
-                "faults_injected": injected,
-                "retries": client.stats.retries - retries,
-            }
+            retried = client.stats.retries - retries
+            done = {"calls": len(ids), "ok": ok, "faults_injected": injected, "retries": retried}
             return f"{ok}/{len(ids)} ok through {injected} injected faults", done
 
-        weathered = await step(f"read through {args.fail_rate:.0%} faults (batch)", weather)
+        async with client:
+            created = await step("open maintenance tasks", create)
+            listed, by_status, pending = await step("walk the task list", walk)
+            accepted = await step("accept the finished work (batch)", accept)
+            record = await step("authorise a lighting contractor", authorise)
+            cancelled = await step("cancel the authorization", cancel)
+            weathered = await step(f"read through {args.fail_rate:.0%} faults (batch)", weather)
         stats = client.stats
         return {
             "ok": True,
-            "sandbox": {
-                "base_url": sandbox.base_url,
-                "latency_ms": args.latency_ms,
-                "fail_rate": args.fail_rate,
-                "tasks": args.tasks,
-                "rooms": args.rooms,
-            },
+            "sandbox": {"base_url": sandbox.base_url, "latency_ms": args.latency_ms}
+            | {"fail_rate": args.fail_rate, "tasks": args.tasks, "rooms": args.rooms},
             "steps": steps,
-            "maintenance": {
-                "created": created,
-                "listed": listing["listed"],
-                "by_status": listing["by_status"],
-                "accepted": accepted,
-            },
+            "maintenance": {"created": created, "listed": listed, "by_status": by_status}
+            | {"accepted": accepted},
             "construction": {
                 "record": to_json_data(record),
                 "status_after_cancel": to_json_data(cancelled),
@@ -278,47 +228,27 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
 
 
 def _print_summary(out: Output, summary: dict[str, Any]) -> None:
-    console, sandbox, totals = out.console, summary["sandbox"], summary["totals"]
-    console.print(
-        f"[bold]tuyaio demo[/bold]: the built-in sandbox at {sandbox['base_url']} "
-        f"({sandbox['latency_ms']:g} ms latency, {sandbox['tasks']} tasks, "
-        f"{sandbox['rooms']} rooms)\n"
-    )
-    table = Table(title="Workflow", box=box.SIMPLE_HEAD, title_justify="left")
-    for header, justify in (
-        ("#", "right"),
-        ("step", "left"),
-        ("result", "left"),
-        ("requests", "right"),
-        ("ms", "right"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for number, step in enumerate(summary["steps"], start=1):
-        table.add_row(
-            str(number),
-            step["name"],
-            Text(step["result"]),
-            str(step["requests"]),
-            f"{step['seconds'] * 1000:.0f}",
-        )
-    console.print(table)
-    statuses = ", ".join(f"{k} {v}" for k, v in summary["maintenance"]["by_status"].items())
-    console.print(Text(f"Tasks by status: {statuses}"))
+    sandbox, faults, totals = summary["sandbox"], summary["faults"], summary["totals"]
     record = summary["construction"]["record"]
+    out.write(
+        f"tuyaio demo: the built-in sandbox at {sandbox['base_url']} ({sandbox['latency_ms']:g} "
+        f"ms latency, {sandbox['tasks']} tasks, {sandbox['rooms']} rooms)\n\n"
+    )
+    rows = [
+        (n, step["name"], step["result"], step["requests"], f"{step['seconds'] * 1000:.0f}")
+        for n, step in enumerate(summary["steps"], start=1)
+    ]
+    out.table(("#", "step", "result", "requests", "ms"), rows, "Workflow")
     rooms = ", ".join(f"{room['room_name']} ({room['room_id']})" for room in record["rooms"])
-    console.print(
-        Text(
-            f"Authorization record {record['record_id']}: {record['operator_name']} "
-            f"(+{record['country_code']} {record['user_account']}), rooms {rooms}"
-        )
-    )
-    faults = summary["faults"]
-    console.print(
-        f"[bold]Retries[/bold]: {faults['ok']}/{faults['calls']} reads ok through "
-        f"{faults['faults_injected']} injected faults ({faults['retries']} retries)"
-    )
-    grants = f"{totals['token_grants']} token grant{'' if totals['token_grants'] == 1 else 's'}"
-    console.print(
-        f"[bold]Totals[/bold]: {totals['seconds']:.2f} s, {totals['requests']} "
-        f"requests ({totals['retries']} retries), {grants}"
-    )
+    grants = totals["token_grants"]
+    lines = [
+        "Tasks by status: "
+        + ", ".join(f"{k} {v}" for k, v in summary["maintenance"]["by_status"].items()),
+        f"Authorization record {record['record_id']}: {record['operator_name']} "
+        f"(+{record['country_code']} {record['user_account']}), rooms {rooms}",
+        f"Retries: {faults['ok']}/{faults['calls']} reads ok through "
+        f"{faults['faults_injected']} injected faults ({faults['retries']} retries)",
+        f"Totals: {totals['seconds']:.2f} s, {totals['requests']} requests "
+        f"({totals['retries']} retries), {grants} token grant{'' if grants == 1 else 's'}",
+    ]
+    out.write("".join(printable(line) + "\n" for line in lines))
