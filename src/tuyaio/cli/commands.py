@@ -17,15 +17,13 @@ import attrs
 
 from ..models import (
     AuthorizationStatus,
-    ConstructionRecordDetail,
     CreatedRecord,
     DeviceType,
-    MaintenanceTaskDetail,
     TaskStatus,
 )
 from .argtypes import enum_list, id_text, iso_datetime, positive_int, prefetch, room_spec
 from .failures import ExitCode
-from .output import Column, Format, Output, add_format_flags
+from .output import Column, Format, Output, add_format_flags, columns
 from .settings import Subparsers, connect
 
 __all__ = ["COMMANDS", "Command", "register"]
@@ -62,38 +60,12 @@ class Command:
     shows: Listing | Report
 
 
-def _task(out: Output, args: argparse.Namespace, task: MaintenanceTaskDetail) -> int:
-    rows: list[tuple[str, object]] = [
-        ("task id", task.task_id),
-        ("status", task.status),
-        ("worker", task.worker_username),
-        ("nickname", task.worker_nickname),
-        ("created (UTC)", task.created_at),
-    ]
-    rows += [(f"room {room.room_id}", room.device_ids) for room in task.rooms]
-    out.detail(task, rows, title=f"maintenance task {task.task_id}")
-    return ExitCode.OK
+def _detail(noun: str) -> Report:
+    def report(out: Output, args: argparse.Namespace, value: Any) -> int:
+        out.detail(value, title=f"{noun} {attrs.astuple(value, recurse=False)[0]}")
+        return ExitCode.OK
 
-
-def _record(out: Output, args: argparse.Namespace, record: ConstructionRecordDetail) -> int:
-    account = f"+{record.country_code} " if record.country_code else ""
-    rows = [
-        ("record id", record.record_id),
-        ("project id", record.project_id),
-        ("operator", record.operator_name),
-        ("account", f"{account}{record.user_account or '-'}"),
-        ("authorization", record.authorization_status),
-        ("task status", record.task_status),
-        ("start (UTC)", record.start_time),
-        ("end (UTC)", record.end_time),
-        ("devices done", f"{record.device_count_finish} of {record.device_count_total}"),
-        ("rooms done", f"{record.room_count_finish} of {record.room_count_total}"),
-        ("device types", tuple(kind.id for kind in record.device_types)),
-        ("rooms", tuple(f"{room.room_name} ({room.room_id})" for room in record.rooms)),
-        ("remark", record.remark),
-    ]
-    out.detail(record, rows, title=f"authorization record {record.record_id}")
-    return ExitCode.OK
+    return report
 
 
 def _outcome(out: Output, data: dict[str, Any], ok: bool, what: str, past: str) -> int:
@@ -174,41 +146,22 @@ RECORD_FIELDS = (
     ),
 )
 TASKS = Listing(
-    (  # of MaintenanceTask
-        Column("task id", 19, lambda t: t.task_id),
-        Column("status", 20, lambda t: t.status),
-        Column("worker", 30, lambda t: t.worker_username),
-        Column("nickname", 16, lambda t: t.worker_nickname),
-        Column("created (UTC)", 16, lambda t: t.created_at),
-    ),
+    columns("task_id:19 status:20 worker_username:30 worker_nickname:16 created_at:16"),
     "tasks",
     default_page_size=99,
 )
 ROOMS = Listing(
-    (  # of Room
-        Column("room id", 19, lambda r: r.room_id),
-        Column("name", 16, lambda r: r.room_name),
-        Column("type", 5, lambda r: r.room_type),
-        Column("authorization", 14, lambda r: r.authorization_status),
-        Column("task", 12, lambda r: r.task_status),
-        Column("online", 6, lambda r: r.device_count_online, "right"),
-        Column("done", 5, lambda r: r.device_count_finish, "right"),
-        Column("record id", 19, lambda r: r.record_id),
+    columns(
+        "room_id:19 room_name:16 room_type:5 authorization_status:14 task_status:12 "
+        "device_count_online:>6 device_count_finish:>6 record_id:19"
     ),
     "rooms",
     default_page_size=1000,
 )
 RECORDS = Listing(
-    (  # of ConstructionRecord
-        Column("record id", 19, lambda r: r.record_id),
-        Column("operator", 14, lambda r: r.operator_name),
-        Column("account", 22, lambda r: r.user_account),
-        Column("authorization", 14, lambda r: r.authorization_status),
-        Column("task", 12, lambda r: r.task_status),
-        Column("start (UTC)", 16, lambda r: r.start_time),
-        Column("end (UTC)", 16, lambda r: r.end_time),
-        Column("devices", 7, lambda r: r.device_count, "right"),
-        Column("rooms", 24, lambda r: r.room_names),
+    columns(
+        "record_id:19 operator_name:14 user_account:22 authorization_status:14 task_status:12 "
+        "start_time:16 end_time:16 device_count:>7 room_names:24"
     ),
     "records",
     default_page_size=1000,
@@ -242,7 +195,7 @@ IN_TASK = [PROJECT, TASK]
 COMMANDS = {
     "maintenance": (
         Command("list", "iter_tasks", "stream every task, newest first", [PROJECT], TASKS),
-        Command("get", "get_task", "one task with its rooms", IN_TASK, _task),
+        Command("get", "get_task", "one task with its rooms", IN_TASK, _detail("maintenance task")),
         Command("create", "create_task", "create a task", NEW_TASK, _created_task),
         Command(
             "accept", "accept_task", "accept a task pending acceptance", IN_TASK, _done("accepted")
@@ -257,7 +210,13 @@ COMMANDS = {
             "rooms", "iter_rooms", "stream floors and rooms, maybe filtered", ROOM_FILTERS, ROOMS
         ),
         Command("records", "iter_records", "stream authorization records", RECORD_FILTERS, RECORDS),
-        Command("get", "get_record", "one record with its rooms", [RECORD], _record),
+        Command(
+            "get",
+            "get_record",
+            "one record with its rooms",
+            [RECORD],
+            _detail("authorization record"),
+        ),
         Command(
             "create",
             "create_record",

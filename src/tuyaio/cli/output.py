@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import aclosing, contextmanager
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 from rich import box
@@ -83,27 +83,32 @@ def show(value: object) -> str:
 
 @attrs.frozen
 class Column:
-    """A table column: header, fixed width (so streamed chunks line up) and how to get the cell."""
+    """A table column of a model's field: fixed width, so that streamed chunks line up."""
 
-    header: str
+    field: str
     width: int
-    get: Callable[[Any], object]
-    justify: Literal["left", "right"] = "left"
+    right: bool = False
 
-    def cell(self, text: str) -> str:
-        """``text`` cut or padded to the column's width (in terminal cells)."""
+    def cell(self, item: Any) -> str:
+        """The field of ``item`` as text, cut or padded to the width (in terminal cells)."""
+        text = show(getattr(item, self.field))
         if text.isascii():
             if len(text) > self.width:
                 text = text[: self.width - 1] + "…"
-            return text.rjust(self.width) if self.justify == "right" else text.ljust(self.width)
+            return text.rjust(self.width) if self.right else text.ljust(self.width)
         if cell_len(text) > self.width:
             return set_cell_size(text, self.width - 1) + "…"
         return set_cell_size(text, self.width)
 
 
-def _row(cells: Iterable[str], columns: Sequence[Column]) -> str:
-    line = "  ".join(column.cell(cell) for cell, column in zip(cells, columns, strict=True))
-    return line.rstrip() + "\n"
+def columns(spec: str) -> tuple[Column, ...]:
+    """Columns from ``"field:width field:>width"`` (``>``: right-aligned)."""
+    fields = (item.partition(":") for item in spec.split())
+    return tuple(Column(name, int(width.lstrip(">")), width[0] == ">") for name, _, width in fields)
+
+
+def _row(cells: Iterable[str]) -> str:
+    return "  ".join(cells).rstrip() + "\n"
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
@@ -174,12 +179,21 @@ class Output:
             table.add_row(*(Text(show(cell)) for cell in row))
         self.console.print(table)
 
-    def detail(self, obj: Any, rows: Sequence[tuple[str, object]], *, title: str) -> None:
-        """One object: a two-column table for people, its data as JSON otherwise."""
-        if self.format is Format.TABLE:
-            self.table(("", ""), rows, title)
-        else:
+    def detail(self, obj: Any, *, title: str) -> None:
+        """One model: its fields as a two-column table for people (a list of models, one row
+        each), its data as JSON otherwise."""
+        if self.format is not Format.TABLE:
             self.document(to_json_data(obj))
+            return
+        rows: list[tuple[str, object]] = []
+        for name, value in attrs.asdict(obj, recurse=False).items():
+            label = name.replace("_", " ")
+            if value and isinstance(value, tuple) and attrs.has(type(value[0])):
+                parts = [attrs.astuple(item, recurse=False) for item in value]
+                rows += [(f"{label} {show(key)}", [v for v in rest if v]) for key, *rest in parts]
+            else:
+                rows.append((label, value))
+        self.table(("", ""), rows, title)
 
     def result(self, data: dict[str, Any], text: str) -> None:
         """The outcome of an action: ``text`` for people, ``data`` as JSON otherwise."""
@@ -225,7 +239,7 @@ class Output:
             self.write(head + ",\n".join(dumps(to_json_data(item)) for item in items))
         else:
             if first:
-                header = _row((column.header for column in columns), columns)
+                header = _row(f"{c.field.replace('_', ' '):{c.width}}" for c in columns)
                 self.console.print(header, style="bold", end="", markup=False)
             # Fixed-width text: fast enough for 100,000 rows, and streamed chunks line up.
-            self.write("".join(_row((show(c.get(i)) for c in columns), columns) for i in items))
+            self.write("".join(_row(column.cell(item) for column in columns) for item in items))
