@@ -146,22 +146,26 @@ RECORD_FIELDS = (
     ),
 )
 TASKS = Listing(
-    columns("task_id:19 status:20 worker_username:30 worker_nickname:16 created_at:16"),
+    columns(
+        "task_id:19 status:20 worker=worker_username:30 nickname=worker_nickname:16 "
+        "created=created_at:17"
+    ),
     "tasks",
     default_page_size=99,
 )
 ROOMS = Listing(
     columns(
-        "room_id:19 room_name:16 room_type:5 authorization_status:14 task_status:12 "
-        "device_count_online:>6 device_count_finish:>6 record_id:19"
+        "room_id:19 name=room_name:16 type=room_type:5 authorization=authorization_status:14 "
+        "task=task_status:12 online=device_count_online:>6 done=device_count_finish:>5 record_id:19"
     ),
     "rooms",
     default_page_size=1000,
 )
 RECORDS = Listing(
     columns(
-        "record_id:19 operator_name:14 user_account:22 authorization_status:14 task_status:12 "
-        "start_time:16 end_time:16 device_count:>7 room_names:24"
+        "record_id:19 operator=operator_name:14 account=user_account:22 "
+        "authorization=authorization_status:14 task=task_status:12 start=start_time:17 "
+        "end=end_time:17 devices=device_count:>7 rooms=room_names:24"
     ),
     "records",
     default_page_size=1000,

@@ -65,7 +65,8 @@ def printable(text: str) -> str:
 
 
 def show(value: object) -> str:
-    """A value as a person reads it: enums by name, times in UTC, ``-`` for nothing; printable."""
+    """A value as a person reads it: enums by name, times in UTC (``Z``), ``-`` for nothing;
+    printable."""
     if value is None or value == ():
         return "-"
     if isinstance(value, Enum):
@@ -75,7 +76,7 @@ def show(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
     if isinstance(value, (list, tuple)):
         return ", ".join(show(item) for item in value)
     return printable(str(value))
@@ -85,13 +86,17 @@ def show(value: object) -> str:
 class Column:
     """A table column of a model's field: fixed width, so that streamed chunks line up."""
 
+    header: str
     field: str
     width: int
     right: bool = False
 
     def cell(self, item: Any) -> str:
-        """The field of ``item`` as text, cut or padded to the width (in terminal cells)."""
-        text = show(getattr(item, self.field))
+        """The field of ``item``, fitted."""
+        return self.fit(show(getattr(item, self.field)))
+
+    def fit(self, text: str) -> str:
+        """``text`` cut or padded to the width (in terminal cells)."""
         if text.isascii():
             if len(text) > self.width:
                 text = text[: self.width - 1] + "…"
@@ -102,9 +107,15 @@ class Column:
 
 
 def columns(spec: str) -> tuple[Column, ...]:
-    """Columns from ``"field:width field:>width"`` (``>``: right-aligned)."""
-    fields = (item.partition(":") for item in spec.split())
-    return tuple(Column(name, int(width.lstrip(">")), width[0] == ">") for name, _, width in fields)
+    """Columns from ``"field:width header=field:>width"``: the header is the field's name unless
+    given (``_`` for a space), ``>`` aligns right."""
+    found = []
+    for item in spec.split():
+        named, _, width = item.partition(":")
+        header, _, field = named.rpartition("=")
+        header = (header or field).replace("_", " ")
+        found.append(Column(header, field, int(width.lstrip(">")), width.startswith(">")))
+    return tuple(found)
 
 
 def _row(cells: Iterable[str]) -> str:
@@ -239,7 +250,7 @@ class Output:
             self.write(head + ",\n".join(dumps(to_json_data(item)) for item in items))
         else:
             if first:
-                header = _row(f"{c.field.replace('_', ' '):{c.width}}" for c in columns)
+                header = _row(column.fit(column.header) for column in columns)
                 self.console.print(header, style="bold", end="", markup=False)
             # Fixed-width text: fast enough for 100,000 rows, and streamed chunks line up.
             self.write("".join(_row(column.cell(item) for column in columns) for item in items))
