@@ -12,8 +12,10 @@ import argparse
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from .. import batch
@@ -22,7 +24,7 @@ from ..models import AuthorizationStatus, DeviceType, MaintenanceStatus, RoomTyp
 from ..retry import RetryPolicy
 from .argtypes import non_negative_float, positive_int, probability
 from .failures import ExitCode
-from .output import Format, Output, add_format_flags, printable, show
+from .output import Format, Output, add_format_flags, show
 from .settings import Subparsers, connect
 
 __all__ = ["register", "run_demo"]
@@ -99,137 +101,120 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
         tasks, lighting = client.maintenance, client.construction
         project, site = sandbox.project_id, sandbox.lighting_project_id
 
-        async def step(name: str, work: Callable[[], Awaitable[tuple[str, Any]]]) -> Any:
+        @contextmanager
+        def step(name: str) -> Iterator[dict[str, Any]]:
+            """Record a step: its name, its ``result`` (set by the caller), requests and time."""
             attempts, begun = client.stats.attempts, time.perf_counter()
-            result, value = await work()
-            seconds = round(time.perf_counter() - begun, 3)
-            requests = client.stats.attempts - attempts
-            steps.append({"name": name, "result": result, "requests": requests, "seconds": seconds})
-            return value
-
-        async def create() -> tuple[str, list[str]]:
-            created = [
-                await tasks.create_task(
-                    project, worker_id=worker, rooms={f"room-{n}01": [f"light-{n}01", f"sw-{n}01"]}
-                )
-                for n, worker in enumerate(_WORKERS, start=1)
-            ]
-            return f"{len(created)} tasks for {len(_WORKERS)} workers", created
-
-        async def walk() -> tuple[str, tuple[int, Counter[str], list[str]]]:
-            by_status: Counter[str] = Counter()
-            pending = []
-            with out.meter("tasks") as update:
-                async with tasks.iter_tasks(project, page_size=50) as pager:
-                    async for page in pager.pages():
-                        by_status.update(show(task.status) for task in page.items)
-                        pending += [
-                            task.task_id
-                            for task in page.items
-                            if task.status is MaintenanceStatus.PENDING_ACCEPTANCE
-                        ]
-                        update(by_status.total(), page.total)
-            listed = by_status.total()
-            _check(listed == args.tasks + len(created), f"listed {listed} tasks")
-            return f"{listed} tasks in pages of 50; {len(pending)} await acceptance", (
-                listed,
-                by_status,
-                pending,
-            )
-
-        async def accept() -> tuple[str, int]:
-            accepted = await batch.run(
-                lambda task_id: tasks.accept_task(project, task_id),
-                pending,
-                concurrency=args.concurrency,
-            )
-            _check(all(o.ok and o.result for o in accepted), "an acceptance failed")
-            sample = await tasks.get_task(project, pending[0])
-            _check(sample.status is MaintenanceStatus.ACCEPTANCE_COMPLETE, "not accepted")
-            return f"{len(accepted)} accepted, {args.concurrency} at a time", len(accepted)
-
-        async def authorise() -> tuple[str, Any]:
-            rooms = lighting.iter_rooms(
-                site, authorization_status=AuthorizationStatus.NOT_AUTHORIZED, page_size=250
-            )
-            async with rooms as pager:
-                picked = [r.room_id async for r in pager if r.room_type is RoomType.ROOM][:4]
-            start = datetime.now(UTC).replace(microsecond=0)
-            record = await lighting.create_record(
-                site,
-                user_account="lighting-team@example.com",
-                country_code="86",
-                operator_name="James",
-                start_time=start,
-                end_time=start + timedelta(hours=8),
-                device_types=[DeviceType.LIGHT, DeviceType.GATEWAY],
-                remark="tuyaio demo",
-                room_ids=picked,
-            )
-            _check(record.success and record.record_id is not None, "record not saved")
-            detail = await lighting.get_record(str(record.record_id))
-            _check({room.room_id for room in detail.rooms} == set(picked), "other rooms")
-            return f"record {record.record_id} for {len(picked)} free rooms", detail
-
-        async def cancel() -> tuple[str, Any]:
-            _check(await lighting.cancel_authorization(record.record_id), "cancel refused")
-            status = (await lighting.get_record(record.record_id)).authorization_status
-            _check(status is AuthorizationStatus.CANCELLED, "the record is not cancelled")
-            return f"record is now {show(status)}", status
-
-        async def weather() -> tuple[str, dict[str, Any]]:
-            retries, faults = client.stats.retries, sum(sandbox.state.faults.values())
-            kinds = {FAULT_ENVELOPE_500, FAULT_HTTP_503}
-            sandbox.configure(faults=FaultConfig(rate=args.fail_rate, routes=_READS, kinds=kinds))
-            ids = [pending[n % len(pending)] for n in range(args.batch)]
-            with out.meter("reads under faults") as update:
-                outcomes = await batch.run(
-                    lambda task_id: tasks.get_task(project, task_id),
-                    ids,
-                    concurrency=args.concurrency,
-                    progress=lambda p: update(p.done, p.total),
-                )
-            sandbox.configure(faults=FaultConfig())
-            ok = sum(outcome.ok for outcome in outcomes)
-            _check(ok == len(ids), f"{len(ids) - ok} reads failed despite retries")
-            injected = sum(sandbox.state.faults.values()) - faults
-            retried = client.stats.retries - retries
-            done = {"calls": len(ids), "ok": ok, "faults_injected": injected, "retries": retried}
-            return f"{ok}/{len(ids)} ok through {injected} injected faults", done
+            entry: dict[str, Any] = {"name": name, "result": ""}
+            steps.append(entry)
+            yield entry
+            entry["requests"] = client.stats.attempts - attempts
+            entry["seconds"] = round(time.perf_counter() - begun, 3)
 
         async with client:
-            created = await step("open maintenance tasks", create)
-            listed, by_status, pending = await step("walk the task list", walk)
-            accepted = await step("accept the finished work (batch)", accept)
-            record = await step("authorise a lighting contractor", authorise)
-            cancelled = await step("cancel the authorization", cancel)
-            weathered = await step(f"read through {args.fail_rate:.0%} faults (batch)", weather)
-        stats = client.stats
+            with step("open maintenance tasks") as done:
+                created = [
+                    await tasks.create_task(
+                        project, worker_id=worker, rooms={f"room-{n}": [f"light-{n}", f"sw-{n}"]}
+                    )
+                    for n, worker in enumerate(_WORKERS, start=1)
+                ]
+                done["result"] = f"{len(created)} tasks for {len(_WORKERS)} workers"
+
+            with step("walk the task list") as done, out.meter("tasks") as update:
+                by_status: Counter[str] = Counter()
+                pending: list[str] = []
+                async with tasks.iter_tasks(project, page_size=50) as pager:
+                    async for page in pager.pages():
+                        for task in page.items:
+                            by_status[show(task.status)] += 1
+                            if task.status is MaintenanceStatus.PENDING_ACCEPTANCE:
+                                pending.append(task.task_id)
+                        update(by_status.total(), page.total)
+                listed = by_status.total()
+                _check(listed == args.tasks + len(created), f"listed {listed} tasks")
+                done["result"] = f"{listed} tasks in pages of 50; {len(pending)} await acceptance"
+
+            with step("accept the finished work (batch)") as done:
+                accept = partial(tasks.accept_task, project)
+                outcomes = await batch.run(accept, pending, concurrency=args.concurrency)
+                _check(all(o.ok and o.result for o in outcomes), "an acceptance failed")
+                sample = await tasks.get_task(project, pending[0])
+                _check(sample.status is MaintenanceStatus.ACCEPTANCE_COMPLETE, "not accepted")
+                done["result"] = f"{len(outcomes)} accepted, {args.concurrency} at a time"
+
+            with step("authorise a lighting contractor") as done:
+                free = AuthorizationStatus.NOT_AUTHORIZED
+                async with lighting.iter_rooms(site, authorization_status=free) as rooms:
+                    picked = [r.room_id async for r in rooms if r.room_type is RoomType.ROOM][:4]
+                start = datetime.now(UTC).replace(microsecond=0)
+                saved = await lighting.create_record(
+                    site,
+                    user_account="lighting-team@example.com",
+                    country_code="86",
+                    operator_name="James",
+                    start_time=start,
+                    end_time=start + timedelta(hours=8),
+                    device_types=[DeviceType.LIGHT, DeviceType.GATEWAY],
+                    remark="tuyaio demo",
+                    room_ids=picked,
+                )
+                _check(saved.success and saved.record_id is not None, "record not saved")
+                record = await lighting.get_record(str(saved.record_id))
+                _check({room.room_id for room in record.rooms} == set(picked), "other rooms")
+                done["result"] = f"record {record.record_id} for {len(picked)} free rooms"
+
+            with step("cancel the authorization") as done:
+                cancelled = await lighting.cancel_authorization(record.record_id)
+                status = (await lighting.get_record(record.record_id)).authorization_status
+                _check(cancelled and status is AuthorizationStatus.CANCELLED, "not cancelled")
+                done["result"] = f"record is now {show(status)}"
+
+            with step(f"read through {args.fail_rate:.0%} faults (batch)") as done:
+                retries, faults = client.stats.retries, sum(sandbox.state.faults.values())
+                kinds = {FAULT_ENVELOPE_500, FAULT_HTTP_503}
+                sandbox.configure(
+                    faults=FaultConfig(rate=args.fail_rate, routes=_READS, kinds=kinds)
+                )
+                reads = [pending[n % len(pending)] for n in range(args.batch)]
+                with out.meter("reads under faults") as update:
+                    results = await batch.run(
+                        partial(tasks.get_task, project),
+                        reads,
+                        concurrency=args.concurrency,
+                        progress=lambda p: update(p.done, p.total),
+                    )
+                sandbox.configure(faults=FaultConfig())
+                ok = sum(result.ok for result in results)
+                _check(ok == len(reads), f"{len(reads) - ok} reads failed despite retries")
+                injected = sum(sandbox.state.faults.values()) - faults
+                done["result"] = f"{ok}/{len(reads)} ok through {injected} injected faults"
         return {
             "ok": True,
             "sandbox": {"base_url": sandbox.base_url, "latency_ms": args.latency_ms}
             | {"fail_rate": args.fail_rate, "tasks": args.tasks, "rooms": args.rooms},
             "steps": steps,
             "maintenance": {"created": created, "listed": listed, "by_status": by_status}
-            | {"accepted": accepted},
-            "construction": {
-                "record": to_json_data(record),
-                "status_after_cancel": to_json_data(cancelled),
-            },
-            "faults": weathered,
+            | {"accepted": len(outcomes)},
+            "construction": {"record": to_json_data(record), "status_after_cancel": status},
+            "faults": {"calls": len(reads), "ok": ok, "faults_injected": injected}
+            | {"retries": client.stats.retries - retries},
             "totals": {
                 "seconds": round(time.perf_counter() - started, 3),
-                "requests": stats.attempts,
-                "retries": stats.retries,
-                "token_grants": stats.token_grants,
+                "requests": client.stats.attempts,
+                "retries": client.stats.retries,
+                "token_grants": client.stats.token_grants,
                 "server_requests": sandbox.state.requests,
             },
         }
 
 
 def _print_summary(out: Output, summary: dict[str, Any]) -> None:
-    sandbox, faults, totals = summary["sandbox"], summary["faults"], summary["totals"]
-    record = summary["construction"]["record"]
+    sandbox, totals, grants = (
+        summary["sandbox"],
+        summary["totals"],
+        summary["totals"]["token_grants"],
+    )
     out.write(
         f"tuyaio demo: the built-in sandbox at {sandbox['base_url']} ({sandbox['latency_ms']:g} "
         f"ms latency, {sandbox['tasks']} tasks, {sandbox['rooms']} rooms)\n\n"
@@ -239,16 +224,7 @@ def _print_summary(out: Output, summary: dict[str, Any]) -> None:
         for n, step in enumerate(summary["steps"], start=1)
     ]
     out.table(("#", "step", "result", "requests", "ms"), rows, "Workflow")
-    rooms = ", ".join(f"{room['room_name']} ({room['room_id']})" for room in record["rooms"])
-    grants = totals["token_grants"]
-    lines = [
-        "Tasks by status: "
-        + ", ".join(f"{k} {v}" for k, v in summary["maintenance"]["by_status"].items()),
-        f"Authorization record {record['record_id']}: {record['operator_name']} "
-        f"(+{record['country_code']} {record['user_account']}), rooms {rooms}",
-        f"Retries: {faults['ok']}/{faults['calls']} reads ok through "
-        f"{faults['faults_injected']} injected faults ({faults['retries']} retries)",
+    out.write(
         f"Totals: {totals['seconds']:.2f} s, {totals['requests']} requests "
-        f"({totals['retries']} retries), {grants} token grant{'' if grants == 1 else 's'}",
-    ]
-    out.write("".join(printable(line) + "\n" for line in lines))
+        f"({totals['retries']} retries), {grants} token grant{'' if grants == 1 else 's'}\n"
+    )
