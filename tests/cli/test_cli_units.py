@@ -114,7 +114,7 @@ def test_flags_win_over_the_environment_and_the_secret_stays_hidden() -> None:
         argparse.Namespace(environ={**env, "TUYA_REGION": ""}, base_url="http://127.0.0.1:1")
     )
     assert "127.0.0.1:1" in repr(proxied)
-    with pytest.raises(ValueError, match="exactly one of region .* or base_url"):
+    with pytest.raises(ValueError, match=r"exactly one of region .* or base_url"):
         connect(argparse.Namespace(environ=env, region="eu", base_url="https://x.example"))
 
 

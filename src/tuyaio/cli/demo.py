@@ -42,13 +42,8 @@ reads failed in about 6 % of runs, and the demo with it)."""
 
 def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
     """Add ``demo``."""
-    demo = commands.add_parser(
-        "demo",
-        parents=parents,
-        help="run a full workflow on the built-in sandbox (no credentials, no network)",
-        description="Start the built-in sandbox in this process, run a day's workflow through "
-        "the public API, and print what it took.",
-    )
+    about = "run a day's workflow on the built-in sandbox (no credentials, no network)"
+    demo = commands.add_parser("demo", parents=parents, help=about, description=about)
     for flag, kind, default, help_text in (
         ("--latency-ms", non_negative_float, 15.0, "sandbox latency per request, plus 0-10 jitter"),
         ("--fail-rate", probability, 0.2, "share of reads that fail in the retry step"),

@@ -116,7 +116,7 @@ def print_usage(used: Usage, stream: IO[str]) -> None:
     """The usage as a small plain-text table, most requests first."""
     rows = used.report()
     print(
-        f"usage of this run: {used.calls} calls, {used.attempts} requests sent "
+        f"tuyaio: usage of this run: {used.calls} calls, {used.attempts} requests sent "
         "(retries and token calls included)",
         file=stream,
     )
