@@ -115,7 +115,7 @@ def test_input_checks_and_missing_settings_are_one_usage_line() -> None:
     assert "page_size" not in page.err
     assert_one_error_line(no_id, USAGE, "--client-id", "TUYA_CLIENT_ID")
     assert_one_error_line(no_endpoint, USAGE, "TUYA_REGION", "TUYA_BASE_URL", "--region")
-    assert_one_error_line(twice, USAGE, "--room r is given twice")
+    assert_one_error_line(twice, USAGE, "--room lists 'r' more than once")
 
 
 def test_unreachable_server_is_a_transport_error() -> None:
@@ -151,7 +151,7 @@ def test_both_endpoints_are_an_error_that_says_what_to_unset() -> None:
         ],
     )  # fmt: skip
     assert_one_error_line(both_env, USAGE, "TUYA_REGION and TUYA_BASE_URL", "unset one")
-    assert_one_error_line(both_flags, USAGE, "--region and --base-url", "drop one")
+    assert_one_error_line(both_flags, USAGE, "exactly one of --region", "or --base-url")
     assert flag_and_env.code == USAGE
     assert "--region" in flag_and_env.err
 

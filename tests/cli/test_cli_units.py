@@ -20,8 +20,8 @@ from tuyaio.cli.argtypes import (
     room_spec,
 )
 from tuyaio.cli.failures import ExitCode, UsageError, cli_terms, exit_code_for, one_line
-from tuyaio.cli.render import show
-from tuyaio.cli.settings import client_options, connect
+from tuyaio.cli.output import show
+from tuyaio.cli.settings import connect
 from tuyaio.sandbox import FAULT_KINDS
 
 
@@ -84,7 +84,7 @@ def test_argument_types() -> None:
         tuyaio.AuthorizationStatus.NOT_AUTHORIZED,
         tuyaio.AuthorizationStatus.EXPIRED,
     )
-    assert room_spec("r1=d1, d2") == ("r1", ("d1", "d2"))
+    assert room_spec("r1=d1, d2") == tuyaio.RoomDevices(room_id="r1", device_ids=("d1", "d2"))
     for bad in ("r1", "r1=", "r/1=d1"):
         with pytest.raises(argparse.ArgumentTypeError):
             room_spec(bad)
@@ -114,8 +114,8 @@ def test_flags_win_over_the_environment_and_the_secret_stays_hidden() -> None:
         argparse.Namespace(environ={**env, "TUYA_REGION": ""}, base_url="http://127.0.0.1:1")
     )
     assert "127.0.0.1:1" in repr(proxied)
-    with pytest.raises(UsageError, match="--region and --base-url"):
-        client_options(argparse.Namespace(region="eu", base_url="https://x.example"))
+    with pytest.raises(ValueError, match=r"exactly one of region .* or base_url"):
+        connect(argparse.Namespace(environ=env, region="eu", base_url="https://x.example"))
 
 
 def test_from_env_refuses_two_endpoints_and_names_the_variable() -> None:

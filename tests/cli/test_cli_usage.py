@@ -91,5 +91,5 @@ def test_doctor_shows_the_usage_of_its_own_run(cli: Any, served: Served) -> None
 
     table = cli("doctor")
     assert table.code == 0, table.err
-    assert "Requests of this run: 2" in table.out
+    assert "usage of this run: 2 calls, 2 requests sent" in table.out
     assert GRANT in table.out

@@ -12,12 +12,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from .. import __version__
-from . import commands_construction, commands_maintenance, demo, doctor, serve
+from . import commands, demo, doctor, serve
 from .failures import ExitCode, exit_code_for, one_line
-from .output import Format, Output
-from .render import printable
-from .settings import connection_parser, debug_parser
-from .usage import print_usage, run_usage
+from .output import Output, printable
+from .settings import connection_parser, debug_parser, print_usage, usage
 
 __all__ = ["build_parser", "run"]
 
@@ -51,14 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[connection_parser()],
     )
     parser.add_argument("--version", action="version", version=f"tuyaio {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     connection = [connection_parser()]
-    local = [debug_parser()]
-    demo.register(commands, local)
-    doctor.register(commands, connection)
-    commands_maintenance.register(commands, connection)
-    commands_construction.register(commands, connection)
-    serve.register(commands, local)
+    demo.register(subparsers, [debug_parser()])
+    doctor.register(subparsers, connection)
+    commands.register(subparsers, connection)
+    serve.register(subparsers, [debug_parser()])
     return parser
 
 
@@ -117,11 +113,10 @@ def run(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None 
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else ExitCode.USAGE
     args.environ = environ
-    debug = bool(getattr(args, "debug", False))
-    out = Output(getattr(args, "format", Format.TABLE))
+    debug = getattr(args, "debug", False)
     with _debug_log(debug):
         try:
-            return int(asyncio.run(args.handler(args, out)))
+            return int(asyncio.run(args.handler(args, Output(args.format))))
         except BrokenPipeError:
             _silence_stdout()
             return ExitCode.OK
@@ -136,4 +131,4 @@ def run(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None 
             return exit_code_for(error)
         finally:
             if getattr(args, "usage", False):
-                print_usage(run_usage(args), sys.stderr)
+                print_usage(usage(args), sys.stderr)

@@ -5,20 +5,20 @@ A bad value becomes an argparse usage error (exit code 2) before anything is sen
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
+from argparse import ArgumentTypeError
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import TypeVar
 
+from ..models import RoomDevices
 from ..validation import MAX_PREFETCH
 
 __all__ = [
     "FAULT_KIND_NAMES",
     "enum_list",
-    "enum_one",
     "fault_kinds",
     "finite_float",
     "id_text",
@@ -33,92 +33,42 @@ __all__ = [
     "room_spec",
 ]
 
+N = TypeVar("N", int, float)
 E = TypeVar("E", bound=Enum)
 
 _ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _fail(message: str) -> argparse.ArgumentTypeError:
-    return argparse.ArgumentTypeError(message)
+def _ranged(kind: Callable[[str], N], low: float, high: float, what: str) -> Callable[[str], N]:
+    """A converter to ``kind`` that accepts finite values from ``low`` to ``high``."""
+
+    def convert(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            expected = "an integer" if kind is int else "a number"
+            raise ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return convert
 
 
-def _number(text: str, kind: type[int] | type[float]) -> float:
-    try:
-        return kind(text)
-    except ValueError:
-        raise _fail(
-            f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
-        ) from None
-
-
-def positive_int(text: str) -> int:
-    """An integer of at least 1."""
-    value = int(_number(text, int))
-    if value < 1:
-        raise _fail(f"must be 1 or more, got {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """An integer of at least 0."""
-    value = int(_number(text, int))
-    if value < 0:
-        raise _fail(f"must be 0 or more, got {text!r}")
-    return value
-
-
-def port(text: str) -> int:
-    """A TCP port, 0 to 65535 (0: any free port)."""
-    value = int(_number(text, int))
-    if not 0 <= value <= 65535:
-        raise _fail(f"must be a port from 0 to 65535, got {text!r}")
-    return value
-
-
-def prefetch(text: str) -> int:
-    """Pages to request ahead: 0 to :data:`tuyaio.validation.MAX_PREFETCH`."""
-    value = int(_number(text, int))
-    if not 0 <= value <= MAX_PREFETCH:
-        raise _fail(f"must be from 0 to {MAX_PREFETCH}, got {text!r}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """Any finite number (not nan, not inf)."""
-    value = _number(text, float)
-    if not math.isfinite(value):
-        raise _fail(f"must be a finite number, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A number above 0."""
-    value = _number(text, float)
-    if not value > 0 or value != value or value == float("inf"):
-        raise _fail(f"must be a number above 0, got {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """A finite number of at least 0."""
-    value = _number(text, float)
-    if not 0 <= value < float("inf"):
-        raise _fail(f"must be a number of 0 or more, got {text!r}")
-    return value
-
-
-def probability(text: str) -> float:
-    """A number from 0 to 1."""
-    value = _number(text, float)
-    if not 0 <= value <= 1:
-        raise _fail(f"must be between 0 and 1, got {text!r}")
-    return value
+positive_int = _ranged(int, 1, math.inf, "1 or more")
+non_negative_int = _ranged(int, 0, math.inf, "0 or more")
+port = _ranged(int, 0, 65535, "a port from 0 to 65535")
+prefetch = _ranged(int, 0, MAX_PREFETCH, f"from 0 to {MAX_PREFETCH}")
+finite_float = _ranged(float, -math.inf, math.inf, "a finite number")
+positive_float = _ranged(float, math.ulp(0.0), math.inf, "a finite number above 0")
+non_negative_float = _ranged(float, 0, math.inf, "a finite number of 0 or more")
+probability = _ranged(float, 0, 1, "between 0 and 1")
 
 
 def id_text(text: str) -> str:
     """An ID: letters, digits, ``_`` and ``-``."""
     if not _ID.fullmatch(text):
-        raise _fail(f"must be letters, digits, '_' or '-', got {text!r}")
+        raise ArgumentTypeError(f"must be letters, digits, '_' or '-', got {text!r}")
     return text
 
 
@@ -127,38 +77,33 @@ def iso_datetime(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise _fail(f"expected an ISO 8601 time like 2024-05-01T08:00:00Z, got {text!r}") from None
+        raise ArgumentTypeError(
+            f"expected an ISO 8601 time like 2024-05-01T08:00:00Z, got {text!r}"
+        ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _member(enum: type[E], token: str) -> E:
-    token = token.strip()
-    key = token.upper().replace("-", "_").replace(" ", "_")
-    for member in enum:
-        if member.name == key or str(member.value) == token:
-            return member
-    names = ", ".join(f"{m.name.lower().replace('_', '-')} ({m.value})" for m in enum)
-    raise _fail(f"{token!r} is not one of {names}")
-
-
-def enum_one(enum: type[E]) -> Callable[[str], E]:
-    """A converter for one member of ``enum``, by name (any case, ``-`` or ``_``) or value."""
-
-    def convert(text: str) -> E:
-        return _member(enum, text)
-
-    convert.__name__ = enum.__name__
-    return convert
+def _tokens(text: str) -> list[str]:
+    tokens = [token.strip() for token in text.split(",") if token.strip()]
+    if not tokens:
+        raise ArgumentTypeError("expected at least one value")
+    return tokens
 
 
 def enum_list(enum: type[E]) -> Callable[[str], tuple[E, ...]]:
-    """A converter for a comma-separated list of members of ``enum`` (names or values)."""
+    """A converter for a comma-separated list of members of ``enum``, by name (any case, ``-``
+    or ``_``) or value."""
+    members = {key: m for m in enum for key in (m.name, str(m.value))}
 
     def convert(text: str) -> tuple[E, ...]:
-        tokens = [token for token in text.split(",") if token.strip()]
-        if not tokens:
-            raise _fail("expected at least one value")
-        return tuple(_member(enum, token) for token in tokens)
+        picked = []
+        for token in _tokens(text):
+            member = members.get(token.upper().replace("-", "_").replace(" ", "_"))
+            if member is None:
+                names = ", ".join(f"{m.name.lower().replace('_', '-')} ({m.value})" for m in enum)
+                raise ArgumentTypeError(f"{token!r} is not one of {names}")
+            picked.append(member)
+        return tuple(picked)
 
     convert.__name__ = enum.__name__
     return convert
@@ -178,22 +123,18 @@ FAULT_KIND_NAMES = (
 
 def fault_kinds(text: str) -> frozenset[str]:
     """A comma-separated list of sandbox fault kinds (``http-503`` or ``http_503``)."""
-    kinds = frozenset(
-        token.strip().lower().replace("-", "_") for token in text.split(",") if token.strip()
-    )
+    kinds = frozenset(token.lower().replace("-", "_") for token in _tokens(text))
     unknown = sorted(kinds - set(FAULT_KIND_NAMES))
-    if not kinds or unknown:
-        shown = ", ".join(unknown) if unknown else "nothing"
-        raise _fail(f"got {shown}; expected some of {', '.join(FAULT_KIND_NAMES)}")
+    if unknown:
+        expected = ", ".join(FAULT_KIND_NAMES)
+        raise ArgumentTypeError(f"got {', '.join(unknown)}; expected some of {expected}")
     return kinds
 
 
-def room_spec(text: str) -> tuple[str, tuple[str, ...]]:
+def room_spec(text: str) -> RoomDevices:
     """``ROOM_ID=DEV1,DEV2``: a room and the devices in it."""
     room, sep, devices = text.partition("=")
-    device_ids = tuple(d.strip() for d in devices.split(",") if d.strip())
-    if not sep or not device_ids:
-        raise _fail(f"expected ROOM_ID=DEVICE_ID[,DEVICE_ID...], got {text!r}")
-    for value in (room.strip(), *device_ids):
-        id_text(value)
-    return room.strip(), device_ids
+    ids = [room.strip(), *(device.strip() for device in devices.split(",") if device.strip())]
+    if not sep or len(ids) < 2 or not all(_ID.fullmatch(value) for value in ids):
+        raise ArgumentTypeError(f"expected ROOM_ID=DEVICE_ID[,DEVICE_ID...], got {text!r}")
+    return RoomDevices(room_id=ids[0], device_ids=tuple(ids[1:]))

@@ -1,18 +1,296 @@
-"""What every subcommand shares: the handler signature, the subparser type, and the client."""
+"""``tuyaio maintenance …`` and ``tuyaio construction …``: one command per method of
+``client.maintenance`` and ``client.construction``, declared as data.
+
+Every argument is stored under the name of the method's keyword it fills, and a command calls its
+method with the arguments given (the library's defaults stand for the others).
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
-from typing import TypeAlias
+import sys
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
-from .output import Output
-from .settings import connect
+import attrs
 
-__all__ = ["Handler", "Subparsers", "connect"]
+from ..models import (
+    AuthorizationStatus,
+    CreatedRecord,
+    DeviceType,
+    TaskStatus,
+)
+from .argtypes import enum_list, id_text, iso_datetime, positive_int, prefetch, room_spec
+from .failures import ExitCode
+from .output import Column, Format, Output, add_format_flags, columns
+from .settings import Subparsers, connect
 
-Handler: TypeAlias = Callable[[argparse.Namespace, Output], Awaitable[int]]
-"""A subcommand: the parsed arguments and the output in, the exit code out."""
+__all__ = ["COMMANDS", "Command", "register"]
 
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-"""What ``add_subparsers`` returns."""
+Arg = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def _arg(*flags: str, **options: Any) -> Arg:
+    return flags, options
+
+
+Report = Callable[[Output, argparse.Namespace, Any], int]
+"""What a command shows of its method's result; returns the exit code."""
+
+
+@attrs.frozen
+class Listing:
+    """What a listing command shows: a table of ``noun``, streamed."""
+
+    columns: Sequence[Column]
+    noun: str
+    default_page_size: int
+
+
+@attrs.frozen
+class Command:
+    """A command of a group (``maintenance``): calls ``client.GROUP.METHOD``, then streams the
+    listing or reports the result."""
+
+    name: str
+    method: str
+    help: str
+    args: Sequence[Arg]
+    shows: Listing | Report
+
+
+def _detail(noun: str) -> Report:
+    def report(out: Output, args: argparse.Namespace, value: Any) -> int:
+        out.detail(value, title=f"{noun} {attrs.astuple(value, recurse=False)[0]}")
+        return ExitCode.OK
+
+    return report
+
+
+def _outcome(out: Output, data: dict[str, Any], ok: bool, what: str, past: str) -> int:
+    """An action's outcome: ``what`` ("task 1") was ``past`` ("accepted"), or the server said
+    it was not (exit code 1)."""
+    if ok or out.format is not Format.TABLE:
+        out.result(data, f"{past} {what}")
+    if ok:
+        return ExitCode.OK
+    print(f"tuyaio: {what} was not {past} (the server answered false)", file=sys.stderr)
+    return ExitCode.API_ERROR
+
+
+def _done(past: str) -> Report:
+    def report(out: Output, args: argparse.Namespace, ok: bool) -> int:
+        data = {"task_id": args.task_id, "action": args.action, "result": ok}
+        return _outcome(out, data, ok, f"task {args.task_id}", past)
+
+    return report
+
+
+def _saved(past: str) -> Report:
+    def report(out: Output, args: argparse.Namespace, saved: CreatedRecord) -> int:
+        data = {"record_id": saved.record_id, "success": saved.success}
+        return _outcome(out, data, saved.success, f"authorization record {saved.record_id}", past)
+
+    return report
+
+
+def _created_task(out: Output, args: argparse.Namespace, task_id: str) -> int:
+    return _outcome(out, {"task_id": task_id}, True, f"task {task_id}", "created")
+
+
+def _cancelled(out: Output, args: argparse.Namespace, ok: bool) -> int:
+    data = {"record_id": args.record_id, "cancelled": ok}
+    return _outcome(out, data, ok, f"authorization record {args.record_id}", "cancelled")
+
+
+PROJECT = _arg("project_id", type=id_text, metavar="PROJECT_ID")
+TASK = _arg("task_id", type=id_text, metavar="TASK_ID")
+RECORD = _arg("record_id", type=id_text, metavar="RECORD_ID")
+STATUS_FILTERS = (
+    _arg(
+        "--authorization-status",
+        type=enum_list(AuthorizationStatus),
+        metavar="LIST",
+        help="comma-separated: not-authorized (0), authorized (1), expired (2), cancelled (3)",
+    ),
+    _arg(
+        "--task-status",
+        type=enum_list(TaskStatus),
+        metavar="LIST",
+        help="comma-separated: not-assigned (0), not-started (1), in-progress (2), "
+        "completed (3), postponed (4)",
+    ),
+)
+RECORD_FIELDS = (
+    _arg("--project-id", type=id_text, required=True, metavar="P"),
+    _arg("--user-account", required=True, metavar="A"),
+    _arg("--country-code", required=True, metavar="CC", help="e.g. 86"),
+    _arg("--operator-name", required=True, metavar="N"),
+    _arg("--start", dest="start_time", type=iso_datetime, required=True, metavar="ISO"),
+    _arg("--end", dest="end_time", type=iso_datetime, required=True, metavar="ISO"),
+    _arg(
+        "--device-types",
+        type=enum_list(DeviceType),
+        metavar="LIST",
+        help="comma-separated: light (0), gateway (1), switch (3), sensor (4)",
+    ),
+    _arg("--remark", metavar="TEXT"),
+    _arg(
+        "--room-id",
+        dest="room_ids",
+        type=id_text,
+        action="append",
+        metavar="ID",
+        help="a room to authorise; repeat for more",
+    ),
+)
+TASKS = Listing(
+    columns(
+        "task_id:19 status:20 worker=worker_username:30 nickname=worker_nickname:16 "
+        "created=created_at:17"
+    ),
+    "tasks",
+    default_page_size=99,
+)
+ROOMS = Listing(
+    columns(
+        "room_id:19 name=room_name:16 type=room_type:5 authorization=authorization_status:14 "
+        "task=task_status:12 online=device_count_online:>6 done=device_count_finish:>5 record_id:19"
+    ),
+    "rooms",
+    default_page_size=1000,
+)
+RECORDS = Listing(
+    columns(
+        "record_id:19 operator=operator_name:14 account=user_account:22 "
+        "authorization=authorization_status:14 task=task_status:12 start=start_time:17 "
+        "end=end_time:17 devices=device_count:>7 rooms=room_names:24"
+    ),
+    "records",
+    default_page_size=1000,
+)
+NEW_TASK = [
+    PROJECT,
+    _arg("--worker-id", type=id_text, required=True, metavar="W"),
+    _arg(
+        "--room",
+        dest="rooms",
+        type=room_spec,
+        action="append",
+        required=True,
+        metavar="ROOM_ID=DEV1,DEV2",
+        help="a room and its devices; repeat for more rooms",
+    ),
+]
+ROOM_FILTERS = [
+    PROJECT,
+    *STATUS_FILTERS,
+    _arg("--room-name", metavar="TEXT", help="rooms whose name contains TEXT"),
+]
+RECORD_FILTERS = [
+    PROJECT,
+    *STATUS_FILTERS,
+    _arg("--operator-name", metavar="NAME"),
+    _arg("--start", dest="start_time", type=iso_datetime, metavar="ISO", help="window overlaps"),
+    _arg("--end", dest="end_time", type=iso_datetime, metavar="ISO", help="window overlaps"),
+]
+IN_TASK = [PROJECT, TASK]
+COMMANDS = {
+    "maintenance": (
+        Command("list", "iter_tasks", "stream every task, newest first", [PROJECT], TASKS),
+        Command("get", "get_task", "one task with its rooms", IN_TASK, _detail("maintenance task")),
+        Command("create", "create_task", "create a task", NEW_TASK, _created_task),
+        Command(
+            "accept", "accept_task", "accept a task pending acceptance", IN_TASK, _done("accepted")
+        ),
+        Command(
+            "reopen", "reopen_task", "send a task back to maintenance", IN_TASK, _done("reopened")
+        ),
+        Command("delete", "delete_task", "delete a task", IN_TASK, _done("deleted")),
+    ),
+    "construction": (
+        Command(
+            "rooms", "iter_rooms", "stream floors and rooms, maybe filtered", ROOM_FILTERS, ROOMS
+        ),
+        Command("records", "iter_records", "stream authorization records", RECORD_FILTERS, RECORDS),
+        Command(
+            "get",
+            "get_record",
+            "one record with its rooms",
+            [RECORD],
+            _detail("authorization record"),
+        ),
+        Command(
+            "create",
+            "create_record",
+            "authorise a construction team",
+            RECORD_FIELDS,
+            _saved("created"),
+        ),
+        Command(
+            "update",
+            "update_record",
+            "replace a record's data",
+            [RECORD, *RECORD_FIELDS],
+            _saved("updated"),
+        ),
+        Command("cancel", "cancel_authorization", "cancel an authorization", [RECORD], _cancelled),
+    ),
+}
+"""The commands of ``tuyaio maintenance`` and ``tuyaio construction``."""
+
+_GROUPS = {
+    "maintenance": ("Smart Engineering maintenance tasks (v1.0)", "maintenance tasks"),
+    "construction": ("Smart Lighting construction management (v2.0)", "authorizations and rooms"),
+}
+
+
+def _paging(default_page_size: int) -> list[Arg]:
+    return [
+        _arg(
+            "--page-size",
+            type=positive_int,
+            metavar="N",
+            help=f"items per request (default {default_page_size})",
+        ),
+        _arg("--limit", type=positive_int, metavar="N", help="stop after N items (default: all)"),
+        _arg(
+            "--prefetch",
+            type=prefetch,
+            metavar="N",
+            help="pages requested ahead of the output, 0-64 (default 8; 0: one at a time)",
+        ),
+    ]
+
+
+def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
+    """Add ``maintenance`` and ``construction`` with their commands."""
+    for group, (help_text, what) in _GROUPS.items():
+        parser = commands.add_parser(
+            group, help=help_text, description=f"{help_text}, {what}: client.{group}.*"
+        )
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        for command in COMMANDS[group]:
+            parser = actions.add_parser(
+                command.name, parents=parents, help=f"{command.help} ({command.method})"
+            )
+            listing = command.shows if isinstance(command.shows, Listing) else None
+            args = [*command.args, *(_paging(listing.default_page_size) if listing else [])]
+            keywords = [parser.add_argument(*flags, **options).dest for flags, options in args]
+            add_format_flags(parser, lines=listing is not None)
+            parser.set_defaults(handler=partial(_run, group, command, keywords))
+
+
+async def _run(
+    group: str, command: Command, keywords: list[str], args: argparse.Namespace, out: Output
+) -> int:
+    given = {key: getattr(args, key) for key in keywords if getattr(args, key) is not None}
+    async with connect(args) as client:
+        method = getattr(getattr(client, group), command.method)
+        if isinstance(command.shows, Listing):
+            shows = command.shows
+            await out.listing(method(**given), shows.columns, noun=shows.noun, limit=args.limit)
+            return ExitCode.OK
+        result = await method(**given)
+    return command.shows(out, args, result)

@@ -11,72 +11,49 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from rich import box
-from rich.table import Table
-from rich.text import Text
-
 from .. import batch
-from ..client import TuyaClient
 from ..jsondata import to_json_data
 from ..models import AuthorizationStatus, DeviceType, MaintenanceStatus, RoomType
 from ..retry import RetryPolicy
 from .argtypes import non_negative_float, positive_int, probability
-from .commands import Subparsers
 from .failures import ExitCode
-from .output import Format, Output, add_format_flags
-from .render import show
-from .usage import track
+from .output import Format, Output, add_format_flags, show
+from .settings import Subparsers, connect
 
 __all__ = ["register", "run_demo"]
 
 _WORKERS = ("1306411812723001", "1306411812723002", "1306411812723003")
-_READS = frozenset(
-    {
-        "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}",
-        "GET /v2.0/illumination/construction/task/rooms",
-    }
-)
-
-_DEMO_RETRY = RetryPolicy(max_retries=8, base_delay=0.05, max_delay=1.0)
-"""Shorter waits, so the demo does not idle through its faults, and 8 retries: at the default
-20 % fault rate a read then fails all 9 attempts once in two million (with the default 4
-retries, one of 200 reads failed in about 6 % of runs, and the demo with it)."""
+_READS = {
+    "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}",
+    "GET /v2.0/illumination/construction/task/rooms",
+}
+_RETRY = RetryPolicy(max_retries=8, base_delay=0.05, max_delay=1.0)
+"""Short waits, so the demo does not idle through its faults, and 8 retries: at the default 20 %
+fault rate a read fails all 9 attempts once in two million (with the default 4 retries, one of 200
+reads failed in about 6 % of runs, and the demo with it)."""
 
 
 def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
     """Add ``demo``."""
-    demo = commands.add_parser(
-        "demo",
-        parents=parents,
-        help="run a full workflow on the built-in sandbox (no credentials, no network)",
-        description="Start the built-in sandbox in this process, run a day's workflow through "
-        "the public API, and print what it took.",
-    )
-    number: dict[str, Any] = {"type": positive_int, "metavar": "N"}
-    demo.add_argument(
-        "--latency-ms",
-        type=non_negative_float,
-        default=15.0,
-        metavar="MS",
-        help="sandbox latency per request (default 15, plus up to 10 of jitter)",
-    )
-    demo.add_argument(
-        "--fail-rate",
-        type=probability,
-        default=0.2,
-        metavar="P",
-        help="share of reads that fail in the retry step (default 0.2)",
-    )
-    demo.add_argument("--tasks", default=500, help="seeded tasks (default 500)", **number)
-    demo.add_argument("--rooms", default=2000, help="seeded rooms (default 2000)", **number)
-    demo.add_argument(
-        "--batch", default=200, help="reads in the retry step (default 200)", **number
-    )
-    demo.add_argument("--concurrency", default=32, help="of the batches (default 32)", **number)
+    about = "run a day's workflow on the built-in sandbox (no credentials, no network)"
+    demo = commands.add_parser("demo", parents=parents, help=about, description=about)
+    for flag, kind, default, help_text in (
+        ("--latency-ms", non_negative_float, 15.0, "sandbox latency per request, plus 0-10 jitter"),
+        ("--fail-rate", probability, 0.2, "share of reads that fail in the retry step"),
+        ("--tasks", positive_int, 500, "seeded tasks"),
+        ("--rooms", positive_int, 2000, "seeded rooms"),
+        ("--batch", positive_int, 200, "reads in the retry step"),
+        ("--concurrency", positive_int, 32, "of the batches"),
+    ):
+        help_text += f" (default {default})"
+        demo.add_argument(flag, type=kind, default=default, metavar="N", help=help_text)
     add_format_flags(demo, lines=False)
     demo.set_defaults(handler=_demo)
 
@@ -107,218 +84,142 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
     """Run the workflow on a fresh in-process sandbox; return the summary as JSON-ready data."""
     from ..sandbox import FAULT_ENVELOPE_500, FAULT_HTTP_503, FaultConfig, Sandbox, SandboxConfig
 
+    jitter = min(10.0, args.latency_ms)
     config = SandboxConfig(
-        latency_ms=args.latency_ms,
-        latency_jitter_ms=min(10.0, args.latency_ms),
-        tasks=args.tasks,
-        rooms=args.rooms,
+        latency_ms=args.latency_ms, latency_jitter_ms=jitter, tasks=args.tasks, rooms=args.rooms
     )
     started = time.perf_counter()
     steps: list[dict[str, Any]] = []
-    async with (
-        Sandbox(config) as sandbox,
-        track(
-            args,
-            TuyaClient(
-                sandbox.client_id, sandbox.secret, base_url=sandbox.base_url, retry=_DEMO_RETRY
-            ),
-        ) as client,
-    ):
+    async with Sandbox(config) as sandbox:
+        ids = {"client_id": sandbox.client_id, "secret": sandbox.secret}
+        client = connect(args, **ids, base_url=sandbox.base_url, retry=_RETRY)
         tasks, lighting = client.maintenance, client.construction
         project, site = sandbox.project_id, sandbox.lighting_project_id
 
-        async def step(name: str, work: Callable[[], Awaitable[tuple[str, Any]]]) -> Any:
+        @contextmanager
+        def step(name: str) -> Iterator[dict[str, Any]]:
+            """Record a step: its name, its ``result`` (set by the caller), requests and time."""
             attempts, begun = client.stats.attempts, time.perf_counter()
-            result, value = await work()
-            steps.append(
-                {
-                    "name": name,
-                    "result": result,
-                    "requests": client.stats.attempts - attempts,
-                    "seconds": round(time.perf_counter() - begun, 3),
-                }
-            )
-            return value
+            entry: dict[str, Any] = {"name": name, "result": ""}
+            steps.append(entry)
+            yield entry
+            entry["requests"] = client.stats.attempts - attempts
+            entry["seconds"] = round(time.perf_counter() - begun, 3)
 
-        async def create() -> tuple[str, list[str]]:
-            created = [
-                await tasks.create_task(
-                    project, worker_id=worker, rooms={f"room-{n}01": [f"light-{n}01", f"sw-{n}01"]}
-                )
-                for n, worker in enumerate(_WORKERS, start=1)
-            ]
-            return f"{len(created)} tasks for {len(_WORKERS)} workers", created
+        async with client:
+            with step("open maintenance tasks") as done:
+                created = [
+                    await tasks.create_task(
+                        project, worker_id=worker, rooms={f"room-{n}": [f"light-{n}", f"sw-{n}"]}
+                    )
+                    for n, worker in enumerate(_WORKERS, start=1)
+                ]
+                done["result"] = f"{len(created)} tasks for {len(_WORKERS)} workers"
 
-        async def walk() -> tuple[str, dict[str, Any]]:
-            by_status: dict[str, int] = {}
-            pending, listed = [], 0
-            with out.meter("tasks") as meter:
+            with step("walk the task list") as done, out.meter("tasks") as update:
+                by_status: Counter[str] = Counter()
+                pending: list[str] = []
                 async with tasks.iter_tasks(project, page_size=50) as pager:
                     async for page in pager.pages():
                         for task in page.items:
-                            by_status[show(task.status)] = by_status.get(show(task.status), 0) + 1
+                            by_status[show(task.status)] += 1
                             if task.status is MaintenanceStatus.PENDING_ACCEPTANCE:
                                 pending.append(task.task_id)
-                        listed += len(page.items)
-                        meter.update(listed, page.total)
-            _check(listed == args.tasks + len(created), f"listed {listed} tasks")
-            return f"{listed} tasks in pages of 50; {len(pending)} await acceptance", {
-                "listed": listed,
-                "by_status": by_status,
-                "pending": pending,
-            }
+                        update(by_status.total(), page.total)
+                listed = by_status.total()
+                _check(listed == args.tasks + len(created), f"listed {listed} tasks")
+                done["result"] = f"{listed} tasks in pages of 50; {len(pending)} await acceptance"
 
-        async def accept() -> tuple[str, int]:
-            pending = listing["pending"]
-            accepted = await batch.run(
-                lambda task_id: tasks.accept_task(project, task_id),
-                pending,
-                concurrency=args.concurrency,
-            )
-            _check(all(o.ok and o.result for o in accepted), "an acceptance failed")
-            sample = await tasks.get_task(project, pending[0])
-            _check(sample.status is MaintenanceStatus.ACCEPTANCE_COMPLETE, "not accepted")
-            return f"{len(accepted)} accepted, {args.concurrency} at a time", len(accepted)
+            with step("accept the finished work (batch)") as done:
+                accept = partial(tasks.accept_task, project)
+                outcomes = await batch.run(accept, pending, concurrency=args.concurrency)
+                _check(all(o.ok and o.result for o in outcomes), "an acceptance failed")
+                sample = await tasks.get_task(project, pending[0])
+                _check(sample.status is MaintenanceStatus.ACCEPTANCE_COMPLETE, "not accepted")
+                done["result"] = f"{len(outcomes)} accepted, {args.concurrency} at a time"
 
-        created = await step("open maintenance tasks", create)
-        listing = await step("walk the task list", walk)
-        accepted = await step("accept the finished work (batch)", accept)
-
-        async def authorise() -> tuple[str, Any]:
-            rooms = lighting.iter_rooms(
-                site, authorization_status=AuthorizationStatus.NOT_AUTHORIZED, page_size=250
-            )
-            async with rooms as pager:
-                picked = [r.room_id async for r in pager if r.room_type is RoomType.ROOM][:4]
-            start = datetime.now(UTC).replace(microsecond=0)
-            record = await lighting.create_record(
-                site,
-                user_account="lighting-team@example.com",
-                country_code="86",
-                operator_name="James",
-                start_time=start,
-                end_time=start + timedelta(hours=8),
-                device_types=[DeviceType.LIGHT, DeviceType.GATEWAY],
-                remark="tuyaio demo",
-                room_ids=picked,
-            )
-            _check(record.success and record.record_id is not None, "record not saved")
-            assert record.record_id is not None
-            detail = await lighting.get_record(record.record_id)
-            _check({room.room_id for room in detail.rooms} == set(picked), "other rooms")
-            return f"record {record.record_id} for {len(picked)} free rooms", detail
-
-        async def cancel() -> tuple[str, Any]:
-            _check(await lighting.cancel_authorization(record.record_id), "cancel refused")
-            status = (await lighting.get_record(record.record_id)).authorization_status
-            _check(status is AuthorizationStatus.CANCELLED, "the record is not cancelled")
-            return f"record is now {show(status)}", status
-
-        record = await step("authorise a lighting contractor", authorise)
-        cancelled = await step("cancel the authorization", cancel)
-
-        async def weather() -> tuple[str, dict[str, Any]]:
-            retries, faults = client.stats.retries, sum(sandbox.state.faults.values())
-            sandbox.configure(
-                faults=FaultConfig(
-                    rate=args.fail_rate, routes=_READS, kinds={FAULT_ENVELOPE_500, FAULT_HTTP_503}
+            with step("authorise a lighting contractor") as done:
+                free = AuthorizationStatus.NOT_AUTHORIZED
+                async with lighting.iter_rooms(site, authorization_status=free) as rooms:
+                    picked = [r.room_id async for r in rooms if r.room_type is RoomType.ROOM][:4]
+                start = datetime.now(UTC).replace(microsecond=0)
+                saved = await lighting.create_record(
+                    site,
+                    user_account="lighting-team@example.com",
+                    country_code="86",
+                    operator_name="James",
+                    start_time=start,
+                    end_time=start + timedelta(hours=8),
+                    device_types=[DeviceType.LIGHT, DeviceType.GATEWAY],
+                    remark="tuyaio demo",
+                    room_ids=picked,
                 )
-            )
-            ids = [listing["pending"][n % len(listing["pending"])] for n in range(args.batch)]
-            with out.meter("reads under faults") as meter:
-                outcomes = await batch.run(
-                    lambda task_id: tasks.get_task(project, task_id),
-                    ids,
-                    concurrency=args.concurrency,
-                    progress=lambda p: meter.update(p.done, p.total),
-                )
-            sandbox.configure(faults=FaultConfig())
-            ok = sum(outcome.ok for outcome in outcomes)
-            _check(ok == len(ids), f"{len(ids) - ok} reads failed despite retries")
-            injected = sum(sandbox.state.faults.values()) - faults
-            done = {
-                "calls": len(ids),
-                "ok": ok,
-                "faults_injected": injected,
-                "retries": client.stats.retries - retries,
-            }
-            return f"{ok}/{len(ids)} ok through {injected} injected faults", done
+                _check(saved.success and saved.record_id is not None, "record not saved")
+                record = await lighting.get_record(str(saved.record_id))
+                _check({room.room_id for room in record.rooms} == set(picked), "other rooms")
+                done["result"] = f"record {record.record_id} for {len(picked)} free rooms"
 
-        weathered = await step(f"read through {args.fail_rate:.0%} faults (batch)", weather)
-        stats = client.stats
+            with step("cancel the authorization") as done:
+                cancelled = await lighting.cancel_authorization(record.record_id)
+                status = (await lighting.get_record(record.record_id)).authorization_status
+                _check(cancelled and status is AuthorizationStatus.CANCELLED, "not cancelled")
+                done["result"] = f"record is now {show(status)}"
+
+            with step(f"read through {args.fail_rate:.0%} faults (batch)") as done:
+                retries, faults = client.stats.retries, sum(sandbox.state.faults.values())
+                kinds = {FAULT_ENVELOPE_500, FAULT_HTTP_503}
+                sandbox.configure(
+                    faults=FaultConfig(rate=args.fail_rate, routes=_READS, kinds=kinds)
+                )
+                reads = [pending[n % len(pending)] for n in range(args.batch)]
+                with out.meter("reads under faults") as update:
+                    results = await batch.run(
+                        partial(tasks.get_task, project),
+                        reads,
+                        concurrency=args.concurrency,
+                        progress=lambda p: update(p.done, p.total),
+                    )
+                sandbox.configure(faults=FaultConfig())
+                ok = sum(result.ok for result in results)
+                _check(ok == len(reads), f"{len(reads) - ok} reads failed despite retries")
+                injected = sum(sandbox.state.faults.values()) - faults
+                done["result"] = f"{ok}/{len(reads)} ok through {injected} injected faults"
         return {
             "ok": True,
-            "sandbox": {
-                "base_url": sandbox.base_url,
-                "latency_ms": args.latency_ms,
-                "fail_rate": args.fail_rate,
-                "tasks": args.tasks,
-                "rooms": args.rooms,
-            },
+            "sandbox": {"base_url": sandbox.base_url, "latency_ms": args.latency_ms}
+            | {"fail_rate": args.fail_rate, "tasks": args.tasks, "rooms": args.rooms},
             "steps": steps,
-            "maintenance": {
-                "created": created,
-                "listed": listing["listed"],
-                "by_status": listing["by_status"],
-                "accepted": accepted,
-            },
-            "construction": {
-                "record": to_json_data(record),
-                "status_after_cancel": to_json_data(cancelled),
-            },
-            "faults": weathered,
+            "maintenance": {"created": created, "listed": listed, "by_status": by_status}
+            | {"accepted": len(outcomes)},
+            "construction": {"record": to_json_data(record), "status_after_cancel": status},
+            "faults": {"calls": len(reads), "ok": ok, "faults_injected": injected}
+            | {"retries": client.stats.retries - retries},
             "totals": {
                 "seconds": round(time.perf_counter() - started, 3),
-                "requests": stats.attempts,
-                "retries": stats.retries,
-                "token_grants": stats.token_grants,
+                "requests": client.stats.attempts,
+                "retries": client.stats.retries,
+                "token_grants": client.stats.token_grants,
                 "server_requests": sandbox.state.requests,
             },
         }
 
 
 def _print_summary(out: Output, summary: dict[str, Any]) -> None:
-    console, sandbox, totals = out.console, summary["sandbox"], summary["totals"]
-    console.print(
-        f"[bold]tuyaio demo[/bold]: the built-in sandbox at {sandbox['base_url']} "
-        f"({sandbox['latency_ms']:g} ms latency, {sandbox['tasks']} tasks, "
-        f"{sandbox['rooms']} rooms)\n"
+    sandbox, totals, grants = (
+        summary["sandbox"],
+        summary["totals"],
+        summary["totals"]["token_grants"],
     )
-    table = Table(title="Workflow", box=box.SIMPLE_HEAD, title_justify="left")
-    for header, justify in (
-        ("#", "right"),
-        ("step", "left"),
-        ("result", "left"),
-        ("requests", "right"),
-        ("ms", "right"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for number, step in enumerate(summary["steps"], start=1):
-        table.add_row(
-            str(number),
-            step["name"],
-            Text(step["result"]),
-            str(step["requests"]),
-            f"{step['seconds'] * 1000:.0f}",
-        )
-    console.print(table)
-    statuses = ", ".join(f"{k} {v}" for k, v in summary["maintenance"]["by_status"].items())
-    console.print(Text(f"Tasks by status: {statuses}"))
-    record = summary["construction"]["record"]
-    rooms = ", ".join(f"{room['room_name']} ({room['room_id']})" for room in record["rooms"])
-    console.print(
-        Text(
-            f"Authorization record {record['record_id']}: {record['operator_name']} "
-            f"(+{record['country_code']} {record['user_account']}), rooms {rooms}"
-        )
+    out.write(
+        f"tuyaio demo: the built-in sandbox at {sandbox['base_url']} ({sandbox['latency_ms']:g} "
+        f"ms latency, {sandbox['tasks']} tasks, {sandbox['rooms']} rooms)\n\n"
     )
-    faults = summary["faults"]
-    console.print(
-        f"[bold]Retries[/bold]: {faults['ok']}/{faults['calls']} reads ok through "
-        f"{faults['faults_injected']} injected faults ({faults['retries']} retries)"
-    )
-    grants = f"{totals['token_grants']} token grant{'' if totals['token_grants'] == 1 else 's'}"
-    console.print(
-        f"[bold]Totals[/bold]: {totals['seconds']:.2f} s, {totals['requests']} "
-        f"requests ({totals['retries']} retries), {grants}"
+    rows = [
+        (n, step["name"], step["result"], step["requests"], f"{step['seconds'] * 1000:.0f}")
+        for n, step in enumerate(summary["steps"], start=1)
+    ]
+    out.table(("#", "step", "result", "requests", "ms"), rows, "Workflow")
+    out.write(
+        f"Totals: {totals['seconds']:.2f} s, {totals['requests']} requests "
+        f"({totals['retries']} retries), {grants} token grant{'' if grants == 1 else 's'}\n"
     )

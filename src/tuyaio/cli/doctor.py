@@ -1,46 +1,36 @@
 """``tuyaio doctor``: the first troubleshooting step for credentials and endpoint.
 
 It asks for a token (that alone proves the client ID, the secret, the data center and the clock),
-then measures the offset between this machine's clock and the server's, the token's lifetime and
-the round-trip time, optionally reads one page of a project (which shows a wrong data center or a
-missing API authorisation), and prints a verdict with the fix to try.
-
-The token grant goes through the public API (:meth:`~tuyaio.TuyaClient.authenticate`), so that
-nothing but the token request is sent. The token is never printed.
+then asks again to time a round trip and reads the server's clock offset and the token's lifetime,
+optionally reads one page of a project (which shows a wrong data center or a missing API
+authorisation), and prints a verdict with the fix to try. Only the token request and the pages
+asked for are sent; the token is never printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
 import attrs
-from rich import box
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from ..client import TuyaClient
 from ..errors import ApiError, DecodeError, TransportError, TuyaError
 from ..retry import RetryPolicy
-from ..tokens import MemoryTokenStore, Token, TokenStore
+from ..tokens import Token
 from .argtypes import id_text
-from .commands import Subparsers
 from .failures import ExitCode, cli_terms, one_line
-from .output import Format, Output, add_format_flags
-from .settings import connect
-from .usage import run_usage, usage_rows
+from .output import Format, Output, add_format_flags, printable
+from .settings import Subparsers, connect, print_usage, usage
 
-__all__ = ["Check", "Diagnosis", "register"]
+__all__ = ["Check", "Diagnosis", "diagnose", "register"]
 
-_CLOCK_WARN_MS = 60_000
-_CLOCK_WINDOW_MS = 300_000
-_SHORT_TOKEN_S = 600
-_DOCTOR_TIMEOUT_S = 15.0
+_NTP = "synchronise this machine's clock (NTP: timedatectl set-ntp true)"
 
 
 def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -84,12 +74,11 @@ class Diagnosis:
     endpoint: str
     client_id: str
     checks: list[Check] = attrs.field(factory=list)
-    verdict: str = ""
+    verdict: str = "credentials and endpoint work"
     fix: str = ""
     exit_code: ExitCode = ExitCode.OK
     clock_offset_ms: int | None = None
     token_lifetime_s: float | None = None
-    grant_ms: float | None = None
     rtt_ms: float | None = None
     error: dict[str, Any] | None = None
     usage: list[dict[str, Any]] = attrs.field(factory=list)
@@ -99,209 +88,114 @@ class Diagnosis:
         """Record a finding."""
         self.checks.append(Check(name, status, detail))
 
-
-@attrs.define
-class _Grant:
-    store: MemoryTokenStore
-    token: Token | None = None
-    seconds: float = 0.0
-    received_wall_ms: float = 0.0
-    corrections: int = 0
-    error: TuyaError | None = None
-
-
-def _client(
-    args: argparse.Namespace, session: aiohttp.ClientSession | None, store: TokenStore
-) -> TuyaClient:
-    return connect(
-        args,
-        session=session,
-        token_store=store,
-        retry=RetryPolicy(max_retries=1, base_delay=0.2),
-        timeout=min(getattr(args, "timeout", _DOCTOR_TIMEOUT_S), _DOCTOR_TIMEOUT_S),
-    )
-
-
-_REPR = re.compile(r"base_url='(?P<endpoint>[^']*)', client_id='(?P<client_id>[^']*)'")
-
-
-def _identity(args: argparse.Namespace) -> tuple[str, str]:
-    """The endpoint and client ID the settings resolve to (a bad setting raises here)."""
-    shown = repr(_client(args, None, MemoryTokenStore()))
-    found = _REPR.search(shown)
-    return (found["endpoint"], found["client_id"]) if found else (shown, "?")
-
-
-async def _grant(args: argparse.Namespace, session: aiohttp.ClientSession) -> _Grant:
-    grant = _Grant(MemoryTokenStore())
-    async with _client(args, session, grant.store) as client:
-        started = time.perf_counter()
-        try:
-            grant.token = await client.authenticate()
-        except TuyaError as error:
-            grant.error = error
-        grant.seconds = time.perf_counter() - started
-        grant.received_wall_ms = time.time() * 1000
-        grant.corrections = client.stats.clock_corrections
-    return grant
-
-
-async def _probe(
-    args: argparse.Namespace,
-    session: aiohttp.ClientSession,
-    store: TokenStore,
-    what: str,
-    project: str,
-) -> tuple[float, int]:
-    async with _client(args, session, store) as client:
-        started = time.perf_counter()
-        if what == "maintenance":
-            total = (await client.maintenance.list_tasks(project, page_size=1)).total
+    def failed(self, step: str, error: TuyaError) -> None:
+        """Record the error that ended the checks at ``step``, with a verdict and a fix."""
+        self.add(step, "fail", one_line(error))
+        self.exit_code = ExitCode.TRANSPORT
+        if isinstance(error, ApiError):
+            self.error = {"code": error.code, "msg": error.msg, "tid": error.tid}
+            self.verdict = f"the server refused: {error.msg}"
+            self.fix = "look up the code in Tuya's error code list"
+            if error.hint:
+                self.verdict, self.fix = cli_terms(error.hint.meaning), cli_terms(error.hint.fix)
+            self.exit_code = ExitCode.API_ERROR
+        elif isinstance(error, DecodeError):
+            self.verdict = "the endpoint answered, but not like the Tuya OpenAPI"
+            self.fix = "check --base-url / TUYA_BASE_URL (a proxy or a wrong host?)"
         else:
-            total = (await client.construction.list_rooms(project, page_size=1)).total
-        return time.perf_counter() - started, total
+            detail = error.detail if isinstance(error, TransportError) else type(error).__name__
+            self.verdict = f"could not reach {self.endpoint}: {detail}"
+            self.fix = (
+                "check the network, proxy and firewall, and the region (--region) or --base-url"
+            )
 
 
-def _explain(diagnosis: Diagnosis, error: TuyaError, step: str) -> None:
-    diagnosis.add(step, "fail", one_line(error))
-    if isinstance(error, ApiError):
-        hint = error.hint
-        diagnosis.error = {"code": error.code, "msg": error.msg, "tid": error.tid}
-        diagnosis.verdict = cli_terms(hint.meaning) if hint else f"the server refused: {error.msg}"
-        diagnosis.fix = (
-            cli_terms(hint.fix) if hint else "look up the code in Tuya's error code list"
-        )
-        diagnosis.exit_code = ExitCode.API_ERROR
-    elif isinstance(error, DecodeError):
-        diagnosis.verdict = "the endpoint answered, but not like the Tuya OpenAPI"
-        diagnosis.fix = "check --base-url / TUYA_BASE_URL (a proxy or a wrong host?)"
-        diagnosis.exit_code = ExitCode.TRANSPORT
-    else:
-        detail = error.detail if isinstance(error, TransportError) else type(error).__name__
-        diagnosis.verdict = f"could not reach {diagnosis.endpoint}: {detail}"
-        diagnosis.fix = (
-            "check the network, proxy and firewall, and the region (--region) or --base-url"
-        )
-        diagnosis.exit_code = ExitCode.TRANSPORT
+def _client(args: argparse.Namespace, session: aiohttp.ClientSession | None) -> TuyaClient:
+    timeout = min(getattr(args, "timeout", 15.0), 15.0)
+    retry = RetryPolicy(max_retries=1, base_delay=0.2)
+    return connect(args, session=session, retry=retry, timeout=timeout)
 
 
-def _clock(diagnosis: Diagnosis, grant: _Grant) -> None:
-    token = grant.token
-    assert token is not None
-    server_ms = token.expires_at_ms - token.lifetime_ms
-    one_way_ms = min(grant.seconds, 2.0) * 500
-    offset = round(server_ms - (grant.received_wall_ms - one_way_ms))
-    diagnosis.clock_offset_ms = offset
-    seconds = f"{offset / 1000:+.1f}".replace("-0.0", "+0.0")
-    text = f"server clock is {seconds} s from this machine's"
-    if grant.corrections:
-        diagnosis.add(
-            "clock",
-            "warn",
-            f"{text}: the server refused the first request (1013) and tuyaio corrected "
-            "for it, but other tools will fail",
-        )
-        diagnosis.fix = "synchronise this machine's clock (NTP: timedatectl set-ntp true)"
-    elif abs(offset) > _CLOCK_WARN_MS:
-        limit = _CLOCK_WINDOW_MS // 1000
-        diagnosis.add("clock", "warn", f"{text}; Tuya refuses requests beyond {limit} s")
-        diagnosis.fix = "synchronise this machine's clock (NTP: timedatectl set-ntp true)"
-    else:
-        diagnosis.add("clock", "ok", text)
+async def _grant(client: TuyaClient) -> tuple[Token, float]:
+    """A token, and the milliseconds its grant took."""
+    started = time.perf_counter()
+    token = await client.authenticate()
+    return token, round((time.perf_counter() - started) * 1000, 1)
 
 
 async def diagnose(args: argparse.Namespace) -> Diagnosis:
     """Run every check against the endpoint of the flags and the environment."""
-    endpoint, client_id = _identity(args)
-    diagnosis = Diagnosis(endpoint=endpoint, client_id=client_id)
-    diagnosis.add("configuration", "ok", f"client ID {client_id}, secret set")
-    async with aiohttp.ClientSession() as session:
-        first = await _grant(args, session)
-        if first.token is None:
-            error = first.error or TuyaError(method="GET", route="/v1.0/token")
-            _explain(diagnosis, error, "token grant")
-            return diagnosis
-        token = first.token
-        diagnosis.grant_ms = round(first.seconds * 1000, 1)
-        lifetime = token.lifetime_ms / 1000
-        diagnosis.token_lifetime_s = lifetime
-        diagnosis.add(
-            "token grant",
-            "ok",
-            f"granted in {first.seconds * 1000:.0f} ms (with connecting); "
-            f"lifetime {lifetime:.0f} s",
-        )
-        if lifetime < _SHORT_TOKEN_S:
-            diagnosis.add("token lifetime", "warn", f"only {lifetime:.0f} s")
-        second = await _grant(args, session)
-        timing = second if second.token is not None else first
-        diagnosis.rtt_ms = round(timing.seconds * 1000, 1)
-        diagnosis.add("round trip", "ok", f"{timing.seconds * 1000:.0f} ms per request")
-        _clock(diagnosis, timing)
-        probes = [
-            ("maintenance", args.project_id, "tasks"),
-            ("lighting", args.lighting_project_id, "rooms"),
-        ]
-        for what, project, noun in probes:
-            if project is None:
-                continue
-            try:
-                seconds, total = await _probe(args, session, timing.store, what, project)
-            except TuyaError as error:
-                _explain(diagnosis, error, f"{what} project {project}")
-                return diagnosis
-            diagnosis.add(
-                f"{what} project",
-                "ok",
-                f"{project}: {total} {noun}, first page in {seconds * 1000:.0f} ms",
-            )
-    warned = any(check.status == "warn" for check in diagnosis.checks)
-    diagnosis.verdict = (
-        "credentials and endpoint work, with a warning"
-        if warned
-        else "credentials and endpoint work"
-    )
-    if not warned:
-        diagnosis.fix = "nothing to fix"
+    shown = repr(_client(args, None))  # a bad setting raises here
+    found = re.search(r"base_url='(?P<endpoint>[^']*)', client_id='(?P<client_id>[^']*)'", shown)
+    endpoint, client_id = (found["endpoint"], found["client_id"]) if found else (shown, "?")
+    diagnosis = Diagnosis(endpoint, client_id)
+    diagnosis.add("configuration", "ok", f"client ID {diagnosis.client_id}, secret set")
+    step = "token grant"
+    async with aiohttp.ClientSession() as session, _client(args, session) as client:
+        try:
+            async with _client(args, session) as first:
+                token, grant_ms = await _grant(first)
+            lifetime = diagnosis.token_lifetime_s = token.lifetime_ms / 1000
+            detail = f"granted in {grant_ms:.0f} ms (with connecting); lifetime {lifetime:.0f} s"
+            diagnosis.add(step, "ok", detail)
+            if lifetime < 600:
+                diagnosis.add("token lifetime", "warn", f"only {lifetime:.0f} s")
+            diagnosis.rtt_ms = (await _grant(client))[1]
+            diagnosis.add("round trip", "ok", f"{diagnosis.rtt_ms:.0f} ms per request")
+            _clock(diagnosis, client)
+            probes: list[tuple[str, str | None, str, Callable[..., Awaitable[Any]]]] = [
+                ("maintenance", args.project_id, "tasks", client.maintenance.list_tasks),
+                ("lighting", args.lighting_project_id, "rooms", client.construction.list_rooms),
+            ]
+            for what, project, noun, first_page in probes:
+                if project is not None:
+                    step = f"{what} project {project}"
+                    started = time.perf_counter()
+                    total = (await first_page(project, page_size=1)).total
+                    ms = (time.perf_counter() - started) * 1000
+                    detail = f"{project}: {total} {noun}, first page in {ms:.0f} ms"
+                    diagnosis.add(f"{what} project", "ok", detail)
+        except TuyaError as error:
+            diagnosis.failed(step, error)
+    if diagnosis.exit_code is ExitCode.OK:
+        if any(check.status == "warn" for check in diagnosis.checks):
+            diagnosis.verdict += ", with a warning"
+        else:
+            diagnosis.fix = "nothing to fix"
     return diagnosis
 
 
-_MARKS = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
+def _clock(diagnosis: Diagnosis, client: TuyaClient) -> None:
+    offset = diagnosis.clock_offset_ms = client.clock_offset_ms
+    text = f"server clock is {offset / 1000:+.1f} s from this machine's"
+    if client.stats.clock_corrections:
+        text += ": the server refused the first request (1013) and tuyaio corrected for it"
+        diagnosis.add("clock", "warn", text + ", but other tools will fail")
+        diagnosis.fix = _NTP
+    elif abs(offset) > 60_000:
+        diagnosis.add("clock", "warn", f"{text}; Tuya refuses requests beyond 300 s")
+        diagnosis.fix = _NTP
+    else:
+        diagnosis.add("clock", "ok", text)
 
 
 async def _doctor(args: argparse.Namespace, out: Output) -> int:
     diagnosis = await diagnose(args)
-    usage = run_usage(args)
-    diagnosis.usage = usage_rows(usage)
+    used = usage(args)
+    diagnosis.usage = [
+        {"route": route, "calls": calls, "attempts": attempts, "succeeded": ok, "failed": failed}
+        | {"failures": dict(used.routes[route].failed.most_common())}
+        for route, calls, attempts, ok, failed in used.report()
+    ]
     if out.format is not Format.TABLE:
         data = {"ok": diagnosis.exit_code is ExitCode.OK, **attrs.asdict(diagnosis)}
-        data["exit_code"] = int(diagnosis.exit_code)
-        out.document(data)
+        out.document({**data, "exit_code": int(diagnosis.exit_code)})
         return diagnosis.exit_code
-    table = Table(
-        title=f"tuyaio doctor: {diagnosis.endpoint}", box=box.SIMPLE_HEAD, title_justify="left"
+    marks = {"ok": "ok", "warn": "warn", "fail": "FAIL"}
+    rows = [(marks[check.status], check.name, check.detail) for check in diagnosis.checks]
+    out.table(("", "check", "finding"), rows, f"tuyaio doctor: {diagnosis.endpoint}")
+    out.write(
+        printable(f"Verdict: {diagnosis.verdict}") + f"\n{printable(f'Fix: {diagnosis.fix}')}\n\n"
     )
-    table.add_column("")
-    table.add_column("check")
-    table.add_column("finding", overflow="fold")
-    for check in diagnosis.checks:
-        table.add_row(_MARKS[check.status], check.name, Text(check.detail))
-    console = out.console
-    console.print(table)
-    style = "green" if diagnosis.exit_code is ExitCode.OK else "red"
-    console.print(
-        f"[bold {style}]Verdict:[/bold {style}] {escape(diagnosis.verdict)}", highlight=False
-    )
-    console.print(f"[bold]Fix:[/bold] {escape(diagnosis.fix)}", highlight=False)
-    spent = Table(
-        title=f"Requests of this run: {usage.attempts} (the project's quota counts them)",
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-    )
-    for column in ("route", "calls", "attempts", "succeeded", "failed"):
-        spent.add_column(column, justify="left" if column == "route" else "right")
-    for row in diagnosis.usage:
-        cells = (row["calls"], row["attempts"], row["succeeded"], row["failed"])
-        spent.add_row(Text(row["route"]), *map(str, cells))
-    console.print(spent)
+    print_usage(used, sys.stdout)
     return diagnosis.exit_code

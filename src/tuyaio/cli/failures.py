@@ -5,25 +5,9 @@ from __future__ import annotations
 import re
 from enum import IntEnum
 
-from ..errors import (
-    ApiError,
-    DecodeError,
-    Hint,
-    OutcomeUnknownError,
-    TransportError,
-    TuyaError,
-    hint_for,
-)
+from ..errors import ApiError, DecodeError, OutcomeUnknownError, TransportError, TuyaError
 
-__all__ = [
-    "ExitCode",
-    "Hint",
-    "UsageError",
-    "cli_terms",
-    "exit_code_for",
-    "hint_for",
-    "one_line",
-]
+__all__ = ["ExitCode", "UsageError", "cli_terms", "exit_code_for", "one_line"]
 
 
 class ExitCode(IntEnum):
@@ -49,10 +33,6 @@ def exit_code_for(error: BaseException) -> ExitCode:
         return ExitCode.API_ERROR
     if isinstance(error, (UsageError, ValueError, TypeError)):
         return ExitCode.USAGE
-    if isinstance(error, (TransportError, DecodeError, OutcomeUnknownError, TuyaError)):
-        return ExitCode.TRANSPORT
-    if isinstance(error, KeyboardInterrupt):
-        return ExitCode.INTERRUPTED
     return ExitCode.TRANSPORT
 
 
@@ -65,8 +45,7 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, ApiError):
         code = f"code {error.code}" if error.code is not None else f"HTTP {error.http_status}"
         tid = f" (request id {error.tid})" if error.tid else ""
-        hint = error.hint
-        tail = f" - {cli_terms(hint.meaning)}" if hint else ""
+        tail = f" - {cli_terms(error.hint.meaning)}" if error.hint else ""
         return f"API error {code}: {error.msg or 'no message'}{tid}{_where(error)}{tail}"
     if isinstance(error, OutcomeUnknownError):
         return f"outcome unknown: {error}"
@@ -89,32 +68,17 @@ def one_line(error: BaseException) -> str:
     return f"error: {type(error).__name__}: {error}"
 
 
+_SAME = """client_id region base_url timeout page_size limit prefetch worker_id room_name
+user_account country_code operator_name device_types remark authorization_status task_status"""
 _TERMS = {
+    **{name: "--" + name.replace("_", "-") for name in _SAME.split()},
+    **{name: name.upper() for name in ("project_id", "task_id", "record_id")},
     "allow_insecure_http=True": "--allow-insecure-http",
-    "client_id": "--client-id",
     "secret": "--client-secret",
-    "region": "--region",
-    "base_url": "--base-url",
-    "timeout": "--timeout",
-    "page_size": "--page-size",
-    "limit": "--limit",
-    "prefetch": "--prefetch",
-    "worker_id": "--worker-id",
     "rooms": "--room",
     "room_ids": "--room-id",
-    "room_name": "--room-name",
     "start_time": "--start",
     "end_time": "--end",
-    "user_account": "--user-account",
-    "country_code": "--country-code",
-    "operator_name": "--operator-name",
-    "device_types": "--device-types",
-    "remark": "--remark",
-    "authorization_status": "--authorization-status",
-    "task_status": "--task-status",
-    "project_id": "PROJECT_ID",
-    "task_id": "TASK_ID",
-    "record_id": "RECORD_ID",
 }
 """The library's keyword names → the command line's flags and arguments."""
 

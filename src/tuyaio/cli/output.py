@@ -13,37 +13,25 @@ import asyncio
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
-from contextlib import aclosing
-from enum import StrEnum
-from types import TracebackType
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import aclosing, contextmanager
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from typing import Any
 
+import attrs
 from rich import box
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from ..jsondata import to_json_data
 from ..pagination import AsyncPager
-from .argtypes import positive_int, prefetch
 from .failures import one_line
-from .render import Column, printable, show
 
-__all__ = ["Format", "Meter", "Output", "add_format_flags", "add_listing_flags", "dumps", "paging"]
-
-T = TypeVar("T")
-
-_PIPE_WIDTH = 200
+__all__ = ["Column", "Format", "Output", "add_format_flags", "dumps", "printable", "show"]
 
 
 class Format(StrEnum):
@@ -58,50 +46,80 @@ class Format(StrEnum):
 def add_format_flags(parser: Any, *, lines: bool) -> Any:
     """``--json`` (and, for listings, ``--jsonl``) on a subcommand's parser; returns the group."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--json",
-        dest="format",
-        action="store_const",
-        const=Format.JSON,
-        help="print one JSON document",
-    )
+    flags = [("json", "print one JSON document")]
     if lines:
+        flags.append(("jsonl", "print one JSON object per item, streamed as pages arrive"))
+    for name, help_text in flags:
         group.add_argument(
-            "--jsonl",
-            dest="format",
-            action="store_const",
-            const=Format.JSONL,
-            help="print one JSON object per item, streamed as pages arrive",
+            f"--{name}", dest="format", action="store_const", const=Format(name), help=help_text
         )
     parser.set_defaults(format=Format.TABLE)
     return group
 
 
-def add_listing_flags(parser: Any, *, max_page_size: int, default_page_size: int) -> None:
-    """``--page-size``, ``--limit`` and ``--prefetch`` on a listing subcommand's parser."""
-    group = parser.add_argument_group("paging")
-    group.add_argument(
-        "--page-size",
-        type=positive_int,
-        metavar="N",
-        default=default_page_size,
-        help=f"items per request, 1-{max_page_size} (default {default_page_size})",
-    )
-    group.add_argument(
-        "--limit", type=positive_int, metavar="N", help="stop after N items (default: all)"
-    )
-    group.add_argument(
-        "--prefetch",
-        type=prefetch,
-        metavar="N",
-        default=8,
-        help="pages requested ahead of the output, 0-64 (default 8; 0: one at a time)",
-    )
+def printable(text: str) -> str:
+    """Control characters from the server must not reach a terminal: each becomes ``?``."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else "?" for char in text)
 
 
-def paging(args: Any) -> dict[str, Any]:
-    """The paging keyword arguments of an ``iter_*`` call, from the parsed flags."""
-    return {"page_size": args.page_size, "limit": args.limit, "prefetch": args.prefetch}
+def show(value: object) -> str:
+    """A value as a person reads it: enums by name, times in UTC (``Z``), ``-`` for nothing;
+    printable."""
+    if value is None or value == ():
+        return "-"
+    if isinstance(value, Enum):
+        if getattr(value, "is_known", True):
+            return value.name.lower().replace("_", " ")
+        return printable(f"unknown ({value.value})")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(show(item) for item in value)
+    return printable(str(value))
+
+
+@attrs.frozen
+class Column:
+    """A table column of a model's field: fixed width, so that streamed chunks line up."""
+
+    header: str
+    field: str
+    width: int
+    right: bool = False
+
+    def cell(self, item: Any) -> str:
+        """The field of ``item``, fitted."""
+        return self.fit(show(getattr(item, self.field)))
+
+    def fit(self, text: str) -> str:
+        """``text`` cut or padded to the width (in terminal cells)."""
+        if text.isascii():
+            if len(text) > self.width:
+                text = text[: self.width - 1] + "…"
+            return text.rjust(self.width) if self.right else text.ljust(self.width)
+        if cell_len(text) > self.width:
+            return set_cell_size(text, self.width - 1) + "…"
+        return set_cell_size(text, self.width)
+
+
+def columns(spec: str) -> tuple[Column, ...]:
+    """Columns from ``"field:width header=field:>width"``: the header is the field's name unless
+    given (``_`` for a space), ``>`` aligns right."""
+    found = []
+    for item in spec.split():
+        named, _, width = item.partition(":")
+        header, _, field = named.rpartition("=")
+        header = (header or field).replace("_", " ")
+        found.append(Column(header, field, int(width.lstrip(">")), width.startswith(">")))
+    return tuple(found)
+
+
+def _row(cells: Iterable[str]) -> str:
+    return "  ".join(cells).rstrip() + "\n"
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
@@ -115,146 +133,115 @@ def dumps(data: Any, *, indent: int | None = None) -> str:
     return _JSON_UNSAFE.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
 
 
-class Meter:
-    """A progress bar on stderr (``done / total``), shown only when stderr is a terminal.
-
-    It appears once there is more to come than what is done, so short runs print nothing; it is
-    transient (it disappears when finished).
-    """
-
-    def __init__(self, label: str, *, enabled: bool | None = None) -> None:
-        self._label = label
-        self._enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
-
-    def __enter__(self) -> Meter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def update(self, done: int, total: int | None) -> None:
-        """Report progress; starts the bar the first time there is more to come."""
-        if not self._enabled:
-            return
-        if self._progress is None:
-            if total is None or done >= total:
-                return
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-                redirect_stdout=sys.stdout.isatty(),
-                redirect_stderr=False,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self._label, total=total)
-        assert self._task is not None
-        self._progress.update(self._task, completed=done, total=total)
-
-    def close(self) -> None:
-        """Remove the bar."""
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-
 class Output:
     """Writes results to stdout in one :class:`Format`."""
 
-    def __init__(self, fmt: Format = Format.TABLE, *, progress: bool | None = None) -> None:
+    def __init__(self, fmt: Format = Format.TABLE) -> None:
         self.format = fmt
-        self._progress = progress
 
     @property
     def console(self) -> Console:
-        """A rich console on the current ``sys.stdout`` (wide when stdout is not a terminal)."""
-        width = None if sys.stdout.isatty() else _PIPE_WIDTH
+        """A rich console on the current ``sys.stdout`` (200 wide when it is not a terminal)."""
+        width = None if sys.stdout.isatty() else 200
         return Console(highlight=False, width=width, soft_wrap=False)
 
-    def meter(self, label: str) -> Meter:
-        """A progress bar for ``label`` (only on a terminal stderr)."""
-        return Meter(label, enabled=self._progress)
+    @contextmanager
+    def meter(self, label: str) -> Iterator[Callable[[int, int | None], None]]:
+        """``update(done, total)`` for a progress bar on stderr, shown only when stderr is a
+        terminal, once there is more to come than is done; it disappears when finished."""
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            redirect_stdout=sys.stdout.isatty(),
+            redirect_stderr=False,
+            disable=not sys.stderr.isatty(),
+        )
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            if total is not None and done < total:
+                progress.start()
+            progress.update(task, completed=done, total=total)
+
+        try:
+            yield update
+        finally:
+            progress.stop()
 
     def write(self, text: str) -> None:
-        """Raw text to stdout (no markup)."""
+        """Raw text to stdout, flushed (a closed pipe shows here as ``BrokenPipeError``)."""
         sys.stdout.write(text)
-
-    def flush(self) -> None:
-        """Flush stdout (a closed pipe shows here as ``BrokenPipeError``)."""
         sys.stdout.flush()
 
-    def document(self, data: Any) -> None:
+    def document(self, data: Any, *, indent: int | None = 2) -> None:
         """One JSON document."""
-        self.write(dumps(data, indent=2) + "\n")
-        self.flush()
+        self.write(dumps(data, indent=indent) + "\n")
 
-    def detail(self, obj: Any, rows: Sequence[tuple[str, str]], *, title: str) -> None:
-        """One object: a two-column table for people, its data as JSON otherwise."""
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[object]], title: str) -> None:
+        """A small table for people (a header row only if ``headers`` has text)."""
+        table = Table(*headers, title=Text(printable(title)), box=box.SIMPLE_HEAD)
+        table.title_justify = "left"
+        table.show_header = any(headers)
+        for row in rows:
+            table.add_row(*(Text(show(cell)) for cell in row))
+        self.console.print(table)
+
+    def detail(self, obj: Any, *, title: str) -> None:
+        """One model: its fields as a two-column table for people (a list of models, one row
+        each), its data as JSON otherwise."""
         if self.format is not Format.TABLE:
             self.document(to_json_data(obj))
             return
-        table = Table(title=title, box=box.SIMPLE, show_header=False, title_justify="left")
-        table.add_column(style="bold")
-        table.add_column(overflow="fold")
-        for label, value in rows:
-            table.add_row(label, Text(printable(value)))
-        self.console.print(table)
+        rows: list[tuple[str, object]] = []
+        for name, value in attrs.asdict(obj, recurse=False).items():
+            label = name.replace("_", " ")
+            if value and isinstance(value, tuple) and attrs.has(type(value[0])):
+                parts = [attrs.astuple(item, recurse=False) for item in value]
+                rows += [(f"{label} {show(key)}", [v for v in rest if v]) for key, *rest in parts]
+            else:
+                rows.append((label, value))
+        self.table(("", ""), rows, title)
 
     def result(self, data: dict[str, Any], text: str) -> None:
         """The outcome of an action: ``text`` for people, ``data`` as JSON otherwise."""
         if self.format is Format.TABLE:
-            self.console.print(printable(text), markup=False)
+            self.write(printable(text) + "\n")
         else:
-            self.write(dumps(data) + "\n")
-            self.flush()
+            self.document(data, indent=None)
 
     async def listing(
-        self,
-        pager: AsyncPager[T],
-        columns: Sequence[Column],
-        *,
-        noun: str,
-        limit: int | None = None,
-    ) -> tuple[int, int]:
-        """Stream every item of ``pager`` (made with ``limit``); return (written, total)."""
+        self, pager: AsyncPager[Any], columns: Sequence[Column], *, noun: str, limit: int | None
+    ) -> None:
+        """Stream every item of ``pager`` (made with ``limit``)."""
         count = total = 0
         first = True
         try:
-            with self.meter(f"{noun}") as meter:
+            with self.meter(noun) as update:
                 async with aclosing(pager.pages()) as pages:
                     async for page in pages:
-                        total = page.total
-                        self._items(page.items, columns, first=first, total=total)
-                        first = False
-                        count += len(page.items)
-                        meter.update(count, total if limit is None else min(total, limit))
+                        self._items(page.items, columns, first=first, total=page.total)
+                        first, count, total = False, count + len(page.items), page.total
+                        update(count, total if limit is None else min(total, limit))
         except (Exception, KeyboardInterrupt, asyncio.CancelledError) as error:
-            if self.format is Format.JSON and not first:
-                self._close_document(count, error)
+            if self.format is Format.JSON and not first and not isinstance(error, BrokenPipeError):
+                # Close the started document, so that what was written parses.
+                reason = one_line(error) if isinstance(error, Exception) else "interrupted"
+                self.write(f'\n], "count": {count}, "error": {json.dumps(printable(reason))}}}\n')
             raise
-        self._end(count, total, noun, empty=first)
-        return count, total
-
-    def _close_document(self, count: int, error: BaseException) -> None:
-        """End a started ``--json`` listing that stopped early, so what was written parses."""
-        if isinstance(error, BrokenPipeError):
-            return
-        reason = "interrupted" if not isinstance(error, Exception) else one_line(error)
-        self.write(f'\n], "count": {count}, "error": {json.dumps(printable(reason))}}}\n')
-        self.flush()
+        if self.format is Format.JSON:
+            head = f'{{"total": {total}, "items": [' if first else "\n"
+            self.write(f'{head}], "count": {count}}}\n')
+        elif self.format is Format.TABLE:
+            one = noun[:-1] if count == total == 1 else noun
+            shown = f"{count} {one}" if count == total else f"{count} of {total} {noun}"
+            self.console.print(shown if count else f"no {noun}", style="dim")
 
     def _items(
-        self, items: Iterable[Any], columns: Sequence[Column], *, first: bool, total: int
+        self, items: Sequence[Any], columns: Sequence[Column], *, first: bool, total: int
     ) -> None:
         if self.format is Format.JSONL:
             self.write("".join(dumps(to_json_data(item)) + "\n" for item in items))
@@ -263,41 +250,7 @@ class Output:
             self.write(head + ",\n".join(dumps(to_json_data(item)) for item in items))
         else:
             if first:
-                header = _row((column.header for column in columns), columns)
-                self.console.print(header, style="bold", end="", markup=False, highlight=False)
-            self.write(_rows(items, columns))
-        self.flush()
-
-    def _end(self, count: int, total: int, noun: str, *, empty: bool) -> None:
-        if self.format is Format.JSON:
-            head = f'{{"total": {total}, "items": [' if empty else "\n"
-            self.write(f'{head}], "count": {count}}}\n')
-            self.flush()
-        elif self.format is Format.TABLE:
-            one = noun[:-1] if count == total == 1 else noun
-            shown = f"{count} {one}" if count == total else f"{count} of {total} {noun}"
-            self.console.print(shown if count else f"no {noun}", style="dim")
-
-
-def _cell(text: str, width: int, justify: str) -> str:
-    if text.isascii():
-        if len(text) > width:
-            text = text[: width - 1] + "…"
-        return text.rjust(width) if justify == "right" else text.ljust(width)
-    fitted = set_cell_size(text, width)
-    if cell_len(text) > width:
-        fitted = set_cell_size(text, width - 1) + "…"
-    return fitted
-
-
-def _row(cells: Iterable[str], columns: Sequence[Column]) -> str:
-    line = "  ".join(
-        _cell(cell, column.width, column.justify)
-        for cell, column in zip(cells, columns, strict=True)
-    )
-    return line.rstrip() + "\n"
-
-
-def _rows(items: Iterable[Any], columns: Sequence[Column]) -> str:
-    """Rows as fixed-width text: fast enough for 100,000 rows, and streamed chunks line up."""
-    return "".join(_row((show(column.get(item)) for column in columns), columns) for item in items)
+                header = _row(column.fit(column.header) for column in columns)
+                self.console.print(header, style="bold", end="", markup=False)
+            # Fixed-width text: fast enough for 100,000 rows, and streamed chunks line up.
+            self.write("".join(_row(column.cell(item) for column in columns) for item in items))

@@ -1,136 +1,129 @@
-"""Connection settings: flags that override the ``TUYA_*`` environment, and the client from them.
+"""Connection settings, and what a run's clients cost (``--usage``).
 
-The client is built by :meth:`TuyaClient.from_env` with the flags as keyword arguments, so the
-environment is read in one place. The options are defined on a parent parser with ``SUPPRESS``
-defaults, so they work before or after the subcommand (``tuyaio --region eu maintenance list P``
-and ``tuyaio maintenance list P --region eu``). The secret is passed to the client, never printed.
+The options are defined on a parent parser with ``SUPPRESS`` defaults, so they work before or after
+the subcommand (``tuyaio --region eu maintenance list P`` and ``tuyaio maintenance list P --region
+eu``), and each is stored under the name of its :meth:`TuyaClient.from_env` keyword: the client is
+built by ``from_env`` from the flags and the environment, so the environment is read in one place.
+The secret is passed to the client, never printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any, TypeAlias
 
 from ..client import TuyaClient
+from ..quota import Usage
 from ..regions import DATA_CENTERS, REGIONS
 from ..retry import RetryPolicy
 from .argtypes import non_negative_int, positive_float
-from .failures import UsageError
-from .usage import track
+from .output import printable
 
-__all__ = ["client_options", "connect", "connection_parser", "debug_parser", "environ_of"]
+__all__ = ["Subparsers", "connect", "connection_parser", "debug_parser", "print_usage", "usage"]
 
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What ``add_subparsers`` returns."""
 
-def _region_help() -> str:
-    listed = ", ".join(f"{center.code} ({center.name})" for center in DATA_CENTERS)
-    return f"data center: {listed}; default $TUYA_REGION"
+_KEYWORDS = ("client_id", "secret", "region", "base_url", "allow_insecure_http", "timeout", "retry")
+"""The flags' destinations: keyword arguments of :meth:`TuyaClient.from_env`."""
+
+_COUNTS = ("calls", "attempts", "succeeded", "failed")
 
 
 def debug_parser() -> argparse.ArgumentParser:
     """A parent parser with ``--debug`` (tracebacks and the ``tuyaio`` DEBUG log on stderr)."""
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     parser.add_argument(
         "--debug",
         action="store_true",
-        default=argparse.SUPPRESS,
         help="show tracebacks and the tuyaio debug log (never secrets) on stderr",
     )
     return parser
 
 
+def _retry(text: str) -> RetryPolicy:
+    return RetryPolicy(max_retries=non_negative_int(text))
+
+
 def connection_parser() -> argparse.ArgumentParser:
-    """A parent parser with the credential, endpoint and request options."""
-    parser = argparse.ArgumentParser(add_help=False, parents=[debug_parser()])
-    group = parser.add_argument_group("connection (flags win over the environment)")
-    group.add_argument(
-        "--client-id",
-        metavar="ID",
-        default=argparse.SUPPRESS,
-        help="the cloud project's Access ID; default $TUYA_CLIENT_ID",
+    """A parent parser with ``--debug`` and the credential, endpoint and request options."""
+    parser = argparse.ArgumentParser(
+        add_help=False, argument_default=argparse.SUPPRESS, parents=[debug_parser()]
     )
-    group.add_argument(
+    group = parser.add_argument_group("connection (flags win over the environment)")
+    add = group.add_argument
+    add("--client-id", metavar="ID", help="the cloud project's Access ID; default $TUYA_CLIENT_ID")
+    add(
         "--client-secret",
+        dest="secret",
         metavar="SECRET",
-        default=argparse.SUPPRESS,
         help="the Access Secret; prefer $TUYA_CLIENT_SECRET (a flag shows in the process list)",
     )
-    where = group.add_mutually_exclusive_group()
-    where.add_argument(
+    centers = ", ".join(f"{center.code} ({center.name})" for center in DATA_CENTERS)
+    add(
         "--region",
         choices=list(REGIONS),
         metavar="REGION",
-        default=argparse.SUPPRESS,
-        help=_region_help(),
+        help=f"data center: {centers}; default $TUYA_REGION",
     )
-    where.add_argument(
-        "--base-url",
-        metavar="URL",
-        default=argparse.SUPPRESS,
-        help="another endpoint (a proxy, the sandbox); default $TUYA_BASE_URL",
-    )
-    group.add_argument(
+    add("--base-url", metavar="URL", help="another endpoint (a proxy, the sandbox); $TUYA_BASE_URL")
+    add(
         "--allow-insecure-http",
         action="store_true",
-        default=argparse.SUPPRESS,
         help="allow a plain http:// base URL to a host other than this machine",
     )
-    group.add_argument(
-        "--timeout",
-        type=positive_float,
-        metavar="SECONDS",
-        default=argparse.SUPPRESS,
-        help="limit per attempt (default 30)",
-    )
-    group.add_argument(
+    add("--timeout", type=positive_float, metavar="SECONDS", help="limit per attempt (default 30)")
+    add(
         "--usage",
         action="store_true",
-        default=argparse.SUPPRESS,
         help="at the end, print the requests each route cost (calls, attempts, succeeded, "
         "failed) on stderr",
     )
-    group.add_argument(
+    add(
         "--max-retries",
-        type=non_negative_int,
+        dest="retry",
+        type=_retry,
         metavar="N",
-        default=argparse.SUPPRESS,
         help="retries after a failed attempt (default 4; 0 turns retries off)",
     )
     return parser
 
 
-_FLAGS = {
-    "client_id": "client_id",
-    "client_secret": "secret",
-    "region": "region",
-    "base_url": "base_url",
-    "allow_insecure_http": "allow_insecure_http",
-    "timeout": "timeout",
-}
-"""Parsed flag → keyword argument of :meth:`TuyaClient.from_env`."""
-
-
-def environ_of(args: argparse.Namespace) -> Mapping[str, str]:
-    """The environment the command runs with (``run(..., environ=...)``, else ``os.environ``)."""
-    environ: Mapping[str, str] | None = getattr(args, "environ", None)
-    return os.environ if environ is None else environ
-
-
-def client_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments for :meth:`TuyaClient.from_env` that the flags set."""
-    options = {
-        keyword: getattr(args, flag) for flag, keyword in _FLAGS.items() if hasattr(args, flag)
-    }
-    if "region" in options and "base_url" in options:
-        raise UsageError("--region and --base-url are both given: drop one of them")
-    if hasattr(args, "max_retries"):
-        options["retry"] = RetryPolicy(max_retries=args.max_retries)
-    return options
-
-
 def connect(args: argparse.Namespace, **overrides: Any) -> TuyaClient:
     """A client for the flags and the environment; ``overrides`` win over both. It counts in the
-    run's usage (``--usage``)."""
-    options = {**client_options(args), **overrides}
-    return track(args, TuyaClient.from_env(environ=environ_of(args), **options))
+    run's :func:`usage`."""
+    options = {key: getattr(args, key) for key in _KEYWORDS if hasattr(args, key)}
+    client = TuyaClient.from_env(environ=args.environ, **{**options, **overrides})
+    vars(args).setdefault("clients", []).append(client)
+    return client
+
+
+def usage(args: argparse.Namespace) -> Usage:
+    """What every client of this run (see :func:`connect`) cost, added up per route: token
+    calls and retries included, as the cloud project's quota counts them."""
+    total = Usage()
+    for client in getattr(args, "clients", ()):
+        for key, used in client.usage.routes.items():
+            route = total.route(key)
+            route.calls += used.calls
+            route.attempts += used.attempts
+            route.succeeded += used.succeeded
+            route.failed.update(used.failed)
+    return total
+
+
+def print_usage(used: Usage, stream: IO[str]) -> None:
+    """The usage as a small plain-text table, most requests first."""
+    rows = used.report()
+    print(
+        f"tuyaio: usage of this run: {used.calls} calls, {used.attempts} requests sent "
+        "(retries and token calls included)",
+        file=stream,
+    )
+    width = max([len("route"), *(len(printable(row[0])) for row in rows)])
+    print(f"  {'route':{width}}  " + "  ".join(f"{h:>9}" for h in _COUNTS), file=stream)
+    for route, *counts in rows:
+        reasons = ", ".join(f"{why}: {n}" for why, n in used.routes[route].failed.most_common())
+        cells = [f"{printable(route):{width}}", *(f"{n:>9}" for n in counts)]
+        line = "  " + "  ".join(cells) + (f"  ({printable(reasons)})" if reasons else "")
+        print(line.rstrip(), file=stream)
