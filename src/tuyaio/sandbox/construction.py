@@ -9,39 +9,21 @@ numbers (or their decimal text), statuses as a list of decimal strings (or one).
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from aiohttp import web
 
-from .framework import Handler, Reject, Runtime, json_body, page_args, param_int, require
-from .state import DEVICE_TYPE_NAMES
+from .framework import Handler, Reject, Runtime, json_body, page, param_int, require
+from .state import DEVICE_TYPE_NAMES, Item, SandboxState, Tables
 
 __all__ = ["ROUTES"]
 
 _PREFIX = "/v2.0/illumination/construction"
 _CACHE_LIMIT = 64
 
-
-def _project(runtime: Runtime, project_id: Any) -> str:
-    if not runtime.state.owns_lighting_project(project_id):
-        raise Reject(1106, "permission deny")
-    return str(project_id)
-
-
-async def _listing_params(request: web.Request) -> dict[str, Any]:
-    """The listing's parameters: a JSON object body (the query string is not read)."""
-    body = await request.read()
-    return json_body(body) if body else {}
-
-
-def _listing_project(params: dict[str, Any], runtime: Runtime) -> str | None:
-    """The project to list, or ``None`` for ``""`` (an account without a project: nothing)."""
-    project_id = params.get("projectId")
-    if project_id is None:
-        raise Reject(1100, "param projectId is empty")
-    if not isinstance(project_id, str):
-        raise Reject(1109, "param projectId is illegal")
-    return _project(runtime, project_id) if project_id else None
+Filter = tuple[str, Callable[[dict[str, Any], str], Any], Callable[[Item, Any], bool]]
+"""A listing filter: the parameter, its parser (``None``: not filtered) and the test of an item."""
 
 
 def _statuses(params: dict[str, Any], name: str) -> frozenset[int] | None:
@@ -64,80 +46,70 @@ def _text(params: dict[str, Any], name: str) -> str | None:
     return raw or None
 
 
-def _page(params: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
-    page, size = page_args(params, "page", "pageSize", max_size=10_000, default_size=20)
-    start = (page - 1) * size
-    return {"total": len(items), "list": items[start : start + size]}
+_STATUS_FILTERS: tuple[Filter, ...] = (
+    ("authorizationStatus", _statuses, lambda item, wanted: item["authorizationStatus"] in wanted),
+    ("taskStatus", _statuses, lambda item, wanted: item["taskStatus"] in wanted),
+)
+_ROOM_FILTERS: tuple[Filter, ...] = (
+    *_STATUS_FILTERS,
+    ("roomName", _text, lambda room, text: text in room["roomName"]),
+)
+_RECORD_FILTERS: tuple[Filter, ...] = (
+    *_STATUS_FILTERS,
+    ("operatorName", _text, lambda record, name: record["operatorName"] == name),
+    ("startTime", param_int, lambda record, start: record["endTime"] >= start),
+    ("endTime", param_int, lambda record, end: record["startTime"] <= end),
+)
 
 
-def _filtered(
-    runtime: Runtime,
-    key: tuple[Any, ...],
-    items: Callable[[], list[dict[str, Any]]],
-    keep: Callable[[dict[str, Any]], bool],
-) -> list[dict[str, Any]]:
-    """Filtered items, cached until the data changes (streaming walks ask for every page)."""
-    cache_key = (runtime.state.version, *key)
-    cached = runtime.listing_cache.get(cache_key)
-    if cached is None:
-        if len(runtime.listing_cache) >= _CACHE_LIMIT:
-            runtime.listing_cache.clear()
-        cached = runtime.listing_cache[cache_key] = [item for item in items() if keep(item)]
-    return cached
+def _project(runtime: Runtime, project_id: str) -> str:
+    if project_id not in runtime.state.rooms:
+        raise Reject(1106, "permission deny")
+    return project_id
 
 
-async def rooms(request: web.Request, runtime: Runtime) -> dict[str, Any]:
-    """``GET /task/rooms`` with a JSON body."""
-    params = await _listing_params(request)
-    project_id = _listing_project(params, runtime)
-    statuses = _statuses(params, "authorizationStatus")
-    task_statuses = _statuses(params, "taskStatus")
-    name = _text(params, "roomName")
-    if project_id is None:
-        return _page(params, [])
-    all_rooms = runtime.state.rooms(project_id)
-    if statuses is None and task_statuses is None and name is None:
-        return _page(params, all_rooms)
+def _listing(
+    tables: Callable[[SandboxState], Tables],
+    filters: tuple[Filter, ...],
+    show: Callable[[SandboxState, Item], Item] | None = None,
+) -> Handler:
+    """A listing of the project's items that pass the filters given, a page at a time. Filtered
+    lists are cached until the data changes (streaming walks ask for every page)."""
 
-    def keep(room: dict[str, Any]) -> bool:
-        return (
-            (statuses is None or room["authorizationStatus"] in statuses)
-            and (task_statuses is None or room["taskStatus"] in task_statuses)
-            and (name is None or name in room["roomName"])
+    async def listing(request: web.Request, runtime: Runtime) -> dict[str, Any]:
+        body = await request.read()
+        params = json_body(body) if body else {}  # the query string is not read
+        project_id = params.get("projectId")
+        if project_id is None:
+            raise Reject(1100, "param projectId is empty")
+        if not isinstance(project_id, str):
+            raise Reject(1109, "param projectId is illegal")
+        if project_id:  # "" is an account without a project: nothing
+            _project(runtime, project_id)
+        chosen = tuple(
+            (keep, value)
+            for name, parse, keep in filters
+            if (value := parse(params, name)) is not None
         )
+        items = tables(runtime.state)(project_id) if project_id else []
+        if chosen:
+            key = (runtime.state.version, tables, project_id, chosen)
+            cache = runtime.listing_cache
+            if key not in cache:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[key] = [item for item in items if all(keep(item, v) for keep, v in chosen)]
+            items = cache[key]
+        shown = page(params, items, ("page", "pageSize"), 10_000)[2]
+        return {
+            "total": len(items),
+            "list": shown if show is None else [show(runtime.state, item) for item in shown],
+        }
 
-    key = ("rooms", project_id, statuses, task_statuses, name)
-    return _page(params, _filtered(runtime, key, lambda: all_rooms, keep))
-
-
-async def records(request: web.Request, runtime: Runtime) -> dict[str, Any]:
-    """``GET /task/records`` with a JSON body."""
-    params = await _listing_params(request)
-    project_id = _listing_project(params, runtime)
-    statuses = _statuses(params, "authorizationStatus")
-    task_statuses = _statuses(params, "taskStatus")
-    operator = _text(params, "operatorName")
-    start, end = param_int(params, "startTime"), param_int(params, "endTime")
-    if project_id is None:
-        return _page(params, [])
-
-    def keep(record: dict[str, Any]) -> bool:
-        return (
-            (statuses is None or record["authorizationStatus"] in statuses)
-            and (task_statuses is None or record["taskStatus"] in task_statuses)
-            and (operator is None or record["operatorName"] == operator)
-            and (end is None or record["startTime"] <= end)
-            and (start is None or record["endTime"] >= start)
-        )
-
-    key = ("records", project_id, statuses, task_statuses, operator, start, end)
-    stored = _filtered(runtime, key, lambda: runtime.state.all_records(project_id), keep)
-    page = _page(params, stored)
-    page["list"] = [runtime.state.record_summary(record) for record in page["list"]]
-    return page
+    return listing
 
 
-def _record(request: web.Request, runtime: Runtime) -> dict[str, Any]:
+def _record(request: web.Request, runtime: Runtime) -> Item:
     record = runtime.state.record(request.match_info["record_id"])
     if record is None:
         raise Reject(1000, "data not exist")
@@ -145,21 +117,23 @@ def _record(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     return record
 
 
-async def record_detail(request: web.Request, runtime: Runtime) -> dict[str, Any]:
+async def record_detail(request: web.Request, runtime: Runtime) -> Item:
     """``GET /task/record/{recordId}``."""
     return runtime.state.record_detail(_record(request, runtime))
 
 
 async def cancel(request: web.Request, runtime: Runtime) -> dict[str, Any]:
-    """``DELETE /task/cancelAuthorization/{recordId}``."""
-    runtime.state.cancel_record(_record(request, runtime))
+    """``DELETE /task/cancelAuthorization/{recordId}``: its rooms are released."""
+    record = _record(request, runtime)
+    record["authorizationStatus"] = 3
+    runtime.state.set_record_rooms(record, record["roomIds"])
     return {"success": True}
 
 
-def _optional_list(data: dict[str, Any], key: str, item: type) -> list[Any] | None:
+def _optional_list(data: dict[str, Any], key: str, item: type) -> list[Any]:
     value = data.get(key)
     if value is None:
-        return None
+        return []
     if not isinstance(value, list) or not all(
         isinstance(v, item) and not isinstance(v, bool) for v in value
     ):
@@ -180,11 +154,11 @@ async def save_record(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     start, end = require(data, "startTime", int), require(data, "endTime", int)
     if end <= start:
         raise Reject(1109, "param endTime is illegal")
-    device_types = _optional_list(data, "deviceTypes", int) or []
+    device_types = _optional_list(data, "deviceTypes", int)
     if any(kind not in DEVICE_TYPE_NAMES for kind in device_types):
         raise Reject(1109, "param deviceTypes is illegal")
-    room_ids = _optional_list(data, "roomIds", str) or []
-    if any(runtime.state.room(project_id, room_id) is None for room_id in room_ids):
+    room_ids = _optional_list(data, "roomIds", str)
+    if any(room_id not in runtime.state.rooms[project_id].by_id for room_id in room_ids):
         raise Reject(1109, "param roomIds is illegal")
     remark = data.get("remark")
     if remark is not None and not isinstance(remark, str):
@@ -205,27 +179,30 @@ async def save_record(request: web.Request, runtime: Runtime) -> dict[str, Any]:
             raise Reject(1000, "data not exist")
         record.update(changes)
         runtime.state.set_record_rooms(record, room_ids)
-        return {"recordId": record["recordId"], "success": True}
-
-    record = {
-        "recordId": runtime.state.new_id(),
-        "projectId": project_id,
-        "operatorUid": "sandbox-uid",
-        "deviceCount": 0,
-        "deviceCountFinish": 0,
-        "taskStatus": 1,
-        "authorizationStatus": 1,
-        "roomIds": room_ids,
-        **changes,
-    }
-    runtime.state.save_record(record)
+    else:
+        record = {
+            "recordId": runtime.state.new_id(),
+            "projectId": project_id,
+            "operatorUid": "sandbox-uid",
+            "deviceCount": 0,
+            "deviceCountFinish": 0,
+            "taskStatus": 1,
+            "authorizationStatus": 1,
+            "roomIds": room_ids,
+            **changes,
+        }
+        runtime.state.save_record(record)
     return {"recordId": record["recordId"], "success": True}
 
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", _PREFIX + "/record", save_record),
-    ("GET", _PREFIX + "/task/rooms", rooms),
-    ("GET", _PREFIX + "/task/records", records),
+    ("GET", _PREFIX + "/task/rooms", _listing(attrgetter("rooms"), _ROOM_FILTERS)),
+    (
+        "GET",
+        _PREFIX + "/task/records",
+        _listing(attrgetter("records"), _RECORD_FILTERS, SandboxState.record_summary),
+    ),
     ("GET", _PREFIX + "/task/record/{record_id}", record_detail),
     ("DELETE", _PREFIX + "/task/cancelAuthorization/{record_id}", cancel),
 ]

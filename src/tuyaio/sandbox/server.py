@@ -9,9 +9,8 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from .app import make_app
+from .app import RUNTIME, make_app
 from .config import SandboxConfig
-from .framework import RUNTIME
 from .state import SandboxState
 
 __all__ = ["Sandbox", "serve_forever"]
