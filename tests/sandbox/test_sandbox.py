@@ -13,7 +13,7 @@ import pytest
 from yarl import URL
 
 from tuyaio.sandbox import FaultConfig, Sandbox, SandboxConfig, SandboxState
-from tuyaio.sandbox.verify import expected_sign
+from tuyaio.sandbox.app import expected_sign
 from tuyaio.signing import encode_query, signed_headers
 
 VECTORS = json.loads((Path(__file__).parent.parent / "data" / "signing_vectors.json").read_text())

@@ -2,18 +2,20 @@
 
 Order per request: latency → counting → fault injection → rate limit → client_id, time window,
 signature and token → the handler. Handlers (in :mod:`.tokens`, :mod:`.maintenance` and
-:mod:`.construction`) return a ``result`` or raise :class:`~.framework.Reject`.
+:mod:`.construction`) return a ``result`` or raise :class:`~.framework.Reject`. The signature
+check is the sandbox's own, written apart from the client's signer on purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -32,9 +34,8 @@ from .config import (
 )
 from .framework import Handler, Reject, Runtime, query
 from .state import SandboxState
-from .verify import expected_sign
 
-__all__ = ["RUNTIME", "make_app"]
+__all__ = ["RUNTIME", "expected_sign", "make_app"]
 
 RUNTIME = web.AppKey("runtime", Runtime)
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -69,6 +70,30 @@ def _gateway_page(runtime: Runtime, status: int) -> web.Response:
         content_type="text/html",
         headers={"Retry-After": retry_after} if status == 429 else None,
     )
+
+
+def expected_sign(
+    *,
+    secret: str,
+    access_token: str,
+    method: str,
+    path: str,
+    query: Iterable[tuple[str, str]],
+    body: bytes,
+    headers: Mapping[str, str],
+) -> str:
+    """The signature a correct client would have sent: the string to sign is rebuilt from the
+    request as received (the raw path, the decoded query sorted by key, the body bytes, and from
+    ``headers`` ``client_id``, ``t``, ``nonce`` and those ``Signature-Headers`` names)."""
+    pairs = sorted(query, key=lambda pair: pair[0])
+    url = path + ("?" + "&".join(f"{key}={value}" for key, value in pairs) if pairs else "")
+    names = filter(None, headers.get("Signature-Headers", "").split(":"))
+    header_block = "".join(f"{name}:{headers.get(name, '')}\n" for name in names)
+    content_sha256 = hashlib.sha256(body).hexdigest()
+    string_to_sign = "\n".join((method.upper(), content_sha256, header_block, url))
+    client_id, t, nonce = (headers.get(name, "") for name in ("client_id", "t", "nonce"))
+    message = client_id + access_token + t + nonce + string_to_sign
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
 
 
 def _authenticate(request: web.Request, runtime: Runtime, route: str, body: bytes) -> None:

@@ -8,7 +8,7 @@ numbers (or their decimal text), statuses as a list of decimal strings (or one).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from operator import attrgetter
 from typing import Any
 
@@ -21,6 +21,13 @@ __all__ = ["ROUTES"]
 
 _PREFIX = "/v2.0/illumination/construction"
 _CACHE_LIMIT = 64
+_RECORD_FIELDS = {
+    "userAccount": str,
+    "countryCode": str,
+    "operatorName": str,
+    "startTime": int,
+    "endTime": int,
+}
 
 Filter = tuple[str, Callable[[dict[str, Any], str], Any], Callable[[Item, Any], bool]]
 """A listing filter: the parameter, its parser (``None``: not filtered) and the test of an item."""
@@ -130,50 +137,37 @@ async def cancel(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     return {"success": True}
 
 
-def _optional_list(data: dict[str, Any], key: str, item: type) -> list[Any]:
-    value = data.get(key)
-    if value is None:
+def _known_values(data: dict[str, Any], key: str, kind: type, known: Container[Any]) -> list[Any]:
+    """An optional list of known values of a type (not bools); missing → ``[]``."""
+    values = data.get(key)
+    if values is None:
         return []
-    if not isinstance(value, list) or not all(
-        isinstance(v, item) and not isinstance(v, bool) for v in value
+    if not isinstance(values, list) or not all(
+        isinstance(v, kind) and not isinstance(v, bool) and v in known for v in values
     ):
         raise Reject(1109, f"param {key} is illegal")
-    return value
+    return values
 
 
 async def save_record(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``POST /record``: ``requestType`` 1 creates, 2 updates ``recordId``."""
     data = json_body(await request.read())
-    request_type = require(data, "requestType", int)
-    if request_type not in (1, 2):
+    if require(data, "requestType", int) not in (1, 2):
         raise Reject(1109, "param requestType is illegal")
     project_id = _project(runtime, require(data, "projectId", str))
-    fields = {
-        key: require(data, key, str) for key in ("userAccount", "countryCode", "operatorName")
-    }
-    start, end = require(data, "startTime", int), require(data, "endTime", int)
-    if end <= start:
+    changes = {key: require(data, key, kind) for key, kind in _RECORD_FIELDS.items()}
+    if changes["endTime"] <= changes["startTime"]:
         raise Reject(1109, "param endTime is illegal")
-    device_types = _optional_list(data, "deviceTypes", int)
-    if any(kind not in DEVICE_TYPE_NAMES for kind in device_types):
-        raise Reject(1109, "param deviceTypes is illegal")
-    room_ids = _optional_list(data, "roomIds", str)
-    if any(room_id not in runtime.state.rooms[project_id].by_id for room_id in room_ids):
-        raise Reject(1109, "param roomIds is illegal")
+    changes["deviceTypes"] = _known_values(data, "deviceTypes", int, DEVICE_TYPE_NAMES)
+    room_ids = _known_values(data, "roomIds", str, runtime.state.rooms[project_id].by_id)
+    changes["taskNum"] = str(len(room_ids))
     remark = data.get("remark")
-    if remark is not None and not isinstance(remark, str):
-        raise Reject(1109, "param remark is illegal")
-    changes: dict[str, Any] = {
-        **fields,
-        "startTime": start,
-        "endTime": end,
-        "deviceTypes": device_types,
-        "taskNum": str(len(room_ids)),
-    }
     if remark is not None:
+        if not isinstance(remark, str):
+            raise Reject(1109, "param remark is illegal")
         changes["remark"] = remark
 
-    if request_type == 2:
+    if data["requestType"] == 2:
         record = runtime.state.record(require(data, "recordId", str))
         if record is None or record["projectId"] != project_id:
             raise Reject(1000, "data not exist")
@@ -195,14 +189,13 @@ async def save_record(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     return {"recordId": record["recordId"], "success": True}
 
 
+rooms = _listing(attrgetter("rooms"), _ROOM_FILTERS)
+records = _listing(attrgetter("records"), _RECORD_FILTERS, SandboxState.record_summary)
+
 ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", _PREFIX + "/record", save_record),
-    ("GET", _PREFIX + "/task/rooms", _listing(attrgetter("rooms"), _ROOM_FILTERS)),
-    (
-        "GET",
-        _PREFIX + "/task/records",
-        _listing(attrgetter("records"), _RECORD_FILTERS, SandboxState.record_summary),
-    ),
+    ("GET", _PREFIX + "/task/rooms", rooms),
+    ("GET", _PREFIX + "/task/records", records),
     ("GET", _PREFIX + "/task/record/{record_id}", record_detail),
     ("DELETE", _PREFIX + "/task/cancelAuthorization/{record_id}", cancel),
 ]

@@ -5,8 +5,6 @@ Items are kept in wire form (the dicts the API returns), so listings answer with
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
 import random
 from collections import Counter, deque
@@ -19,12 +17,7 @@ from .config import SandboxConfig
 __all__ = ["Item", "SandboxState", "Table", "Tables", "TokenRecord"]
 
 Item = dict[str, Any]
-MAINTENANCE_STATUSES = (
-    "PENDING_MAINTENANCE",
-    "IN_MAINTENANCE",
-    "PENDING_ACCEPTANCE",
-    "ACCEPTANCE_COMPLETE",
-)
+_STATUSES = ("PENDING_MAINTENANCE", "IN_MAINTENANCE", "PENDING_ACCEPTANCE", "ACCEPTANCE_COMPLETE")
 DEVICE_TYPE_NAMES = {0: "smart light", 1: "gateway", 3: "switch", 4: "sensor"}
 _NOT_LISTED = frozenset({"projectId", "remark", "deviceTypes", "roomIds"})
 _NOT_IN_DETAIL = frozenset({"operatorUid", "deviceCount", "deviceTypes", "roomIds"})
@@ -161,22 +154,18 @@ class SandboxState:
         Counted in 10 ms slots over the last five minutes: never less than the exact figure, and
         at most one slot's requests more. A range shorter than ``seconds`` counts all of it.
         """
-        entries = self._slots_between(since, until)
-        if not entries:
-            return 0
-        # A span of `seconds` starting inside slot k ends at the latest in slot k + width.
         width = math.ceil(seconds / _SLOT_S)
-        slots = [slot for slot, _ in entries]
-        totals = [0, *itertools.accumulate(count for _, count in entries)]
-        last_start = slots[-1] if until is None else math.floor((until - seconds) / _SLOT_S)
-        # The busiest span can be moved to start at a slot that saw a request, or at the last
-        # start that still fits; those are the only spans worth counting.
-        starts = [slot for slot in slots if slot <= last_start] + [last_start]
-        return max(
-            totals[bisect.bisect_right(slots, start + width)]
-            - totals[bisect.bisect_left(slots, start)]
-            for start in starts
-        )
+        entries = self._slots_between(since, until)
+        best = total = first = 0
+        # Each span worth counting ends in a slot that saw requests: one that ends elsewhere
+        # counts no more than the span moved back to end in the last such slot.
+        for slot, count in entries:
+            total += count
+            while entries[first][0] < slot - width:
+                total -= entries[first][1]
+                first += 1
+            best = max(best, total)
+        return best
 
     # --- ids and tokens ---------------------------------------------------------------------
 
@@ -241,7 +230,7 @@ class SandboxState:
         task_id = self.new_id()
         task = {
             "task_id": task_id,
-            "status": MAINTENANCE_STATUSES[0],
+            "status": _STATUSES[0],
             "worker_username": f"worker{worker_id[-4:]}@example.com",
             "worker_nickname": f"Worker {worker_id[-4:]}",
             "gmt_create": now_ms,
@@ -314,7 +303,7 @@ class SandboxState:
             ]
             created = now_ms - (index + 1) * 60_000
             task = self.add_task(project_id, worker, relations, created, first=False)
-            task["status"] = MAINTENANCE_STATUSES[self._rng.randrange(4)]
+            task["status"] = _STATUSES[self._rng.randrange(4)]
 
     def _seed_lighting(self, project_id: str, rooms: int, records: int, now_ms: int) -> None:
         for index in range(rooms):
