@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -33,7 +32,6 @@ from .config import (
     SandboxConfig,
 )
 from .framework import Handler, Reject, Runtime, query
-from .state import SandboxState
 
 __all__ = ["RUNTIME", "expected_sign", "make_app"]
 
@@ -174,12 +172,7 @@ async def _pipeline(
     except Reject as refused:
         return _refuse(runtime, refused.code, refused.msg)
     state.note_request(time.monotonic())
-    state.in_flight += 1
-    state.max_in_flight = max(state.max_in_flight, state.in_flight)
-    try:
-        response = await handler(request)
-    finally:
-        state.in_flight -= 1
+    response = await handler(request)
     if fault == FAULT_ABORT_AFTER and request.transport is not None:
         request.transport.abort()
     return response
@@ -199,15 +192,10 @@ def _endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.Respons
     return answer
 
 
-def make_app(config: SandboxConfig, state: SandboxState | None = None) -> web.Application:
-    """The sandbox application for ``config`` (seeded state unless one is given)."""
-    runtime = Runtime(
-        config=config, state=state or SandboxState(), faults=random.Random(config.seed)
-    )
-    if state is None:
-        runtime.state = SandboxState.seeded(config, runtime.now_ms())
+def make_app(config: SandboxConfig) -> web.Application:
+    """The sandbox application for ``config``, with its seeded data."""
     app = web.Application(middlewares=[_pipeline], client_max_size=1 << 20)
-    app[RUNTIME] = runtime
+    app[RUNTIME] = Runtime(config)
     for module in (tokens, maintenance, construction):
         for method, path, handler in module.ROUTES:
             app.router.add_route(method, path, _endpoint(handler))

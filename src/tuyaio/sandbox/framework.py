@@ -36,15 +36,20 @@ class Reject(Exception):
 
 @attrs.define(eq=False)
 class Runtime:
-    """The live configuration and state the handlers share; the config can change mid-run."""
+    """What the handlers share: the live configuration (it can change mid-run), the state seeded
+    from it, and the random draws of faults and latency."""
 
     config: SandboxConfig
-    state: SandboxState
-    faults: random.Random
+    state: SandboxState = attrs.field(init=False)
+    faults: random.Random = attrs.field(init=False)
     jitter: random.Random = attrs.field(factory=lambda: random.Random(0))
     bucket_tokens: float | None = None
     bucket_at: float = attrs.field(factory=time.monotonic)
     listing_cache: dict[Any, list[Item]] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        self.state = SandboxState.seeded(self.config, self.now_ms())
+        self.faults = random.Random(self.config.seed)
 
     def now_ms(self) -> int:
         """The server's clock: real time plus the configured skew."""

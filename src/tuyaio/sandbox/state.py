@@ -79,8 +79,6 @@ class SandboxState:
     codes: Counter[int] = attrs.field(factory=Counter)
     faults: Counter[str] = attrs.field(factory=Counter)
     rate_limited: int = 0
-    in_flight: int = 0
-    max_in_flight: int = 0
     first_request_at: float | None = None
     """When the first request since the last reset passed the checks (``time.monotonic()``)."""
     last_request_at: float | None = None
@@ -114,7 +112,6 @@ class SandboxState:
     def reset_counters(self) -> None:
         """Zero every counter; the data stays."""
         self.grants = self.refreshes = self.requests = self.rate_limited = 0
-        self.in_flight = self.max_in_flight = 0
         self.first_request_at = self.last_request_at = None
         self.by_route.clear()
         self.codes.clear()
