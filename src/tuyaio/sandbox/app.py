@@ -9,6 +9,7 @@ check is the sandbox's own, written apart from the client's signer on purpose.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -43,15 +44,13 @@ _REFUSING_FAULTS = {
     FAULT_RATE_LIMIT: (1199, "request too frequent"),
 }
 _GATEWAY_FAULTS = {FAULT_HTTP_429: 429, FAULT_HTTP_502: 502, FAULT_HTTP_503: 503}
+_compact_json = functools.partial(json.dumps, separators=(",", ":"))
 _HTML = "<html><body><h1>{status} {reason}</h1><p>gateway</p></body></html>"
 
 
 def _envelope(runtime: Runtime, body: dict[str, Any]) -> web.Response:
-    body["t"] = runtime.now_ms()
-    body["tid"] = runtime.state.hex_token()
-    return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(), content_type="application/json"
-    )
+    body.update(t=runtime.now_ms(), tid=runtime.state.hex_token())
+    return web.json_response(body, dumps=_compact_json)
 
 
 def _refuse(runtime: Runtime, code: int, msg: str) -> web.Response:

@@ -25,13 +25,12 @@ from .state import Item, SandboxState
 __all__ = ["Handler", "Reject", "Runtime", "json_body", "page", "param_int", "query", "require"]
 
 
+@attrs.define
 class Reject(Exception):
     """An error answer: ``{"success": false, "code": …, "msg": …}``."""
 
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(code, msg)
-        self.code = code
-        self.msg = msg
+    code: int
+    msg: str
 
 
 @attrs.define(eq=False)

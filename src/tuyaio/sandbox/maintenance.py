@@ -1,10 +1,9 @@
 """Smart Engineering maintenance tasks (v1.0): create, list, detail, reopen, accept, delete.
 
 The list shows ``maintenance_status`` and the detail ``construction_status``, as Tuya's pages do.
-Accepting needs ``PENDING_ACCEPTANCE``; reopening needs ``PENDING_ACCEPTANCE`` or
-``ACCEPTANCE_COMPLETE`` and goes back to ``PENDING_MAINTENANCE``; any other status is refused with
-1109, so a repeated accept or reopen is refused. Deleting works in any status; a deleted (or
-unknown) task is 1000. docs/protocol.md, "What the sandbox assumes", has the whole list.
+Accepting needs ``PENDING_ACCEPTANCE``, reopening ``PENDING_ACCEPTANCE`` or ``ACCEPTANCE_COMPLETE``
+(back to ``PENDING_MAINTENANCE``); another status is 1109, so a repeat is refused. Deleting works in
+any status; a deleted or unknown task is 1000 (docs/protocol.md, "What the sandbox assumes").
 """
 
 from __future__ import annotations
