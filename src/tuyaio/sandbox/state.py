@@ -214,16 +214,8 @@ class SandboxState:
 
     # --- data -------------------------------------------------------------------------------
 
-    def add_task(
-        self,
-        project_id: str,
-        worker_id: str,
-        relations: list[Item],
-        now_ms: int,
-        *,
-        first: bool = True,
-    ) -> Item:
-        """Create a task pending maintenance, first in the listing (or last)."""
+    def add_task(self, project_id: str, worker_id: str, relations: list[Item], now_ms: int) -> Item:
+        """Create a task pending maintenance, first in the listing."""
         task_id = self.new_id()
         task = {
             "task_id": task_id,
@@ -233,7 +225,7 @@ class SandboxState:
             "gmt_create": now_ms,
             "room_device_relations": relations,
         }
-        return self.tasks[project_id].add(task_id, task, first=first)
+        return self.tasks[project_id].add(task_id, task, first=True)
 
     def set_task_status(self, project_id: str, task_id: str, status: str) -> None:
         """Move a task to any status (what the maintenance worker's app would do)."""
@@ -290,7 +282,7 @@ class SandboxState:
     # --- seed data --------------------------------------------------------------------------
 
     def _seed_tasks(self, project_id: str, count: int, now_ms: int) -> None:
-        for index in range(count):
+        for index in reversed(range(count)):  # the oldest first: each new task goes first
             worker = f"13064118127{self._rng.randrange(10**4):04d}"
             relations = [
                 {
@@ -298,8 +290,7 @@ class SandboxState:
                     "device_ids": [f"dev{self._rng.randrange(10**6):06d}" for _ in range(2)],
                 }
             ]
-            created = now_ms - (index + 1) * 60_000
-            task = self.add_task(project_id, worker, relations, created, first=False)
+            task = self.add_task(project_id, worker, relations, now_ms - (index + 1) * 60_000)
             task["status"] = _STATUSES[self._rng.randrange(4)]
 
     def _seed_lighting(self, project_id: str, rooms: int, records: int, now_ms: int) -> None:
