@@ -42,7 +42,7 @@ class Runtime:
     state: SandboxState = attrs.field(init=False)
     faults: random.Random = attrs.field(init=False)
     jitter: random.Random = attrs.field(factory=lambda: random.Random(0))
-    bucket_tokens: float | None = None
+    bucket_tokens: float = math.inf  # full at the start
     bucket_at: float = attrs.field(factory=time.monotonic)
     listing_cache: dict[Any, list[Item]] = attrs.field(factory=dict)
 
@@ -61,8 +61,7 @@ class Runtime:
             return True
         burst = float(self.config.rate_limit_burst or max(1, math.ceil(rate)))
         now = time.monotonic()
-        tokens = burst if self.bucket_tokens is None else self.bucket_tokens
-        self.bucket_tokens = min(burst, tokens + (now - self.bucket_at) * rate)
+        self.bucket_tokens = min(burst, self.bucket_tokens + (now - self.bucket_at) * rate)
         self.bucket_at = now
         if self.bucket_tokens >= 1.0:
             self.bucket_tokens -= 1.0
