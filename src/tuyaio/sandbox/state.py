@@ -59,7 +59,7 @@ class Table:
 
 
 class Tables(dict[str, Table]):
-    """The :class:`Table` of each project; ``tables(project_id)`` is its ``items``."""
+    """The ``Table`` of each project; ``tables(project_id)`` is its ``items``."""
 
     def __call__(self, project_id: str) -> list[Item]:
         """The project's items in listing order: the live list, do not change it."""
@@ -68,7 +68,7 @@ class Tables(dict[str, Table]):
 
 @attrs.define(eq=False)
 class SandboxState:
-    """Everything the sandbox remembers: counters for tests, tokens, and the :class:`Tables` of
+    """Everything the sandbox remembers: counters for tests, tokens, and the ``Tables`` of
     ``tasks``, ``rooms`` and ``records``: ``state.tasks(project_id)`` lists a project's tasks,
     ``state.tasks[project_id].by_id`` finds one."""
 
