@@ -287,6 +287,9 @@ def test_bad_config_values_are_refused_by_name(
 async def test_configure_checks_the_values_too(sandbox: Sandbox) -> None:
     with pytest.raises(ValueError, match="latency_ms"):
         sandbox.configure(latency_ms=-1)
+    with pytest.raises(TypeError, match="secret, tasks cannot change"):
+        sandbox.configure(tasks=5, secret="other", latency_ms=1)
+    assert sandbox.config.latency_ms == 0
     assert FaultConfig(routes=["GET /x"]).routes == frozenset({"GET /x"})
     sandbox.configure(latency_ms=0.5, clock_skew_s=-3)
     assert sandbox.config.latency_ms == 0.5
