@@ -226,7 +226,7 @@ async def test_find_created_resolves_every_unknown_create(
         found_some, missing_some = found_some or found is not None, missing_some or found is None
     assert found_some
     assert missing_some
-    accounts = {r["userAccount"]: r["recordId"] for r in sandbox.state.all_records(lighting)}
+    accounts = {r["userAccount"]: r["recordId"] for r in sandbox.state.records(lighting)}
     for account, error in unknown_records:
         record = await client.construction.find_created(error)
         assert (record.record_id if record else None) == accounts.get(account), account

@@ -448,7 +448,7 @@ async def test_request_posts_a_json_body(sandbox: Sandbox, client: TuyaClient) -
         json={"worker_id": "1306411812723001", "room_device_relations": relations},
     )
     assert isinstance(task_id, str)
-    stored = sandbox.state.task(project, task_id)
+    stored = sandbox.state.tasks[project].by_id.get(task_id)
     assert stored is not None
     assert stored["worker_username"] == "worker3001@example.com"
     detail = await client.maintenance.get_task(project, task_id)

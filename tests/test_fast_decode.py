@@ -81,12 +81,12 @@ def sandbox_samples() -> list[tuple[Any, Any]]:
     state = SandboxState.seeded(SandboxConfig(tasks=3, rooms=5, records=3), 1_700_000_000_000)
     lighting = SandboxConfig().lighting_projects[0]
     upkeep = SandboxConfig().maintenance_projects[0]
-    records = state.all_records(lighting)
+    records = state.records(lighting)
     tasks = state.tasks(upkeep)
     summary_keys = ("task_id", "worker_username", "worker_nickname", "gmt_create")
     return [
         (tuple[Room, ...], state.rooms(lighting)),
-        (tuple[ConstructionRecord, ...], state.records(lighting)),
+        (tuple[ConstructionRecord, ...], [state.record_summary(r) for r in records]),
         (ConstructionRecordDetail, state.record_detail(records[0])),
         (
             tuple[MaintenanceTask, ...],

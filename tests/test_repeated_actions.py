@@ -29,7 +29,7 @@ async def test_no_false_failures_at_25_percent_dropped_answers(
     for task_id in task_ids:
         state.set_task_status(project, task_id, "PENDING_ACCEPTANCE")
     lighting = sandbox.lighting_project_id
-    records = [r["recordId"] for r in state.all_records(lighting) if r["authorizationStatus"] == 1]
+    records = [r["recordId"] for r in state.records(lighting) if r["authorizationStatus"] == 1]
     sandbox.configure(faults=FaultConfig(rate=0.25, kinds={FAULT_ABORT_AFTER}, routes=ACTIONS))
 
     accepted = [await client.maintenance.accept_task(project, t) for t in task_ids]

@@ -13,7 +13,7 @@ import pytest
 from yarl import URL
 
 from tuyaio.sandbox import FaultConfig, Sandbox, SandboxConfig, SandboxState
-from tuyaio.sandbox.verify import expected_sign
+from tuyaio.sandbox.app import expected_sign
 from tuyaio.signing import encode_query, signed_headers
 
 VECTORS = json.loads((Path(__file__).parent.parent / "data" / "signing_vectors.json").read_text())
@@ -22,20 +22,23 @@ VECTORS = json.loads((Path(__file__).parent.parent / "data" / "signing_vectors.j
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda case: case["name"])
 def test_the_verifier_agrees_with_every_vector(case: dict[str, Any]) -> None:
     creds = VECTORS["credentials"]
-    headers = dict(case["signed_headers"])
+    signed = dict(case["signed_headers"])
+    headers = {
+        **signed,
+        "client_id": creds["client_id"],
+        "t": creds["t"],
+        "nonce": creds["nonce"] if case["nonce"] else "",
+        "Signature-Headers": ":".join(signed),
+    }
     assert (
         expected_sign(
-            client_id=creds["client_id"],
             secret=creds["secret"],
             access_token=creds["access_token"] if case["access_token"] else "",
-            t=creds["t"],
-            nonce=creds["nonce"] if case["nonce"] else "",
             method=case["method"],
             path=case["path"],
             query=case["params"].items(),
             body=case["body"].encode(),
             headers=headers,
-            signature_headers=":".join(headers),
         )
         == case["sign"]
     )
@@ -284,6 +287,9 @@ def test_bad_config_values_are_refused_by_name(
 async def test_configure_checks_the_values_too(sandbox: Sandbox) -> None:
     with pytest.raises(ValueError, match="latency_ms"):
         sandbox.configure(latency_ms=-1)
+    with pytest.raises(TypeError, match="secret, tasks cannot change"):
+        sandbox.configure(tasks=5, secret="other", latency_ms=1)
+    assert sandbox.config.latency_ms == 0
     assert FaultConfig(routes=["GET /x"]).routes == frozenset({"GET /x"})
     sandbox.configure(latency_ms=0.5, clock_skew_s=-3)
     assert sandbox.config.latency_ms == 0.5

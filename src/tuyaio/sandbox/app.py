@@ -2,15 +2,22 @@
 
 Order per request: latency → counting → fault injection → rate limit → client_id, time window,
 signature and token → the handler. Handlers (in :mod:`.tokens`, :mod:`.maintenance` and
-:mod:`.construction`) return a ``result`` or raise :class:`~.framework.Reject`.
+:mod:`.construction`) return a ``result`` or raise :class:`~.framework.Reject`. The signature
+check is the sandbox's own, written apart from the client's signer on purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
+import functools
+import hashlib
+import hmac
+import json
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
 
 from aiohttp import web
 
@@ -25,44 +32,88 @@ from .config import (
     FAULT_SLOW,
     SandboxConfig,
 )
-from .framework import RUNTIME, Handler, Reject, Runtime, envelope, query, reject, safe_id
-from .state import SandboxState
-from .verify import expected_sign, signature_matches
+from .framework import Handler, Reject, Runtime, query
 
-__all__ = ["make_app"]
+__all__ = ["RUNTIME", "expected_sign", "make_app"]
 
-_TOKEN_ROUTES = frozenset({"/v1.0/token", "/v1.0/token/{refresh_token}"})
+RUNTIME = web.AppKey("runtime", Runtime)
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
+_TOKEN_ROUTES = frozenset(path for _, path, _ in tokens.ROUTES)
+_REFUSING_FAULTS = {
+    FAULT_ENVELOPE_500: (500, "system error,please contact the admin"),
+    FAULT_RATE_LIMIT: (1199, "request too frequent"),
+}
+_GATEWAY_FAULTS = {FAULT_HTTP_429: 429, FAULT_HTTP_502: 502, FAULT_HTTP_503: 503}
+_compact_json = functools.partial(json.dumps, separators=(",", ":"))
 _HTML = "<html><body><h1>{status} {reason}</h1><p>gateway</p></body></html>"
-_HANDLER_MODULES = (tokens, maintenance, construction)
+
+
+def _envelope(runtime: Runtime, body: dict[str, Any]) -> web.Response:
+    body.update(t=runtime.now_ms(), tid=runtime.state.hex_token())
+    return web.json_response(body, dumps=_compact_json)
+
+
+def _refuse(runtime: Runtime, code: int, msg: str) -> web.Response:
+    runtime.state.codes[code] += 1
+    return _envelope(runtime, {"success": False, "code": code, "msg": msg})
+
+
+def _gateway_page(runtime: Runtime, status: int) -> web.Response:
+    runtime.state.codes[status] += 1
+    retry_after = str(runtime.config.faults.retry_after_s)
+    return web.Response(
+        status=status,
+        text=_HTML.format(status=status, reason=HTTPStatus(status).phrase),
+        content_type="text/html",
+        headers={"Retry-After": retry_after} if status == 429 else None,
+    )
+
+
+def expected_sign(
+    *,
+    secret: str,
+    access_token: str,
+    method: str,
+    path: str,
+    query: Iterable[tuple[str, str]],
+    body: bytes,
+    headers: Mapping[str, str],
+) -> str:
+    """The signature a correct client would have sent: the string to sign is rebuilt from the
+    request as received (the raw path, the decoded query sorted by key, the body bytes, and from
+    ``headers`` ``client_id``, ``t``, ``nonce`` and those ``Signature-Headers`` names)."""
+    pairs = sorted(query, key=lambda pair: pair[0])
+    url = path + ("?" + "&".join(f"{key}={value}" for key, value in pairs) if pairs else "")
+    names = filter(None, headers.get("Signature-Headers", "").split(":"))
+    header_block = "".join(f"{name}:{headers.get(name, '')}\n" for name in names)
+    content_sha256 = hashlib.sha256(body).hexdigest()
+    string_to_sign = "\n".join((method.upper(), content_sha256, header_block, url))
+    client_id, t, nonce = (headers.get(name, "") for name in ("client_id", "t", "nonce"))
+    message = client_id + access_token + t + nonce + string_to_sign
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
 
 
 def _authenticate(request: web.Request, runtime: Runtime, route: str, body: bytes) -> None:
     config, headers = runtime.config, request.headers
     if headers.get("client_id") != config.client_id:
         raise Reject(1005, "clientId is invalid")
-    if headers.get("sign_method") != "HMAC-SHA256":
-        raise Reject(1004, "sign invalid")
     t = headers.get("t", "")
-    if not (t.isdigit() and len(t) == 13):
+    if headers.get("sign_method") != "HMAC-SHA256" or not (t.isdigit() and len(t) == 13):
         raise Reject(1004, "sign invalid")
     if abs(int(t) - runtime.now_ms()) > config.time_window_s * 1000:
         raise Reject(1013, "request time is invalid")
     is_token_call = route in _TOKEN_ROUTES
     access_token = "" if is_token_call else headers.get("access_token", "")
     expected = expected_sign(
-        client_id=config.client_id,
         secret=config.secret,
         access_token=access_token,
-        t=t,
-        nonce=headers.get("nonce", ""),
         method=request.method,
         path=request.raw_path.split("?", 1)[0],
         query=query(request).items(),
         body=body,
         headers=headers,
-        signature_headers=headers.get("Signature-Headers", ""),
     )
-    if not signature_matches(headers.get("sign", ""), expected):
+    if not hmac.compare_digest(headers.get("sign", "").encode(), expected.encode()):
         raise Reject(1004, "sign invalid")
     if is_token_call:
         return
@@ -98,52 +149,29 @@ async def _pipeline(
     state.requests += 1
     resource = request.match_info.route.resource
     if request.match_info.http_exception is not None or resource is None:
-        return reject(runtime, 1108, "uri path invalid")
-    route_template = resource.canonical
-    state.by_route[f"{request.method} {route_template}"] += 1
+        return _refuse(runtime, 1108, "uri path invalid")
+    template = resource.canonical
+    state.by_route[f"{request.method} {template}"] += 1
 
-    fault = _draw_fault(runtime, request.method, route_template)
+    fault = _draw_fault(runtime, request.method, template)
     if fault is not None:
         state.faults[fault] += 1
+        if fault in _REFUSING_FAULTS:
+            return _refuse(runtime, *_REFUSING_FAULTS[fault])
+        if fault in _GATEWAY_FAULTS:
+            return _gateway_page(runtime, _GATEWAY_FAULTS[fault])
         if fault == FAULT_SLOW:
             await asyncio.sleep(config.faults.slow_s)
-        elif fault == FAULT_ENVELOPE_500:
-            return reject(runtime, 500, "system error,please contact the admin")
-        elif fault == FAULT_RATE_LIMIT:
-            return reject(runtime, 1199, "request too frequent")
-        elif fault == FAULT_HTTP_429:
-            state.codes[429] += 1
-            return web.Response(
-                status=429,
-                text=_HTML.format(status=429, reason="Too Many Requests"),
-                content_type="text/html",
-                headers={"Retry-After": str(config.faults.retry_after_s)},
-            )
-        elif fault in (FAULT_HTTP_502, FAULT_HTTP_503):
-            status = 502 if fault == FAULT_HTTP_502 else 503
-            state.codes[status] += 1
-            reason = "Bad Gateway" if status == 502 else "Service Unavailable"
-            return web.Response(
-                status=status,
-                text=_HTML.format(status=status, reason=reason),
-                content_type="text/html",
-            )
 
     if not runtime.take_rate_token():
         state.rate_limited += 1
-        return reject(runtime, 1199, "request too frequent")
-
+        return _refuse(runtime, 1199, "request too frequent")
     try:
-        _authenticate(request, runtime, route_template, await request.read())
+        _authenticate(request, runtime, template, await request.read())
     except Reject as refused:
-        return reject(runtime, refused.code, refused.msg)
+        return _refuse(runtime, refused.code, refused.msg)
     state.note_request(time.monotonic())
-    state.in_flight += 1
-    state.max_in_flight = max(state.max_in_flight, state.in_flight)
-    try:
-        response = await handler(request)
-    finally:
-        state.in_flight -= 1
+    response = await handler(request)
     if fault == FAULT_ABORT_AFTER and request.transport is not None:
         request.transport.abort()
     return response
@@ -153,26 +181,21 @@ def _endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.Respons
     async def answer(request: web.Request) -> web.Response:
         runtime = request.app[RUNTIME]
         try:
-            for value in request.match_info.values():
-                safe_id(value)
+            if not all(_SAFE_ID.fullmatch(value) for value in request.match_info.values()):
+                raise Reject(1108, "uri path invalid")
             result = await handler(request, runtime)
         except Reject as refused:
-            return reject(runtime, refused.code, refused.msg)
-        return envelope(runtime, {"success": True, "result": result})
+            return _refuse(runtime, refused.code, refused.msg)
+        return _envelope(runtime, {"success": True, "result": result})
 
     return answer
 
 
-def make_app(config: SandboxConfig, state: SandboxState | None = None) -> web.Application:
-    """The sandbox application for ``config`` (seeded state unless one is given)."""
-    runtime = Runtime(
-        config=config, state=state or SandboxState(), faults=random.Random(config.seed)
-    )
-    if state is None:
-        runtime.state = SandboxState.seeded(config, runtime.now_ms())
+def make_app(config: SandboxConfig) -> web.Application:
+    """The sandbox application for ``config``, with its seeded data."""
     app = web.Application(middlewares=[_pipeline], client_max_size=1 << 20)
-    app[RUNTIME] = runtime
-    for module in _HANDLER_MODULES:
+    app[RUNTIME] = Runtime(config)
+    for module in (tokens, maintenance, construction):
         for method, path, handler in module.ROUTES:
             app.router.add_route(method, path, _endpoint(handler))
     return app

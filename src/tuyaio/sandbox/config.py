@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import attrs
+from attrs.validators import and_, deep_iterable, ge, gt, in_, instance_of, le, min_len, optional
 
 from ..validation import check_count, check_int, check_number, field_check
-
-__all__ = [
-    "FAULT_ABORT_AFTER",
-    "FAULT_ENVELOPE_500",
-    "FAULT_HTTP_429",
-    "FAULT_HTTP_502",
-    "FAULT_HTTP_503",
-    "FAULT_KINDS",
-    "FAULT_RATE_LIMIT",
-    "FAULT_SLOW",
-    "FaultConfig",
-    "SandboxConfig",
-]
 
 FAULT_ENVELOPE_500 = "envelope_500"
 FAULT_HTTP_502 = "http_502"
@@ -41,50 +30,25 @@ FAULT_KINDS = frozenset(
     }
 )
 
-
-def _kinds(kinds: Iterable[str]) -> frozenset[str]:
-    if isinstance(kinds, (str, bytes)):
-        raise TypeError(f"kinds must be a set of fault kinds, not a {type(kinds).__name__}")
-    return frozenset(kinds)
-
-
-def _routes(routes: Iterable[str] | None) -> frozenset[str] | None:
-    if routes is None:
-        return None
-    if isinstance(routes, (str, bytes)) or not isinstance(routes, Iterable):
-        raise TypeError(
-            "routes must be a set of route templates such as {'GET /v1.0/…'}, "
-            f"not a {type(routes).__name__}"
-        )
-    templates = frozenset(routes)
-    for template in templates:
-        if not isinstance(template, str):
-            raise TypeError(f"routes must hold str, got {type(template).__name__}")
-    return templates
-
-
 _finite = field_check(check_number)
-_non_negative = [_finite, attrs.validators.ge(0)]
-_positive = [_finite, attrs.validators.gt(0)]
-_probability = [_finite, attrs.validators.ge(0), attrs.validators.le(1)]
-_seed = field_check(check_int)
+_non_negative = [_finite, ge(0)]
+_positive = [_finite, gt(0)]
+_text = instance_of(str)
 
 
-def _int_at_least(minimum: int) -> Any:
-    return field_check(lambda name, value: check_count(name, value, minimum=minimum))
+def _count(minimum: int) -> Any:
+    return field_check(partial(check_count, minimum=minimum))
 
 
-def _projects(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, tuple) or not all(isinstance(item, str) for item in value):
-        raise TypeError(f"{attribute.name} must be a tuple of str, got {value!r}")
-    if not value:
-        raise ValueError(f"{attribute.name} must not be empty")
+def _frozen(value: Any) -> Any:
+    """A collection as a frozenset; a lone string stays one, for the validator to refuse."""
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        return frozenset(value)
+    return value
 
 
-def _known_kinds(_instance: object, _attribute: object, kinds: frozenset[str]) -> None:
-    unknown = kinds - FAULT_KINDS
-    if unknown or not kinds:
-        raise ValueError(f"fault kinds must be a non-empty subset of {sorted(FAULT_KINDS)}")
+def _collection_of(kind: type, member: Any) -> Any:
+    return deep_iterable(member, and_(instance_of(kind), min_len(1)))
 
 
 @attrs.frozen(kw_only=True)
@@ -105,17 +69,21 @@ class FaultConfig:
         FaultConfig(rate=0.25, kinds={FAULT_ABORT_AFTER}, routes={accept})
     """
 
-    rate: float = attrs.field(default=0.0, validator=_probability)
+    rate: float = attrs.field(default=0.0, validator=[*_non_negative, le(1)])
     kinds: frozenset[str] = attrs.field(
-        default=FAULT_KINDS, converter=_kinds, validator=_known_kinds
+        default=FAULT_KINDS,
+        converter=_frozen,
+        validator=_collection_of(frozenset, in_(FAULT_KINDS)),
     )
     slow_s: float = attrs.field(default=5.0, validator=_non_negative)
-    retry_after_s: int = attrs.field(default=1, validator=_int_at_least(0))
+    retry_after_s: int = attrs.field(default=1, validator=_count(0))
     """The ``Retry-After`` of an ``http_429`` answer, in whole seconds."""
-    routes: frozenset[str] | None = attrs.field(default=None, converter=_routes)
-    include_token_routes: bool = attrs.field(
-        default=False, validator=attrs.validators.instance_of(bool)
+    routes: frozenset[str] | None = attrs.field(
+        default=None,
+        converter=_frozen,
+        validator=optional(deep_iterable(_text, instance_of(frozenset))),
     )
+    include_token_routes: bool = attrs.field(default=False, validator=instance_of(bool))
 
 
 @attrs.frozen(kw_only=True)
@@ -127,35 +95,25 @@ class SandboxConfig:
     ValueError or TypeError naming the field.
     """
 
-    client_id: str = attrs.field(
-        default="sandbox-client-id", validator=attrs.validators.instance_of(str)
-    )
+    client_id: str = attrs.field(default="sandbox-client-id", validator=_text)
     secret: str = attrs.field(
-        default="sandbox-secret-0123456789abcdef",
-        repr=False,
-        validator=attrs.validators.instance_of(str),
+        default="sandbox-secret-0123456789abcdef", repr=False, validator=_text
     )
     token_ttl_s: float = attrs.field(default=7200, validator=_positive)
     clock_skew_s: float = attrs.field(default=0.0, validator=_finite)
     time_window_s: float = attrs.field(default=300.0, validator=_positive)
     latency_ms: float = attrs.field(default=0.0, validator=_non_negative)
     latency_jitter_ms: float = attrs.field(default=0.0, validator=_non_negative)
-    rate_limit_rps: float | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_positive)
-    )
-    rate_limit_burst: int | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_int_at_least(1))
-    )
-    faults: FaultConfig = attrs.field(
-        factory=FaultConfig, validator=attrs.validators.instance_of(FaultConfig)
-    )
-    seed: int = attrs.field(default=0, validator=_seed)
+    rate_limit_rps: float | None = attrs.field(default=None, validator=optional(_positive))
+    rate_limit_burst: int | None = attrs.field(default=None, validator=optional(_count(1)))
+    faults: FaultConfig = attrs.field(factory=FaultConfig, validator=instance_of(FaultConfig))
+    seed: int = attrs.field(default=0, validator=field_check(check_int))
     maintenance_projects: tuple[str, ...] = attrs.field(
-        default=("1233823965050001",), validator=_projects
+        default=("1233823965050001",), validator=_collection_of(tuple, _text)
     )
-    tasks: int = attrs.field(default=300, validator=_int_at_least(0))
+    tasks: int = attrs.field(default=300, validator=_count(0))
     lighting_projects: tuple[str, ...] = attrs.field(
-        default=("1333361826326470001",), validator=_projects
+        default=("1333361826326470001",), validator=_collection_of(tuple, _text)
     )
-    rooms: int = attrs.field(default=2000, validator=_int_at_least(0))
-    records: int = attrs.field(default=50, validator=_int_at_least(0))
+    rooms: int = attrs.field(default=2000, validator=_count(0))
+    records: int = attrs.field(default=50, validator=_count(0))

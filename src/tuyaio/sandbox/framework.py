@@ -1,5 +1,5 @@
 """What every sandbox handler module builds on: the shared runtime, the error a handler raises,
-the envelope it is wrapped in, and the parsers for paths, queries and bodies.
+and the parsers for queries, bodies and pages.
 
 Handlers are ``async def handler(request, runtime) -> result``; they return the envelope's
 ``result`` or raise :class:`Reject`. This module imports no handler module, so handler modules
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -21,46 +20,35 @@ import attrs
 from aiohttp import web
 
 from .config import SandboxConfig
-from .state import SandboxState
+from .state import Item, SandboxState
 
-__all__ = [
-    "RUNTIME",
-    "Handler",
-    "Reject",
-    "Runtime",
-    "envelope",
-    "json_body",
-    "page_args",
-    "param_int",
-    "query",
-    "reject",
-    "require",
-    "safe_id",
-]
-
-_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
+__all__ = ["Handler", "Reject", "Runtime", "json_body", "page", "param_int", "query", "require"]
 
 
+@attrs.define
 class Reject(Exception):
     """An error answer: ``{"success": false, "code": …, "msg": …}``."""
 
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(code, msg)
-        self.code = code
-        self.msg = msg
+    code: int
+    msg: str
 
 
 @attrs.define(eq=False)
 class Runtime:
-    """The live configuration and state the handlers share; the config can change mid-run."""
+    """What the handlers share: the live configuration (it can change mid-run), the state seeded
+    from it, and the random draws of faults and latency."""
 
     config: SandboxConfig
-    state: SandboxState
-    faults: random.Random
+    state: SandboxState = attrs.field(init=False)
+    faults: random.Random = attrs.field(init=False)
     jitter: random.Random = attrs.field(factory=lambda: random.Random(0))
-    bucket_tokens: float | None = None
+    bucket_tokens: float = math.inf  # full at the start
     bucket_at: float = attrs.field(factory=time.monotonic)
-    listing_cache: dict[Any, list[Any]] = attrs.field(factory=dict)
+    listing_cache: dict[Any, list[Item]] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        self.state = SandboxState.seeded(self.config, self.now_ms())
+        self.faults = random.Random(self.config.seed)
 
     def now_ms(self) -> int:
         """The server's clock: real time plus the configured skew."""
@@ -73,8 +61,7 @@ class Runtime:
             return True
         burst = float(self.config.rate_limit_burst or max(1, math.ceil(rate)))
         now = time.monotonic()
-        tokens = burst if self.bucket_tokens is None else self.bucket_tokens
-        self.bucket_tokens = min(burst, tokens + (now - self.bucket_at) * rate)
+        self.bucket_tokens = min(burst, self.bucket_tokens + (now - self.bucket_at) * rate)
         self.bucket_at = now
         if self.bucket_tokens >= 1.0:
             self.bucket_tokens -= 1.0
@@ -82,31 +69,7 @@ class Runtime:
         return False
 
 
-RUNTIME = web.AppKey("runtime", Runtime)
-
 Handler = Callable[[web.Request, Runtime], Awaitable[Any]]
-
-
-def envelope(runtime: Runtime, body: dict[str, Any]) -> web.Response:
-    """``body`` with the server's ``t`` and a fresh ``tid``, as a compact JSON answer."""
-    body["t"] = runtime.now_ms()
-    body["tid"] = runtime.state.hex_token()
-    return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(), content_type="application/json"
-    )
-
-
-def reject(runtime: Runtime, code: int, msg: str) -> web.Response:
-    """An error envelope, counted in ``state.codes``."""
-    runtime.state.codes[code] += 1
-    return envelope(runtime, {"success": False, "code": code, "msg": msg})
-
-
-def safe_id(value: str) -> str:
-    """A path segment of ``[A-Za-z0-9_-]``, else 1108."""
-    if not _SAFE_ID.fullmatch(value):
-        raise Reject(1108, "uri path invalid")
-    return value
 
 
 def query(request: web.Request) -> Mapping[str, str]:
@@ -134,15 +97,16 @@ def param_int(params: Mapping[str, Any], name: str, default: int | None = None) 
     raise Reject(1101, f"param {name} out of range")
 
 
-def page_args(
-    params: Mapping[str, Any], page: str, size: str, *, max_size: int, default_size: int
-) -> tuple[int, int]:
-    """The page number and size of a listing, in range, else 1101."""
-    number = param_int(params, page, 1)
-    count = param_int(params, size, default_size)
-    if number is None or count is None or number < 1 or not 1 <= count <= max_size:
+def page(
+    params: Mapping[str, Any], items: list[Item], names: tuple[str, str], max_size: int
+) -> tuple[int, int, list[Item]]:
+    """The page number, the page size (20 unless given) and the page of ``items`` that the two
+    parameters ``names`` ask for; out of range → 1101."""
+    number, size = param_int(params, names[0], 1), param_int(params, names[1], 20)
+    if number is None or size is None or number < 1 or not 1 <= size <= max_size:
         raise Reject(1101, "param out of range")
-    return number, count
+    start = (number - 1) * size
+    return number, size, items[start : start + size]
 
 
 def json_body(body: bytes) -> dict[str, Any]:
@@ -156,12 +120,13 @@ def json_body(body: bytes) -> dict[str, Any]:
     return data
 
 
-def require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    """A required body field of a type: missing, null or empty → 1100, wrong type → 1109."""
-    if key not in data or data[key] is None:
+def require(data: dict[str, Any], key: str, kind: type) -> Any:
+    """A required body field of a type (not a bool): missing, null or empty → 1100, wrong type
+    → 1109."""
+    value = data.get(key)
+    if value is None:
         raise Reject(1100, f"param {key} is empty")
-    value = data[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+    if not isinstance(value, kind) or isinstance(value, bool):
         raise Reject(1109, f"param {key} is illegal")
     if isinstance(value, (str, list)) and not value:
         raise Reject(1100, f"param {key} is empty")

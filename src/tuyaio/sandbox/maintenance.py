@@ -1,10 +1,9 @@
 """Smart Engineering maintenance tasks (v1.0): create, list, detail, reopen, accept, delete.
 
 The list shows ``maintenance_status`` and the detail ``construction_status``, as Tuya's pages do.
-Accepting needs ``PENDING_ACCEPTANCE``; reopening needs ``PENDING_ACCEPTANCE`` or
-``ACCEPTANCE_COMPLETE`` and goes back to ``PENDING_MAINTENANCE``; any other status is refused with
-1109, so a repeated accept or reopen is refused. Deleting works in any status; a deleted (or
-unknown) task is 1000. docs/protocol.md, "What the sandbox assumes", has the whole list.
+Accepting needs ``PENDING_ACCEPTANCE``, reopening ``PENDING_ACCEPTANCE`` or ``ACCEPTANCE_COMPLETE``
+(back to ``PENDING_MAINTENANCE``); another status is 1109, so a repeat is refused. Deleting works in
+any status; a deleted or unknown task is 1000 (docs/protocol.md, "What the sandbox assumes").
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .framework import Handler, Reject, Runtime, json_body, page_args, query, require
+from .framework import Handler, Reject, Runtime, json_body, page, query, require
+from .state import Item, Table
 
 __all__ = ["ROUTES"]
 
@@ -25,60 +25,53 @@ _TRANSITIONS = {
 }
 
 
-def _project(request: web.Request, runtime: Runtime) -> str:
-    project_id = request.match_info["project_id"]
-    if not runtime.state.owns_task_project(project_id):
+def _tasks(request: web.Request, runtime: Runtime) -> Table:
+    tasks = runtime.state.tasks.get(request.match_info["project_id"])
+    if tasks is None:
         raise Reject(1106, "permission deny")
-    return project_id
+    return tasks
 
 
-def _task(request: web.Request, runtime: Runtime) -> tuple[str, dict[str, Any]]:
-    project_id = _project(request, runtime)
-    task = runtime.state.task(project_id, request.match_info["task_id"])
+def _task(request: web.Request, runtime: Runtime) -> tuple[Table, Item]:
+    tasks = _tasks(request, runtime)
+    task = tasks.by_id.get(request.match_info["task_id"])
     if task is None:
         raise Reject(1000, "data not exist")
-    return project_id, task
+    return tasks, task
 
 
-def _relations(data: dict[str, Any]) -> list[dict[str, Any]]:
-    relations = require(data, "room_device_relations", list)
-    checked = []
-    for relation in relations:
+def _summary(task: Item) -> Item:
+    return {key: task[key] for key in _SUMMARY_KEYS}
+
+
+async def create(request: web.Request, runtime: Runtime) -> str:
+    """``POST …/task`` → the new task ID."""
+    _tasks(request, runtime)
+    data = json_body(await request.read())
+    worker_id = require(data, "worker_id", str)
+    relations = []
+    for relation in require(data, "room_device_relations", list):
         if not isinstance(relation, dict):
             raise Reject(1109, "param room_device_relations is illegal")
         room_id = require(relation, "room_id", str)
         device_ids = require(relation, "device_ids", list)
         if not all(isinstance(device, str) and device for device in device_ids):
             raise Reject(1109, "param device_ids is illegal")
-        checked.append({"room_id": room_id, "device_ids": list(device_ids)})
-    return checked
-
-
-async def create(request: web.Request, runtime: Runtime) -> str:
-    """``POST …/task`` → the new task ID."""
-    project_id = _project(request, runtime)
-    data = json_body(await request.read())
-    worker_id = require(data, "worker_id", str)
-    task = runtime.state.add_task(project_id, worker_id, _relations(data), runtime.now_ms())
+        relations.append({"room_id": room_id, "device_ids": device_ids})
+    project_id = request.match_info["project_id"]
+    task = runtime.state.add_task(project_id, worker_id, relations, runtime.now_ms())
     return str(task["task_id"])
 
 
 async def listing(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET …/tasks?page_no&page_size``."""
-    project_id = _project(request, runtime)
-    page_no, page_size = page_args(
-        query(request), "page_no", "page_size", max_size=99, default_size=20
-    )
-    tasks = runtime.state.tasks(project_id)
-    start = (page_no - 1) * page_size
+    tasks = _tasks(request, runtime).items
+    page_no, page_size, shown = page(query(request), tasks, ("page_no", "page_size"), 99)
     return {
         "total": len(tasks),
         "page_no": page_no,
         "page_size": page_size,
-        "tasks": [
-            {"maintenance_status": task["status"], **{key: task[key] for key in _SUMMARY_KEYS}}
-            for task in tasks[start : start + page_size]
-        ],
+        "tasks": [{"maintenance_status": task["status"], **_summary(task)} for task in shown],
     }
 
 
@@ -88,7 +81,7 @@ async def detail(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     return {
         "construction_status": task["status"],
         "room_device_relations": task["room_device_relations"],
-        **{key: task[key] for key in _SUMMARY_KEYS},
+        **_summary(task),
     }
 
 
@@ -113,8 +106,8 @@ def _transition(action: str) -> Handler:
 
 async def delete(request: web.Request, runtime: Runtime) -> bool:
     """``DELETE …/tasks/{task_id}``."""
-    project_id, task = _task(request, runtime)
-    return runtime.state.delete_task(project_id, task["task_id"])
+    tasks, task = _task(request, runtime)
+    return tasks.remove(task["task_id"])
 
 
 ROUTES: list[tuple[str, str, Handler]] = [

@@ -1,32 +1,26 @@
-"""pytest fixtures for testing code that uses tuyaio against the sandbox.
+"""pytest fixtures for code that uses tuyaio, installed with it (entry point ``pytest11``).
 
-Installed with tuyaio (entry point ``pytest11``), so the fixtures are there in any test suite that
-has pytest-asyncio: ``tuya_sandbox`` is a running :class:`Sandbox`, built from
-``tuya_sandbox_config`` — override that fixture to change the seed data, latency or faults::
-
-    @pytest.fixture
-    def tuya_sandbox_config() -> SandboxConfig:
-        return SandboxConfig(tasks=50, latency_ms=5)
-
-    async def test_my_job(tuya_sandbox: Sandbox) -> None:
-        client = TuyaClient(tuya_sandbox.client_id, tuya_sandbox.secret,
-                            base_url=tuya_sandbox.base_url)
-
-``tuya_client`` is a :class:`TuyaClient` for that sandbox, closed after the test; ``tuya_env`` sets
+``tuya_sandbox`` is a running :class:`Sandbox` (an async fixture: pytest-asyncio runs it) built
+from ``tuya_sandbox_config``: override that fixture to change the seed data, latency or faults.
+``tuya_client`` is a :class:`TuyaClient` for it, closed after the test; ``tuya_env`` sets
 ``TUYA_CLIENT_ID``, ``TUYA_CLIENT_SECRET`` and ``TUYA_BASE_URL`` for it (and unsets
-``TUYA_REGION``) for the test, for code that calls :meth:`TuyaClient.from_env`.
+``TUYA_REGION``) for code that calls :meth:`TuyaClient.from_env`. docs/testing.md has examples.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar, cast
+from collections.abc import AsyncIterator
 
 import pytest
 
 from ..client import TuyaClient
 from .config import SandboxConfig
 from .server import Sandbox
+
+try:
+    from pytest_asyncio import fixture as _async_fixture
+except ImportError:  # pragma: no cover - another asyncio plugin must run async fixtures
+    _async_fixture = pytest.fixture  # type: ignore[assignment]
 
 __all__ = ["tuya_client", "tuya_env", "tuya_sandbox", "tuya_sandbox_config"]
 
@@ -35,19 +29,6 @@ __all__ = ["tuya_client", "tuya_env", "tuya_sandbox", "tuya_sandbox_config"]
 def tuya_sandbox_config() -> SandboxConfig:
     """The configuration of ``tuya_sandbox``; override it in your conftest."""
     return SandboxConfig()
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _async_fixture(function: F) -> F:
-    """pytest-asyncio's fixture decorator when installed, else pytest's (for other plugins)."""
-    decorate: Callable[[F], object]
-    try:
-        from pytest_asyncio import fixture as decorate
-    except ImportError:  # pragma: no cover - another asyncio plugin must run async fixtures
-        decorate = pytest.fixture
-    return cast(F, decorate(function))
 
 
 @_async_fixture

@@ -9,28 +9,45 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from .app import make_app
+from .app import RUNTIME, make_app
 from .config import SandboxConfig
-from .framework import RUNTIME
-from .state import SandboxState
 
 __all__ = ["Sandbox", "serve_forever"]
+
+_FIXED = {
+    "client_id",
+    "secret",
+    "seed",
+    "maintenance_projects",
+    "tasks",
+    "lighting_projects",
+    "rooms",
+    "records",
+}
+"""What the running sandbox was built from: :meth:`Sandbox.configure` cannot change it."""
 
 
 class Sandbox:
     """A running sandbox: ``async with Sandbox(SandboxConfig(...)) as sandbox: ...``.
 
-    Listens on ``host`` (loopback) and ``port`` (0: a free one). ``base_url``, the credentials
-    and the first project of each family are attributes; ``state`` holds the data and counters.
+    Listens on ``host`` (loopback) and ``port`` (0: a free one) at ``base_url``. Clients use the
+    ``client_id`` and ``secret``; ``project_id`` and ``lighting_project_id`` are the first
+    maintenance (Smart Engineering) and construction (Smart Lighting) projects; ``state`` holds
+    the data and counters.
     """
 
     def __init__(
         self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        self._app = make_app(config or SandboxConfig())
+        config = config or SandboxConfig()
+        self._app = make_app(config)
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
-        self.base_url: str = ""
+        self.base_url = ""
+        self.client_id, self.secret = config.client_id, config.secret
+        self.project_id = config.maintenance_projects[0]
+        self.lighting_project_id = config.lighting_projects[0]
+        self.state = self._app[RUNTIME].state
 
     def __repr__(self) -> str:
         return f"Sandbox(base_url={self.base_url!r})"
@@ -40,33 +57,11 @@ class Sandbox:
         """The live configuration."""
         return self._app[RUNTIME].config
 
-    @property
-    def state(self) -> SandboxState:
-        """Data and counters."""
-        return self._app[RUNTIME].state
-
-    @property
-    def client_id(self) -> str:
-        """The Access ID clients must use."""
-        return self.config.client_id
-
-    @property
-    def secret(self) -> str:
-        """The secret clients must sign with (a throwaway, sandbox-only value)."""
-        return self.config.secret
-
-    @property
-    def project_id(self) -> str:
-        """The first maintenance (Smart Engineering) project."""
-        return self.config.maintenance_projects[0]
-
-    @property
-    def lighting_project_id(self) -> str:
-        """The first construction (Smart Lighting) project."""
-        return self.config.lighting_projects[0]
-
     def configure(self, **changes: Any) -> None:
-        """Change the configuration while running (faults, latency, skew, limits, TTL)."""
+        """Change the configuration while running: faults, latency, skew, limits, TTL (the
+        credentials, projects and seed data are fixed at start; changing them is a TypeError)."""
+        if fixed := sorted(changes.keys() & _FIXED):
+            raise TypeError(f"{', '.join(fixed)} cannot change while the sandbox runs")
         runtime = self._app[RUNTIME]
         runtime.config = attrs.evolve(runtime.config, **changes)
 
