@@ -76,20 +76,18 @@ _TOKEN_FIELDS = ("access_token", "refresh_token", "expires_at_ms", "lifetime_ms"
 # type holds no lock and is deleted; a lock without TTL gets one, so that it frees within
 # ``lock_ttl``. Returns {taken, repaired}.
 _ACQUIRE = """
-local repaired = 0
 local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind ~= 'none' and kind ~= 'string' then
     redis.call('DEL', KEYS[1])
-    repaired = 1
 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-    return {1, repaired}
+    return {1, kind ~= 'none' and 1 or 0}
 end
 if redis.call('PTTL', KEYS[1]) == -1 then
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    repaired = 1
+    return {0, 1}
 end
-return {0, repaired}
+return {0, 0}
 """
 
 # Only while ARGV[1] still owns the lock (another worker may hold it after our TTL ran out):
@@ -120,31 +118,24 @@ return redis.call('DEL', KEYS[1])
 # GCRA with reservation, on Redis's clock (microseconds). KEYS[1] holds the theoretical arrival
 # time (TAT); ARGV is the emission interval (1/rate), the burst tolerance ((burst - 1) *
 # interval) and the longest wait allowed. Each call books the earliest slot the limit allows and
-# returns how long to wait for it. A schedule that is not a number, or further ahead than the
-# longest wait, or a key of another type, is corrupt: it starts again from now.
-# Returns {wait, repaired}.
+# returns how long to wait for it. A key of another type, or a schedule that is not a number or
+# is further ahead than the longest wait, is corrupt: it starts again from now (SET replaces a
+# key of any type). Returns {wait, repaired}.
 _GCRA = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local repaired = 0
-local tat = now
+local interval, tolerance, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local kind = redis.call('TYPE', KEYS[1])['ok']
-if kind == 'string' then
-    local stored = tonumber(redis.call('GET', KEYS[1]))
-    if stored == nil or stored ~= stored or stored - tolerance - now > tonumber(ARGV[3]) then
-        repaired = 1
-    elseif stored > now then
-        tat = stored
-    end
-elseif kind ~= 'none' then
-    redis.call('DEL', KEYS[1])
-    repaired = 1
+local tat, repaired = now, 0
+if kind ~= 'none' then
+    tat = kind == 'string' and tonumber(redis.call('GET', KEYS[1]))
 end
-local new_tat = tat + interval
-local ttl_ms = math.ceil((new_tat - now) / 1000) + 1000
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', ttl_ms)
+if not (tat and tat - tolerance - now <= max_wait) then
+    tat, repaired = now, 1
+end
+tat = math.max(tat, now)
+local ttl_ms = math.ceil((tat + interval - now) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.0f', tat + interval), 'PX', ttl_ms)
 return {math.max(now, tat - tolerance) - now, repaired}
 """
 
@@ -153,19 +144,14 @@ return {math.max(now, tat - tolerance) - now, repaired}
 # is not a non-negative integer is corrupt and starts again from 0; a window's count without a
 # TTL gets one. Returns {taken, repaired}.
 _SPEND = """
-local repaired = 0
-local used = 0
 local kind = redis.call('TYPE', KEYS[1])['ok']
-if kind == 'string' then
-    used = tonumber(redis.call('GET', KEYS[1]))
-    if used == nil or used ~= used or used < 0 or used ~= math.floor(used) then
-        redis.call('DEL', KEYS[1])
-        used = 0
-        repaired = 1
-    end
-elseif kind ~= 'none' then
+local used, repaired = 0, 0
+if kind ~= 'none' then
+    used = kind == 'string' and tonumber(redis.call('GET', KEYS[1]))
+end
+if not (used and used >= 0 and used % 1 == 0) then
     redis.call('DEL', KEYS[1])
-    repaired = 1
+    used, repaired = 0, 1
 end
 local window = tonumber(ARGV[2])
 if window > 0 and used > 0 and redis.call('PTTL', KEYS[1]) == -1 then
