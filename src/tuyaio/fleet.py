@@ -611,27 +611,20 @@ class RedisRateLimiter:
             if local_fallback_rate is None
             else TokenBucket(check_positive_number("local_fallback_rate", local_fallback_rate))
         )
-        self._max_wait = (
-            max(60.0, 100.0 / self._rate)
-            if max_wait is None
-            else check_positive_number("max_wait", max_wait)
-        )
+        if max_wait is None:
+            max_wait = max(60.0, 100 / self._rate)
+        self._max_wait = check_positive_number("max_wait", max_wait)
         self._redis = _Redis(
             redis, timeout=timeout, alone="pacing this worker alone", shared="pacing with the fleet"
         )
         self._name = f"{prefix}:rate:{key}"
         interval_us = 1_000_000 / self._rate
-        self._args = [
-            math.ceil(interval_us),
-            math.ceil(interval_us * (burst - 1)),
-            math.ceil(self._max_wait * 1_000_000),
-        ]
+        waits_us = (interval_us, interval_us * (burst - 1), self._max_wait * 1_000_000)
+        self._args = [math.ceil(us) for us in waits_us]
         self._gcra = self._redis.client.register_script(_GCRA)
         self._turn = asyncio.Lock()  # held while booking a slot and waiting for it
-        # Seconds the turn's holders have spent waiting for their slots (not for Redis).
-        self._paced_s = 0.0
-        self._pacing_since: float | None = None
-        self._pacing_until = 0.0
+        self._paced_s = 0.0  # how long the turn's holders have waited for their slots in all
+        self._pacing_until = 0.0  # when the holder's wait for its slot ends
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter(rate={self._rate:g}, burst={self._burst}, key={self._name!r})"
@@ -653,65 +646,48 @@ class RedisRateLimiter:
         await self._redis.aclose()
 
     def _paced(self) -> float:
-        """Seconds of pacing so far, counting the holder's current wait for its slot."""
-        if self._pacing_since is None:
-            return self._paced_s
-        return self._paced_s + asyncio.get_running_loop().time() - self._pacing_since
+        return self._paced_s - max(0.0, self._pacing_until - asyncio.get_running_loop().time())
 
     async def _book(self) -> None:
-        redis = self._redis
-        if not redis.usable():
-            raise redis.unavailable()
-        loop = asyncio.get_running_loop()
-        arrived, paced_before = loop.time(), self._paced()
-
-        def deadline() -> float:
-            """When this caller has waited ``timeout`` for Redis (pacing does not count)."""
-            return arrived + redis.timeout + self._paced() - paced_before
-
-        await self._take_turn(deadline)
+        redis, loop = self._redis, asyncio.get_running_loop()
+        # The time the turn's holders pace is the rate limit, not Redis: it moves this caller's
+        # deadline for Redis on.
+        arrived = loop.time() - self._paced()
+        turn = asyncio.ensure_future(self._turn.acquire())
+        try:
+            while not turn.done():
+                if not redis.usable():
+                    raise redis.unavailable()
+                now = loop.time()
+                left = arrived + redis.timeout + self._paced() - now
+                if left <= 0:
+                    raise redis.late("the rate-limit script")
+                await asyncio.wait({turn}, timeout=left + max(0.0, self._pacing_until - now))
+        except BaseException:
+            if not turn.cancel():  # the turn was handed to this caller: pass it on
+                self._turn.release()
+            raise
         try:
             wait_us, repaired = await redis.run(
                 "the rate-limit script",
                 self._gcra,
                 keys=[self._name],
                 args=self._args,
-                deadline=deadline(),
+                deadline=arrived + redis.timeout + self._paced(),
             )
             if repaired:
                 logger.warning("the rate schedule %r was corrupt; started it again", self._name)
             wait = min(max(int(wait_us), 0) / 1_000_000, self._max_wait)
             if wait > 0:
-                self._pacing_since = loop.time()
-                self._pacing_until = self._pacing_since + wait
+                self._paced_s += wait
+                self._pacing_until = loop.time() + wait
                 try:
                     await asyncio.sleep(wait)
-                finally:
-                    self._paced_s += loop.time() - self._pacing_since
-                    self._pacing_since = None
+                finally:  # count the wait as it was: a little longer, or cut short
+                    self._paced_s += loop.time() - self._pacing_until
+                    self._pacing_until = loop.time()
         finally:
             self._turn.release()
-
-    async def _take_turn(self, deadline: Callable[[], float]) -> None:
-        """Queue for the turn until ``deadline()``, which moves on while the holder is pacing."""
-        redis = self._redis
-        loop = asyncio.get_running_loop()
-        turn = asyncio.ensure_future(self._turn.acquire())
-        try:
-            while not turn.done():
-                now = loop.time()
-                left = deadline() - now
-                if left <= 0:
-                    raise redis.late("the rate-limit script")
-                if self._pacing_since is not None:
-                    left += max(0.0, self._pacing_until - now)
-                await asyncio.wait({turn}, timeout=left)
-                if not redis.usable():
-                    raise redis.unavailable()
-        except BaseException:
-            if not turn.cancel():  # done: the turn was handed to this caller, pass it on
-                self._turn.release()
-            raise
 
 
 class RedisCallQuota:
