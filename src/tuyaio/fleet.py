@@ -1,11 +1,9 @@
 """Fleet mode: one token, one rate and one call budget shared by many workers through Redis.
 
-Workers that use the same Tuya project credentials must not each mint their own tokens (a
-refresh in one kills the token another is using) and together must stay under the project's
-quota. :class:`RedisTokenStore` keeps the token in Redis and renews it under a Redis lock (one
-grant and one refresh per expiry for the whole fleet); :class:`RedisRateLimiter` paces every
-request of the fleet on a schedule in Redis; :class:`RedisCallQuota` caps the requests the fleet
-may send. Needs the ``redis`` extra; the core of tuyaio does not import this module::
+:class:`RedisTokenStore` keeps the token in Redis and renews it under a Redis lock, so the whole
+fleet makes one grant and one refresh per expiry; :class:`RedisRateLimiter` paces every request
+of the fleet on one schedule in Redis; :class:`RedisCallQuota` caps the requests the fleet may
+send. Needs the ``redis`` extra (the core of tuyaio does not import this module)::
 
     store = RedisTokenStore("redis://localhost:6379/0")
     limiter = RedisRateLimiter("redis://localhost:6379/0", rate=100, key=client_id)
@@ -17,8 +15,7 @@ may send. Needs the ``redis`` extra; the core of tuyaio does not import this mod
 A call waits at most ``timeout`` seconds for Redis in all, then fails with
 :class:`RedisUnavailableError` or, when asked for, falls back to this worker alone. Once Redis has
 failed to answer, calls fail or fall back at once, and one call at most every second tries Redis
-again. Keys that are not what the fleet writes (a wrong type, a lock without TTL, a schedule an
-hour ahead) are repaired where they are read.
+again. Keys that are not what the fleet writes are repaired where they are read.
 """
 
 from __future__ import annotations
@@ -38,11 +35,8 @@ try:
     import redis.asyncio as aioredis
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
-    from redis.exceptions import RedisError, ResponseError
-except ImportError as _import_error:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        "tuyaio.fleet needs redis-py's asyncio client: pip install 'tuyaio[redis]'"
-    ) from _import_error
+except ImportError as _error:  # pragma: no cover - exercised only without the extra
+    raise ImportError("tuyaio.fleet needs redis-py: pip install 'tuyaio[redis]'") from _error
 
 import attrs
 
@@ -92,7 +86,7 @@ return {0, 0}
 
 # Only while ARGV[1] still owns the lock (another worker may hold it after our TTL ran out):
 # push its expiry to ARGV[2] ms from now, or with ARGV[2] = 0 delete it.
-_OWNED = """
+_IF_OWNER = """
 if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then
     return 0
 end
@@ -190,66 +184,76 @@ class TokenLockTimeoutError(FleetError):
 
 def _refused(error: RedisUnavailableError, reply: str = "") -> bool:
     """True if Redis answered with an error (starting with ``reply``): a refusal, not an outage."""
-    return isinstance(error.__cause__, ResponseError) and str(error.__cause__).startswith(reply)
+    cause = error.__cause__
+    return isinstance(cause, aioredis.ResponseError) and str(cause).startswith(reply)
 
 
-class _Redis:
-    """A redis-py asyncio client whose commands never outlast a deadline, with a circuit breaker.
+class _RedisBacked:
+    """What the fleet's classes share: a Redis client whose commands never outlast a deadline,
+    a circuit breaker, and the warnings when a worker falls back and when Redis answers again.
 
     Each command runs in a task of its own that the caller stops waiting for at its deadline (a
     command that hangs is abandoned and cancelled). After a timeout or a failed connection, Redis
     is *down*: commands fail at once, except one at a time, at most every ``_RETRY_EVERY_S``,
-    which tries it again; any answer (even an error reply) brings it back up. The warnings say
-    what the owner does ``alone`` while it falls back, and that it is ``shared`` again after.
+    which tries it again; any answer (even an error reply) brings it back up.
     """
 
-    def __init__(
-        self, client: aioredis.Redis | str, *, timeout: float, alone: str, shared: str
-    ) -> None:
-        self.timeout = check_positive_number("timeout", timeout)
+    _alone = ""  # what the worker does while it falls back
+    _shared = ""  # what it does again once Redis answers
+
+    def __init__(self, client: aioredis.Redis | str, timeout: float) -> None:
+        self._timeout = check_positive_number("timeout", timeout)
         self._owned = isinstance(client, str)
         if isinstance(client, str):
             # Many callers at once wait (within the timeout) for one of a few connections; no
-            # socket_timeout: run() bounds each command, and redis-py's wait_for is leaky.
+            # socket_timeout: _run() bounds each command, and redis-py's wait_for is leaky.
             pool = aioredis.BlockingConnectionPool.from_url(
                 client,
                 max_connections=_POOL_SIZE,
-                timeout=self.timeout,
-                socket_connect_timeout=self.timeout,
+                timeout=self._timeout,
+                socket_connect_timeout=self._timeout,
                 retry=Retry(NoBackoff(), 1),  # once, at once: a pooled connection may be stale
             )
-            self.client = aioredis.Redis.from_pool(pool)
+            self._client = aioredis.Redis.from_pool(pool)
         elif isinstance(client, aioredis.Redis):
-            self.client = client
+            self._client = client
         else:
             kind = type(client).__name__
             raise TypeError(f"redis must be a redis.asyncio.Redis or a redis:// URL, got {kind}")
-        self._alone, self._shared = alone, shared
         self._down: str | None = None  # why Redis is taken to be down, or None while it answers
         self._retry_at = 0.0
         self._trial = False
         self._fallen_back = False
         self._abandoned: set[asyncio.Future[Any]] = set()
 
-    def usable(self) -> bool:
+    async def aclose(self) -> None:
+        """Close the Redis client if it was made from a URL (after commands given up on)."""
+        if self._abandoned:
+            await asyncio.wait(set(self._abandoned), timeout=_CLOSE_WAIT_S)
+        if self._owned:
+            await self._client.aclose()
+
+    def _usable(self) -> bool:
         """True if a command would be sent now (Redis is up, or it is time to try it again)."""
         if self._down is None:
             return True
         return not self._trial and asyncio.get_running_loop().time() >= self._retry_at
 
-    def unavailable(self) -> RedisUnavailableError:
-        """The error of a call turned away because Redis is down."""
+    def _unavailable(self) -> RedisUnavailableError:
         return RedisUnavailableError(
             detail=f"{self._down} (Redis is tried again at most every {_RETRY_EVERY_S:g} s)"
         )
 
-    def late(self, what: str) -> RedisUnavailableError:
-        """Take Redis to be down because ``what`` was not answered in time; the error to raise."""
-        return self._trip(f"Redis did not answer {what} within {self.timeout:g} s")
+    def _trip(self, why: str) -> RedisUnavailableError:
+        self._down = why
+        self._retry_at = asyncio.get_running_loop().time() + _RETRY_EVERY_S
+        return RedisUnavailableError(detail=why)
 
-    def fall_back(self, error: RedisUnavailableError, fallback: _T | None) -> _T:
-        """Raise ``error`` if there is no ``fallback``; else warn (once until Redis answers) and
-        return it."""
+    def _late(self, what: str) -> RedisUnavailableError:
+        return self._trip(f"Redis did not answer {what} within {self._timeout:g} s")
+
+    def _fall_back(self, error: RedisUnavailableError, fallback: _T | None) -> _T:
+        """Raise ``error`` without a ``fallback``; else warn once (until Redis answers)."""
         if fallback is None:
             raise error
         if not self._fallen_back:
@@ -257,7 +261,7 @@ class _Redis:
             logger.warning("%s; %s until Redis answers", error, self._alone)
         return fallback
 
-    async def run(
+    async def _run(
         self,
         what: str,
         command: Callable[..., Awaitable[Any]],
@@ -270,9 +274,9 @@ class _Redis:
         the breaker, an error reply (the cause is the ResponseError) does not."""
         loop = asyncio.get_running_loop()
         if deadline is None:
-            deadline = loop.time() + self.timeout
-        if not self.usable():
-            raise self.unavailable()
+            deadline = loop.time() + self._timeout
+        if not self._usable():
+            raise self._unavailable()
         trial = self._down is not None
         self._trial = self._trial or trial
         task = asyncio.ensure_future(command(*args, **kwargs))
@@ -286,15 +290,15 @@ class _Redis:
                 self._abandoned.add(task)
                 task.add_done_callback(self._forget)
         if not task.done():
-            raise self.late(what)
+            raise self._late(what)
         try:
             result = task.result()
-        except ResponseError as error:
+        except aioredis.ResponseError as error:
             self._down = None
             raise RedisUnavailableError(
                 detail=f"Redis refused {what}: {type(error).__name__}: {error}"
             ) from error
-        except (RedisError, OSError) as error:
+        except (aioredis.RedisError, OSError) as error:
             raise self._trip(f"Redis failed {what}: {type(error).__name__}: {error}") from error
         self._down = None
         if self._fallen_back:
@@ -302,22 +306,10 @@ class _Redis:
             logger.warning("Redis answers again; %s", self._shared)
         return result
 
-    def _trip(self, why: str) -> RedisUnavailableError:
-        self._down = why
-        self._retry_at = asyncio.get_running_loop().time() + _RETRY_EVERY_S
-        return RedisUnavailableError(detail=why)
-
     def _forget(self, task: asyncio.Future[Any]) -> None:
         self._abandoned.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved: an abandoned command's failure is no one's concern
-
-    async def aclose(self) -> None:
-        """Let abandoned commands finish cancelling, then close the client made from a URL."""
-        if self._abandoned:
-            await asyncio.wait(set(self._abandoned), timeout=_CLOSE_WAIT_S)
-        if self._owned:
-            await self.client.aclose()
 
 
 def _text(value: object) -> str:
@@ -338,34 +330,34 @@ def _token_from_hash(record: dict[Any, Any]) -> Token | None:
         return None
 
 
-class RedisTokenStore:
+class RedisTokenStore(_RedisBacked):
     """A :class:`~tuyaio.TokenStore` in Redis: one token, renewed once, for a fleet of workers.
 
-    The token lives in a hash under ``{prefix}:token:{key}``, where the client's key is its host
-    and client_id (never the secret). A worker that must renew takes the lock
+    The token lives in a hash under ``{prefix}:token:{key}`` (the client's key is its host and
+    client_id, never the secret). A worker that must renew takes the lock
     ``{prefix}:token-lock:{key}`` (``SET NX PX`` with a random owner value), re-reads the token,
     and only then calls Tuya; the others poll for the lock with jittered backoff for at most
-    ``lock_wait`` seconds (then :class:`TokenLockTimeoutError`). The held lock is extended every
-    ``lock_ttl / 3`` seconds, so a worker that dies holding it blocks the fleet for at most
-    ``lock_ttl``. Only its owner releases it, and a rejected token is forgotten only if it is
-    still the stored one.
+    ``lock_wait`` seconds. The held lock is extended every ``lock_ttl / 3`` seconds, so a worker
+    that dies holding it blocks the fleet for at most ``lock_ttl``. Only its owner releases it,
+    and a rejected token is forgotten only if it is still the stored one.
 
     ``redis`` is a ``redis.asyncio.Redis`` you own (never closed here) or a ``redis://`` URL, from
     which a client of up to 16 connections is made (closed by :meth:`aclose`).
 
     Bounds: :meth:`get`, :meth:`set` and :meth:`clear` each wait at most ``timeout`` for Redis;
-    taking the lock waits at most ``lock_wait`` for another worker plus ``timeout`` for Redis.
-    When Redis fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True``
-    this worker keeps going with a token of its own in memory until Redis answers again.
+    taking the lock, at most ``lock_wait`` for another worker plus ``timeout``. When Redis
+    fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True`` this worker
+    uses a token of its own, in memory, until Redis answers again.
 
     Self-repair: a token key that is not a hash is deleted; a lock key that is not a string is
-    replaced, and a lock without TTL is given ``lock_ttl`` (so all workers must use the same
-    ``lock_ttl``). When Redis refuses to store a new token (say ``NOPERM`` or ``OOM``), this
-    worker keeps it and :meth:`get` returns it (the newer by expiry), so the next renewal
-    adopts it instead of making another grant; without ``local_fallback`` the refusal is raised.
-
-    Tokens are stored in clear text: give the fleet a Redis that only it can reach.
+    replaced, and a lock without TTL is given ``lock_ttl`` (all workers must use the same one).
+    When Redis refuses to store a new token (say ``NOPERM`` or ``OOM``), this worker keeps it,
+    so the next renewal refreshes it instead of making another grant; without ``local_fallback``
+    the refusal is raised too. Tokens are stored in clear text: use a Redis only the fleet reaches.
     """
+
+    _alone = "using a token local to this worker"
+    _shared = "sharing the fleet's token"
 
     def __init__(
         self,
@@ -377,22 +369,17 @@ class RedisTokenStore:
         timeout: float = 2.0,
         local_fallback: bool = False,
     ) -> None:
+        super().__init__(redis, timeout)
         self._lock_ttl_ms = round(check_positive_number("lock_ttl", lock_ttl, minimum=0.01) * 1000)
         self._lock_wait = check_number("lock_wait", lock_wait)
         if self._lock_wait < 0:
             raise ValueError(f"lock_wait must be 0 or more, got {lock_wait!r}")
-        self._redis = _Redis(
-            redis,
-            timeout=timeout,
-            alone="using a token local to this worker",
-            shared="sharing the fleet's token",
-        )
         self._prefix = prefix
         self._local = MemoryTokenStore()  # tokens Redis refused, and all of them when it fails
         self._fallback = self._local if local_fallback else None
-        self._acquire = self._redis.client.register_script(_ACQUIRE)
-        self._owned = self._redis.client.register_script(_OWNED)
-        self._clear = self._redis.client.register_script(_CLEAR)
+        self._acquire = self._client.register_script(_ACQUIRE)
+        self._if_owner = self._client.register_script(_IF_OWNER)
+        self._clear = self._client.register_script(_CLEAR)
         self._clearing: dict[str, asyncio.Task[Any]] = {}
         self._cleared: collections.deque[str] = collections.deque(maxlen=16)
         self._refusing = False
@@ -412,12 +399,11 @@ class RedisTokenStore:
         return f"{self._prefix}:token-lock:{key}"
 
     async def get(self, key: str) -> Token | None:
-        """The stored token (or one this worker kept), or ``None``; waits ``timeout`` at most."""
-        client = self._redis.client
+        """The stored token (or one this worker kept, if newer), or ``None``."""
         try:
-            record = await self._repairing(key, "HGETALL", client.hgetall, self.token_key(key))
+            record = await self._repairing(key, "HGETALL", self._client.hgetall)
         except RedisUnavailableError as error:
-            return await self._redis.fall_back(error, self._fallback).get(key)
+            return await self._fall_back(error, self._fallback).get(key)
         stored = _token_from_hash(record)
         kept = await self._local.get(key)
         if kept is not None and (stored is None or kept.expires_at_ms > stored.expires_at_ms):
@@ -425,19 +411,14 @@ class RedisTokenStore:
         return stored
 
     async def set(self, key: str, token: Token) -> None:
-        """Store a new token for the whole fleet; waits ``timeout`` at most.
-
-        If Redis does not take it, the token is kept in this worker all the same (and
-        :meth:`get` returns it), so that a refused write never leads to another grant.
-        """
+        """Store a new token for the whole fleet (and keep it in this worker if Redis does not)."""
         mapping = {name: getattr(token, name) for name in _TOKEN_FIELDS}
-        client = self._redis.client
         try:
-            await self._repairing(key, "HSET", client.hset, self.token_key(key), mapping=mapping)
+            await self._repairing(key, "HSET", self._client.hset, mapping=mapping)
         except RedisUnavailableError as error:
             await self._local.set(key, token)
             if not _refused(error):
-                self._redis.fall_back(error, self._fallback)
+                self._fall_back(error, self._fallback)
                 return
             if not self._refusing:  # Redis answers, but not with a yes: warn once, keep going
                 self._refusing = True
@@ -455,8 +436,7 @@ class RedisTokenStore:
     async def clear(self, key: str, *, access_token: str) -> None:
         """Forget the token, but only if the stored one still has this access token.
 
-        The calls refused with one token share one Redis round trip, and later ones for it cost
-        none. Waits ``timeout`` at most.
+        The calls refused with one token share one Redis round trip; later ones cost none.
         """
         await self._local.clear(key, access_token=access_token)
         mark = hashlib.sha256(f"{key}\0{access_token}".encode()).hexdigest()
@@ -464,20 +444,14 @@ class RedisTokenStore:
             return
         pending = self._clearing.get(mark)
         if pending is None:
-            pending = asyncio.ensure_future(
-                self._redis.run(
-                    "the token compare-and-delete",
-                    self._clear,
-                    keys=[self.token_key(key)],
-                    args=[access_token],
-                )
-            )
-            self._clearing[mark] = pending
+            name = self.token_key(key)
+            command = self._run("the token compare-and-delete", self._clear, [name], [access_token])
+            pending = self._clearing[mark] = asyncio.ensure_future(command)
             pending.add_done_callback(lambda done: self._cleared_by(mark, done))
         try:
             await asyncio.shield(pending)
         except RedisUnavailableError as error:
-            self._redis.fall_back(error, self._fallback)
+            self._fall_back(error, self._fallback)
 
     def _cleared_by(self, mark: str, done: asyncio.Task[Any]) -> None:
         del self._clearing[mark]
@@ -485,30 +459,30 @@ class RedisTokenStore:
             self._cleared.append(mark)
 
     async def _repairing(
-        self, key: str, what: str, command: Callable[..., Awaitable[Any]], *args: Any, **kw: Any
+        self, key: str, what: str, command: Callable[..., Awaitable[Any]], **kwargs: Any
     ) -> Any:
-        """Run a command; if the token key is of another type, delete it and run the command
-        again (all within one ``timeout``)."""
-        redis = self._redis
-        deadline = asyncio.get_running_loop().time() + redis.timeout
+        """Run ``command`` on the token key; if the key is of another type, delete it and run
+        ``command`` again (all within one ``timeout``)."""
+        name = self.token_key(key)
+        deadline = asyncio.get_running_loop().time() + self._timeout
         try:
-            return await redis.run(what, command, *args, deadline=deadline, **kw)
+            return await self._run(what, command, name, deadline=deadline, **kwargs)
         except RedisUnavailableError as error:
             if not _refused(error, "WRONGTYPE"):
                 raise
-        name = self.token_key(key)
-        await redis.run("the token key repair", self._clear, keys=[name], deadline=deadline)
+        await self._run("the token key repair", self._clear, [name], deadline=deadline)
         logger.warning("the token key %r was not a hash; deleted it", name)
-        return await redis.run(what, command, *args, deadline=deadline, **kw)
+        return await self._run(what, command, name, deadline=deadline, **kwargs)
 
     @contextlib.asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        """The fleet-wide renewal lock for ``key`` (an async context manager)."""
+        """The fleet-wide renewal lock for ``key``; :class:`TokenLockTimeoutError` after
+        ``lock_wait``."""
         name, owner = self.lock_key(key), secrets.token_hex(16)
         try:
             await self._take_lock(name, owner)
         except RedisUnavailableError as error:
-            fallback: MemoryTokenStore | None = self._redis.fall_back(error, self._fallback)
+            fallback: MemoryTokenStore | None = self._fall_back(error, self._fallback)
         else:
             fallback = None
         if fallback is not None:
@@ -523,7 +497,7 @@ class RedisTokenStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await keep_alive
             try:
-                await self._redis.run("the lock release", self._owned, keys=[name], args=[owner, 0])
+                await self._run("the lock release", self._if_owner, [name], [owner, 0])
             except RedisUnavailableError as error:
                 logger.warning("%s; the token lock expires by itself within its TTL", error)
 
@@ -532,9 +506,8 @@ class RedisTokenStore:
         deadline = loop.time() + self._lock_wait
         poll = _FIRST_POLL_S
         while True:
-            taken, repaired = await self._redis.run(
-                "the lock SET NX", self._acquire, keys=[name], args=[owner, self._lock_ttl_ms]
-            )
+            args = [owner, self._lock_ttl_ms]
+            taken, repaired = await self._run("the lock SET NX", self._acquire, [name], args)
             if repaired:
                 logger.warning(
                     "the token lock %r was of another type or had no TTL; repaired it", name
@@ -547,17 +520,16 @@ class RedisTokenStore:
                     detail=f"another worker has been renewing the token for more than "
                     f"{self._lock_wait:g} s (lock {name!r})"
                 )
-            await asyncio.sleep(min(remaining, poll * (0.5 + random.random() / 2)))
+            await asyncio.sleep(min(remaining, random.uniform(poll / 2, poll)))
             poll = min(poll * 2, _MAX_POLL_S)
 
     async def _keep_lock(self, name: str, owner: str) -> None:
         """Extend the held lock every ``lock_ttl / 3`` until it is released or lapses."""
         while True:
             await asyncio.sleep(self._lock_ttl_ms / 3000)
+            args = [owner, self._lock_ttl_ms]
             try:
-                kept = await self._redis.run(
-                    "the lock extension", self._owned, keys=[name], args=[owner, self._lock_ttl_ms]
-                )
+                kept = await self._run("the lock extension", self._if_owner, [name], args)
             except RedisUnavailableError as error:
                 logger.warning("%s; the token lock may lapse", error)
                 continue
@@ -565,30 +537,28 @@ class RedisTokenStore:
                 logger.warning("the token lock %r lapsed during a renewal", name)
                 return
 
-    async def aclose(self) -> None:
-        """Close the Redis client if this store made it from a URL."""
-        await self._redis.aclose()
 
-
-class RedisRateLimiter:
+class RedisRateLimiter(_RedisBacked):
     """A fleet-wide request rate in Redis: ``rate`` requests per second, bursts of ``burst``.
 
     Plugs into ``TuyaClient(rate_limit=...)``. Every worker that passes the same ``key`` (use the
-    project's client_id) and Redis shares one limit. A Lua script books each request's slot on a
-    GCRA schedule timed by Redis's clock, so workers' clocks do not matter and requests are served
-    in the order they asked. In any one-second window the fleet sends at most ``rate + burst``
-    requests; ``burst=1`` (the default) spaces them evenly. Each limiter books one slot at a time
-    (its other callers queue in the process), so a worker that dies leaves at most one unused
-    slot behind.
+    project's client_id) and Redis shares one limit: a Lua script books each request's slot on a
+    GCRA schedule timed by Redis's clock, in the order requests asked. In any one-second window
+    the fleet sends at most ``rate + burst`` requests; ``burst=1`` spaces them evenly. Each
+    limiter books one slot at a time (its other callers queue in the process), so a worker that
+    dies leaves at most one unused slot behind.
 
     Bounds: a call waits at most ``timeout`` seconds for Redis in all, counting the commands of
-    the callers queued before it (not the time they wait for their slots); then it raises
+    the callers queued before it (not their waits for their slots); then it raises
     :class:`RedisUnavailableError` or, with ``local_fallback_rate``, paces this worker alone at
-    that rate until Redis answers. No call sleeps longer than ``max_wait`` for its slot (default:
-    60 s, or 100 intervals of ``1 / rate`` if longer): a schedule further ahead than that, or one
-    that is not a number, is corrupt and starts again from now (so ``max_wait`` must exceed the
-    number of limiters that share the key times ``1 / rate``).
+    that rate until Redis answers. No call waits longer than ``max_wait`` for its slot (default:
+    60 s, or 100 intervals of ``1 / rate`` if longer): a schedule further ahead, or not a number,
+    is corrupt and starts again from now (so ``max_wait`` must exceed the number of limiters that
+    share the key times ``1 / rate``).
     """
+
+    _alone = "pacing this worker alone"
+    _shared = "pacing with the fleet"
 
     def __init__(
         self,
@@ -602,6 +572,7 @@ class RedisRateLimiter:
         local_fallback_rate: float | None = None,
         max_wait: float | None = None,
     ) -> None:
+        super().__init__(redis, timeout)
         self._rate = check_positive_number("rate", rate)
         self._burst = check_count("burst", burst, minimum=1)
         if not key:
@@ -614,14 +585,11 @@ class RedisRateLimiter:
         if max_wait is None:
             max_wait = max(60.0, 100 / self._rate)
         self._max_wait = check_positive_number("max_wait", max_wait)
-        self._redis = _Redis(
-            redis, timeout=timeout, alone="pacing this worker alone", shared="pacing with the fleet"
-        )
         self._name = f"{prefix}:rate:{key}"
         interval_us = 1_000_000 / self._rate
         waits_us = (interval_us, interval_us * (burst - 1), self._max_wait * 1_000_000)
         self._args = [math.ceil(us) for us in waits_us]
-        self._gcra = self._redis.client.register_script(_GCRA)
+        self._gcra = self._client.register_script(_GCRA)
         self._turn = asyncio.Lock()  # held while booking a slot and waiting for it
         self._paced_s = 0.0  # how long the turn's holders have waited for their slots in all
         self._pacing_until = 0.0  # when the holder's wait for its slot ends
@@ -639,41 +607,37 @@ class RedisRateLimiter:
         try:
             await self._book()
         except RedisUnavailableError as error:
-            await self._redis.fall_back(error, self._fallback).acquire()
-
-    async def aclose(self) -> None:
-        """Close the Redis client if this limiter made it from a URL."""
-        await self._redis.aclose()
+            await self._fall_back(error, self._fallback).acquire()
 
     def _paced(self) -> float:
         return self._paced_s - max(0.0, self._pacing_until - asyncio.get_running_loop().time())
 
     async def _book(self) -> None:
-        redis, loop = self._redis, asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         # The time the turn's holders pace is the rate limit, not Redis: it moves this caller's
         # deadline for Redis on.
         arrived = loop.time() - self._paced()
         turn = asyncio.ensure_future(self._turn.acquire())
         try:
             while not turn.done():
-                if not redis.usable():
-                    raise redis.unavailable()
+                if not self._usable():
+                    raise self._unavailable()
                 now = loop.time()
-                left = arrived + redis.timeout + self._paced() - now
+                left = arrived + self._timeout + self._paced() - now
                 if left <= 0:
-                    raise redis.late("the rate-limit script")
+                    raise self._late("the rate-limit script")
                 await asyncio.wait({turn}, timeout=left + max(0.0, self._pacing_until - now))
         except BaseException:
             if not turn.cancel():  # the turn was handed to this caller: pass it on
                 self._turn.release()
             raise
         try:
-            wait_us, repaired = await redis.run(
+            wait_us, repaired = await self._run(
                 "the rate-limit script",
                 self._gcra,
-                keys=[self._name],
-                args=self._args,
-                deadline=arrived + redis.timeout + self._paced(),
+                [self._name],
+                self._args,
+                deadline=arrived + self._timeout + self._paced(),
             )
             if repaired:
                 logger.warning("the rate schedule %r was corrupt; started it again", self._name)
@@ -690,24 +654,25 @@ class RedisRateLimiter:
             self._turn.release()
 
 
-class RedisCallQuota:
+class RedisCallQuota(_RedisBacked):
     """A fleet-wide budget of requests in Redis: ``limit`` in all, or per ``window`` seconds.
 
-    Plugs into ``TuyaClient(call_quota=...)``: every client of every worker that passes the same
-    ``key`` (use the project's client_id, or a job's name) and Redis spends one shared budget, one
-    request at a time (retries and token calls count). Once it is spent, requests are refused
-    before they are sent with :class:`~tuyaio.CallBudgetExceededError`. A Lua script checks and
-    counts each request atomically, so the count never goes past ``limit``. A window starts with
-    its first request and ends ``window`` seconds later (the key expires); without ``window`` the
-    budget lasts until the key is deleted. A key that is not a count is repaired: its budget
-    starts again.
+    Plugs into ``TuyaClient(call_quota=...)``: every worker that passes the same ``key`` (use the
+    project's client_id, or a job's name) and Redis spends one budget (retries and token calls
+    count). Once it is spent, requests are refused before they are sent with
+    :class:`~tuyaio.CallBudgetExceededError`. A Lua script checks and counts each request
+    atomically, so the count never goes past ``limit``. A window starts with its first request
+    and ends ``window`` seconds later (the key expires); without ``window`` the budget lasts
+    until the key is deleted. A key that is not a count is repaired: its budget starts again.
 
-    Bounds: a request waits at most ``timeout`` seconds for Redis. When Redis fails, the request
-    is refused with :class:`RedisUnavailableError`, or with ``local_fallback=n`` this worker alone
+    Bounds: a request waits at most ``timeout`` seconds for Redis. When Redis fails, it is
+    refused with :class:`RedisUnavailableError`, or with ``local_fallback=n`` this worker alone
     may send ``n`` requests (per ``window``) until Redis answers again; those are not counted in
-    Redis afterwards, so size ``n`` as this worker's share of the budget. A script Redis received
-    but did not answer in time may still run later, so the budget errs towards spent.
+    Redis, so size ``n`` as this worker's share. A script Redis received but did not answer in
+    time may still run later: the budget errs towards spent.
     """
+
+    _shared = "spending the fleet's call budget"
 
     def __init__(
         self,
@@ -720,6 +685,7 @@ class RedisCallQuota:
         timeout: float = 2.0,
         local_fallback: int | None = None,
     ) -> None:
+        super().__init__(redis, timeout)
         if not key:
             raise ValueError("key must be a non-empty string, e.g. the project's client_id")
         self.key: str = f"{prefix}:quota:{key}"
@@ -735,15 +701,10 @@ class RedisCallQuota:
                 check_count("local_fallback", local_fallback, minimum=1), window=self.window
             )
         )
-        self._redis = _Redis(
-            redis,
-            timeout=timeout,
-            alone=f"spending this worker's local share of the call budget ({local_fallback})",
-            shared="spending the fleet's call budget",
-        )
+        self._alone = f"spending this worker's local share of the call budget ({local_fallback})"
         window_ms = 0 if self.window is None else max(1, math.ceil(self.window * 1000))
         self._args = [self.limit, window_ms]
-        self._spend = self._redis.client.register_script(_SPEND)
+        self._spend = self._client.register_script(_SPEND)
 
     def __repr__(self) -> str:
         return f"RedisCallQuota(limit={self.limit}, window={self.window}, key={self.key!r})"
@@ -755,26 +716,19 @@ class RedisCallQuota:
         ``local_fallback`` (then False means this worker's local share is spent).
         """
         try:
-            taken, repaired = await self._redis.run(
-                "the call-quota script", self._spend, keys=[self.key], args=self._args
+            taken, repaired = await self._run(
+                "the call-quota script", self._spend, [self.key], self._args
             )
         except RedisUnavailableError as error:
-            return await self._redis.fall_back(error, self._fallback).take()
+            return await self._fall_back(error, self._fallback).take()
         if repaired:
             logger.warning("the call budget %r was corrupt; started it again", self.key)
         return bool(taken)
 
     async def used(self) -> int:
-        """Requests the fleet has spent so far (in the current window; 0 before the first).
-
-        Waits ``timeout`` at most; raises :class:`RedisUnavailableError` when Redis fails.
-        """
-        value = await self._redis.run("the call-quota read", self._redis.client.get, self.key)
+        """Requests the fleet has spent so far (in the current window; 0 before the first)."""
+        value = await self._run("the call-quota read", self._client.get, self.key)
         try:
             return int(value or 0)
         except ValueError:
             return 0
-
-    async def aclose(self) -> None:
-        """Close the Redis client if this quota made it from a URL."""
-        await self._redis.aclose()
