@@ -3,14 +3,7 @@
 :class:`RedisTokenStore` keeps the token in Redis and renews it under a Redis lock, so the whole
 fleet makes one grant and one refresh per expiry; :class:`RedisRateLimiter` paces every request
 of the fleet on one schedule in Redis; :class:`RedisCallQuota` caps the requests the fleet may
-send. Needs the ``redis`` extra (the core of tuyaio does not import this module)::
-
-    store = RedisTokenStore("redis://localhost:6379/0")
-    limiter = RedisRateLimiter("redis://localhost:6379/0", rate=100, key=client_id)
-    async with TuyaClient(client_id, secret, region="eu", token_store=store,
-                          rate_limit=limiter) as client:
-        ...
-    await store.aclose(); await limiter.aclose()
+send. Needs the ``redis`` extra; see the Fleets guide.
 
 A call waits at most ``timeout`` seconds for Redis in all, then fails with
 :class:`RedisUnavailableError` or, when asked for, falls back to this worker alone. Once Redis has
@@ -39,6 +32,7 @@ except ImportError as _error:  # pragma: no cover - exercised only without the e
     raise ImportError("tuyaio.fleet needs redis-py: pip install 'tuyaio[redis]'") from _error
 
 import attrs
+import cattrs
 
 from .errors import TuyaError
 from .quota import LocalCallQuota
@@ -59,12 +53,7 @@ logger: logging.Logger = logging.getLogger("tuyaio.fleet")
 
 _T = TypeVar("_T")
 
-_POOL_SIZE = 16
-_FIRST_POLL_S = 0.005
-_MAX_POLL_S = 0.1
 _RETRY_EVERY_S = 1.0  # while Redis is failing, one call at most this often tries it again
-_CLOSE_WAIT_S = 1.0  # aclose waits this long at most for commands abandoned at their deadline
-_TOKEN_FIELDS = ("access_token", "refresh_token", "expires_at_ms", "lifetime_ms", "uid")
 
 # Take the lock (SET NX PX with our owner value), repairing what no worker sets: a key of another
 # type holds no lock and is deleted; a lock without TTL gets one, so that it frees within
@@ -209,7 +198,7 @@ class _RedisBacked:
             # socket_timeout: _run() bounds each command, and redis-py's wait_for is leaky.
             pool = aioredis.BlockingConnectionPool.from_url(
                 client,
-                max_connections=_POOL_SIZE,
+                max_connections=16,
                 timeout=self._timeout,
                 socket_connect_timeout=self._timeout,
                 retry=Retry(NoBackoff(), 1),  # once, at once: a pooled connection may be stale
@@ -228,8 +217,8 @@ class _RedisBacked:
 
     async def aclose(self) -> None:
         """Close the Redis client if it was made from a URL (after commands given up on)."""
-        if self._abandoned:
-            await asyncio.wait(set(self._abandoned), timeout=_CLOSE_WAIT_S)
+        if self._abandoned:  # let them finish cancelling, for a second at most
+            await asyncio.wait(set(self._abandoned), timeout=1.0)
         if self._owned:
             await self._client.aclose()
 
@@ -264,12 +253,11 @@ class _RedisBacked:
     async def _run(
         self,
         what: str,
-        command: Callable[..., Awaitable[Any]],
+        call: Callable[..., Awaitable[Any]],
         *args: Any,
         deadline: float | None = None,
-        **kwargs: Any,
     ) -> Any:
-        """Await ``command(*args, **kwargs)`` until ``deadline`` (loop time; default: ``timeout``
+        """Await ``call(*args)`` until ``deadline`` (loop time; default: ``timeout``
         from now). Failures become RedisUnavailableError; a timeout or an unreachable Redis trips
         the breaker, an error reply (the cause is the ResponseError) does not."""
         loop = asyncio.get_running_loop()
@@ -279,7 +267,7 @@ class _RedisBacked:
             raise self._unavailable()
         trial = self._down is not None
         self._trial = self._trial or trial
-        task = asyncio.ensure_future(command(*args, **kwargs))
+        task = asyncio.ensure_future(call(*args))
         try:
             await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
         finally:
@@ -312,21 +300,15 @@ class _RedisBacked:
             task.exception()  # retrieved: an abandoned command's failure is no one's concern
 
 
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _token_from_hash(record: dict[Any, Any]) -> Token | None:
     fields = {_text(name): _text(value) for name, value in record.items()}
     try:
-        return Token(
-            access_token=fields["access_token"],
-            refresh_token=fields["refresh_token"],
-            expires_at_ms=int(fields["expires_at_ms"]),
-            lifetime_ms=int(fields["lifetime_ms"]),
-            uid=fields.get("uid", ""),
-        )
-    except (KeyError, ValueError):
+        return cattrs.structure(fields, Token)
+    except cattrs.BaseValidationError:
         return None
 
 
@@ -412,9 +394,11 @@ class RedisTokenStore(_RedisBacked):
 
     async def set(self, key: str, token: Token) -> None:
         """Store a new token for the whole fleet (and keep it in this worker if Redis does not)."""
-        mapping = {name: getattr(token, name) for name in _TOKEN_FIELDS}
+        mapping = cattrs.unstructure(token)
         try:
-            await self._repairing(key, "HSET", self._client.hset, mapping=mapping)
+            await self._repairing(
+                key, "HSET", lambda name: self._client.hset(name, mapping=mapping)
+            )
         except RedisUnavailableError as error:
             await self._local.set(key, token)
             if not _refused(error):
@@ -459,20 +443,20 @@ class RedisTokenStore(_RedisBacked):
             self._cleared.append(mark)
 
     async def _repairing(
-        self, key: str, what: str, command: Callable[..., Awaitable[Any]], **kwargs: Any
+        self, key: str, what: str, command: Callable[[str], Awaitable[Any]]
     ) -> Any:
         """Run ``command`` on the token key; if the key is of another type, delete it and run
         ``command`` again (all within one ``timeout``)."""
         name = self.token_key(key)
         deadline = asyncio.get_running_loop().time() + self._timeout
         try:
-            return await self._run(what, command, name, deadline=deadline, **kwargs)
+            return await self._run(what, command, name, deadline=deadline)
         except RedisUnavailableError as error:
             if not _refused(error, "WRONGTYPE"):
                 raise
         await self._run("the token key repair", self._clear, [name], deadline=deadline)
         logger.warning("the token key %r was not a hash; deleted it", name)
-        return await self._run(what, command, name, deadline=deadline, **kwargs)
+        return await self._run(what, command, name, deadline=deadline)
 
     @contextlib.asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
@@ -504,7 +488,7 @@ class RedisTokenStore(_RedisBacked):
     async def _take_lock(self, name: str, owner: str) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._lock_wait
-        poll = _FIRST_POLL_S
+        poll = 0.005
         while True:
             args = [owner, self._lock_ttl_ms]
             taken, repaired = await self._run("the lock SET NX", self._acquire, [name], args)
@@ -521,7 +505,7 @@ class RedisTokenStore(_RedisBacked):
                     f"{self._lock_wait:g} s (lock {name!r})"
                 )
             await asyncio.sleep(min(remaining, random.uniform(poll / 2, poll)))
-            poll = min(poll * 2, _MAX_POLL_S)
+            poll = min(poll * 2, 0.1)
 
     async def _keep_lock(self, name: str, owner: str) -> None:
         """Extend the held lock every ``lock_ttl / 3`` until it is released or lapses."""
@@ -577,11 +561,10 @@ class RedisRateLimiter(_RedisBacked):
         self._burst = check_count("burst", burst, minimum=1)
         if not key:
             raise ValueError("key must be a non-empty string, e.g. the project's client_id")
-        self._fallback = (
-            None
-            if local_fallback_rate is None
-            else TokenBucket(check_positive_number("local_fallback_rate", local_fallback_rate))
-        )
+        self._fallback: TokenBucket | None = None
+        if local_fallback_rate is not None:
+            fallback_rate = check_positive_number("local_fallback_rate", local_fallback_rate)
+            self._fallback = TokenBucket(fallback_rate)
         if max_wait is None:
             max_wait = max(60.0, 100 / self._rate)
         self._max_wait = check_positive_number("max_wait", max_wait)
@@ -694,13 +677,10 @@ class RedisCallQuota(_RedisBacked):
         self.window: float | None = (
             None if window is None else check_positive_number("window", window)
         )
-        self._fallback = (
-            None
-            if local_fallback is None
-            else LocalCallQuota(
-                check_count("local_fallback", local_fallback, minimum=1), window=self.window
-            )
-        )
+        self._fallback: LocalCallQuota | None = None
+        if local_fallback is not None:
+            share = check_count("local_fallback", local_fallback, minimum=1)
+            self._fallback = LocalCallQuota(share, window=self.window)
         self._alone = f"spending this worker's local share of the call budget ({local_fallback})"
         window_ms = 0 if self.window is None else max(1, math.ceil(self.window * 1000))
         self._args = [self.limit, window_ms]
@@ -728,7 +708,4 @@ class RedisCallQuota(_RedisBacked):
     async def used(self) -> int:
         """Requests the fleet has spent so far (in the current window; 0 before the first)."""
         value = await self._run("the call-quota read", self._client.get, self.key)
-        try:
-            return int(value or 0)
-        except ValueError:
-            return 0
+        return int(value) if value and value.isdigit() else 0
