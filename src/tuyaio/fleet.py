@@ -56,8 +56,7 @@ _T = TypeVar("_T")
 _RETRY_EVERY_S = 1.0  # while Redis is failing, one call at most this often tries it again
 
 # Take the lock (SET NX PX with our owner value), repairing what no worker sets: a key of another
-# type holds no lock and is deleted; a lock without TTL gets one, so that it frees within
-# ``lock_ttl``. Returns {taken, repaired}.
+# type is deleted, a lock without TTL gets one. Returns {taken, repaired}.
 _ACQUIRE = """
 local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind ~= 'none' and kind ~= 'string' then
@@ -73,8 +72,8 @@ end
 return {0, 0}
 """
 
-# Only while ARGV[1] still owns the lock (another worker may hold it after our TTL ran out):
-# push its expiry to ARGV[2] ms from now, or with ARGV[2] = 0 delete it.
+# If ARGV[1] still owns the lock (another worker may hold it after our TTL ran out), push its
+# expiry to ARGV[2] ms from now, or with ARGV[2] = 0 delete it.
 _IF_OWNER = """
 if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then
     return 0
@@ -89,21 +88,16 @@ return redis.call('DEL', KEYS[1])
 # that failed, ARGV[1] (a newer one may have replaced it). Without ARGV[1], a hash is kept.
 _CLEAR = """
 local kind = redis.call('TYPE', KEYS[1])['ok']
-if kind == 'none' then
-    return 0
-end
 if kind == 'hash' and (not ARGV[1] or redis.call('HGET', KEYS[1], 'access_token') ~= ARGV[1]) then
     return 0
 end
 return redis.call('DEL', KEYS[1])
 """
 
-# GCRA with reservation, on Redis's clock (microseconds). KEYS[1] holds the theoretical arrival
-# time (TAT); ARGV is the emission interval (1/rate), the burst tolerance ((burst - 1) *
-# interval) and the longest wait allowed. Each call books the earliest slot the limit allows and
-# returns how long to wait for it. A key of another type, or a schedule that is not a number or
-# is further ahead than the longest wait, is corrupt: it starts again from now (SET replaces a
-# key of any type). Returns {wait, repaired}.
+# GCRA with reservation on Redis's clock, in microseconds: KEYS[1] holds the theoretical arrival
+# time; ARGV is the interval (1/rate), the burst tolerance and the longest wait. Books the
+# earliest slot the limit allows. A schedule that is not a number or further ahead than the
+# longest wait starts again from now (SET replaces a key of any type). Returns {wait, repaired}.
 _GCRA = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
@@ -122,10 +116,9 @@ redis.call('SET', KEYS[1], string.format('%.0f', tat + interval), 'PX', ttl_ms)
 return {math.max(now, tat - tolerance) - now, repaired}
 """
 
-# Spend one request unless ARGV[1] are spent. KEYS[1] counts the requests granted; ARGV[2] is the
-# window in ms (0: none), which starts with its first request (the key then expires). A key that
-# is not a non-negative integer is corrupt and starts again from 0; a window's count without a
-# TTL gets one. Returns {taken, repaired}.
+# Spend one request unless ARGV[1] are spent: KEYS[1] counts them, for ARGV[2] ms (0: for good)
+# from the window's first request. A count that is not a non-negative integer starts again from
+# 0; a window's count without TTL gets one. Returns {taken, repaired}.
 _SPEND = """
 local kind = redis.call('TYPE', KEYS[1])['ok']
 local used, repaired = 0, 0
@@ -178,13 +171,11 @@ def _refused(error: RedisUnavailableError, reply: str = "") -> bool:
 
 
 class _RedisBacked:
-    """What the fleet's classes share: a Redis client whose commands never outlast a deadline,
-    a circuit breaker, and the warnings when a worker falls back and when Redis answers again.
+    """The Redis client of a fleet object: a deadline on every command, and a breaker.
 
-    Each command runs in a task of its own that the caller stops waiting for at its deadline (a
-    command that hangs is abandoned and cancelled). After a timeout or a failed connection, Redis
-    is *down*: commands fail at once, except one at a time, at most every ``_RETRY_EVERY_S``,
-    which tries it again; any answer (even an error reply) brings it back up.
+    A command that hangs is abandoned at its deadline (and cancelled). After a timeout or a
+    failed connection Redis is *down*: commands fail at once, but one at a time, at most every
+    ``_RETRY_EVERY_S``, tries it again; any answer (even an error reply) brings it back up.
     """
 
     _alone = ""  # what the worker does while it falls back
@@ -257,9 +248,8 @@ class _RedisBacked:
         *args: Any,
         deadline: float | None = None,
     ) -> Any:
-        """Await ``call(*args)`` until ``deadline`` (loop time; default: ``timeout``
-        from now). Failures become RedisUnavailableError; a timeout or an unreachable Redis trips
-        the breaker, an error reply (the cause is the ResponseError) does not."""
+        """Await ``call(*args)`` until ``deadline`` (loop time; default: in ``timeout``); a
+        timeout or an unreachable Redis trips the breaker, an error reply does not."""
         loop = asyncio.get_running_loop()
         if deadline is None:
             deadline = loop.time() + self._timeout
@@ -315,27 +305,23 @@ def _token_from_hash(record: dict[Any, Any]) -> Token | None:
 class RedisTokenStore(_RedisBacked):
     """A :class:`~tuyaio.TokenStore` in Redis: one token, renewed once, for a fleet of workers.
 
-    The token lives in a hash under ``{prefix}:token:{key}`` (the client's key is its host and
+    The token is a hash under ``{prefix}:token:{key}`` (the client's key is its host and
     client_id, never the secret). A worker that must renew takes the lock
-    ``{prefix}:token-lock:{key}`` (``SET NX PX`` with a random owner value), re-reads the token,
-    and only then calls Tuya; the others poll for the lock with jittered backoff for at most
-    ``lock_wait`` seconds. The held lock is extended every ``lock_ttl / 3`` seconds, so a worker
-    that dies holding it blocks the fleet for at most ``lock_ttl``. Only its owner releases it,
-    and a rejected token is forgotten only if it is still the stored one.
+    ``{prefix}:token-lock:{key}`` (``SET NX PX``, a random owner value, extended every
+    ``lock_ttl / 3`` s while held, released only by its owner), re-reads the token, and only then
+    calls Tuya; the others poll for the lock with jittered backoff for at most ``lock_wait`` s. A
+    worker that dies holding it blocks the fleet for at most ``lock_ttl``. ``redis`` is a
+    ``redis.asyncio.Redis`` you own, or a URL for a client of up to 16 connections that
+    :meth:`aclose` closes.
 
-    ``redis`` is a ``redis.asyncio.Redis`` you own (never closed here) or a ``redis://`` URL, from
-    which a client of up to 16 connections is made (closed by :meth:`aclose`).
-
-    Bounds: :meth:`get`, :meth:`set` and :meth:`clear` each wait at most ``timeout`` for Redis;
-    taking the lock, at most ``lock_wait`` for another worker plus ``timeout``. When Redis
-    fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True`` this worker
-    uses a token of its own, in memory, until Redis answers again.
-
-    Self-repair: a token key that is not a hash is deleted; a lock key that is not a string is
-    replaced, and a lock without TTL is given ``lock_ttl`` (all workers must use the same one).
-    When Redis refuses to store a new token (say ``NOPERM`` or ``OOM``), this worker keeps it,
-    so the next renewal refreshes it instead of making another grant; without ``local_fallback``
-    the refusal is raised too. Tokens are stored in clear text: use a Redis only the fleet reaches.
+    Each call waits at most ``timeout`` for Redis (taking the lock: plus ``lock_wait``). When
+    Redis fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True`` this
+    worker uses a token of its own until Redis answers. A token key that is not a hash is
+    deleted; a lock of another type is replaced, one without TTL is given ``lock_ttl`` (use the
+    same one on every worker). A token Redis refuses to store (``NOPERM``, ``OOM``) is kept in
+    this worker, so the next renewal refreshes it rather than granting again (without
+    ``local_fallback`` the refusal is raised too). Tokens are stored in clear text: use a Redis
+    only the fleet can reach.
     """
 
     _alone = "using a token local to this worker"
@@ -445,8 +431,7 @@ class RedisTokenStore(_RedisBacked):
     async def _repairing(
         self, key: str, what: str, command: Callable[[str], Awaitable[Any]]
     ) -> Any:
-        """Run ``command`` on the token key; if the key is of another type, delete it and run
-        ``command`` again (all within one ``timeout``)."""
+        """``command(token key)``, run again if the key had another type (within one timeout)."""
         name = self.token_key(key)
         deadline = asyncio.get_running_loop().time() + self._timeout
         try:
@@ -460,8 +445,7 @@ class RedisTokenStore(_RedisBacked):
 
     @contextlib.asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        """The fleet-wide renewal lock for ``key``; :class:`TokenLockTimeoutError` after
-        ``lock_wait``."""
+        """The fleet-wide renewal lock for ``key`` (else TokenLockTimeoutError after lock_wait)."""
         name, owner = self.lock_key(key), secrets.token_hex(16)
         try:
             await self._take_lock(name, owner)
@@ -525,20 +509,17 @@ class RedisTokenStore(_RedisBacked):
 class RedisRateLimiter(_RedisBacked):
     """A fleet-wide request rate in Redis: ``rate`` requests per second, bursts of ``burst``.
 
-    Plugs into ``TuyaClient(rate_limit=...)``. Every worker that passes the same ``key`` (use the
-    project's client_id) and Redis shares one limit: a Lua script books each request's slot on a
-    GCRA schedule timed by Redis's clock, in the order requests asked. In any one-second window
-    the fleet sends at most ``rate + burst`` requests; ``burst=1`` spaces them evenly. Each
-    limiter books one slot at a time (its other callers queue in the process), so a worker that
-    dies leaves at most one unused slot behind.
+    Plugs into ``TuyaClient(rate_limit=...)``; workers that pass the same ``key`` (the project's
+    client_id) share one limit. A Lua script books each request's slot, in order, on a GCRA
+    schedule timed by Redis's clock: in any second the fleet sends at most ``rate + burst``
+    requests. A limiter books one slot at a time (its other callers queue), so a worker that
+    dies leaves at most one slot unused.
 
-    Bounds: a call waits at most ``timeout`` seconds for Redis in all, counting the commands of
-    the callers queued before it (not their waits for their slots); then it raises
-    :class:`RedisUnavailableError` or, with ``local_fallback_rate``, paces this worker alone at
-    that rate until Redis answers. No call waits longer than ``max_wait`` for its slot (default:
-    60 s, or 100 intervals of ``1 / rate`` if longer): a schedule further ahead, or not a number,
-    is corrupt and starts again from now (so ``max_wait`` must exceed the number of limiters that
-    share the key times ``1 / rate``).
+    A call waits at most ``timeout`` for Redis in all, the commands of the callers queued before
+    it included; then it raises :class:`RedisUnavailableError` or, with ``local_fallback_rate``,
+    paces this worker alone until Redis answers. No call waits more than ``max_wait`` for its
+    slot (default: 60 s, or 100 intervals if longer): a schedule further ahead, or not a number,
+    starts again from now (so ``max_wait`` must exceed the number of limiters times ``1 / rate``).
     """
 
     _alone = "pacing this worker alone"
@@ -640,19 +621,16 @@ class RedisRateLimiter(_RedisBacked):
 class RedisCallQuota(_RedisBacked):
     """A fleet-wide budget of requests in Redis: ``limit`` in all, or per ``window`` seconds.
 
-    Plugs into ``TuyaClient(call_quota=...)``: every worker that passes the same ``key`` (use the
-    project's client_id, or a job's name) and Redis spends one budget (retries and token calls
-    count). Once it is spent, requests are refused before they are sent with
-    :class:`~tuyaio.CallBudgetExceededError`. A Lua script checks and counts each request
-    atomically, so the count never goes past ``limit``. A window starts with its first request
-    and ends ``window`` seconds later (the key expires); without ``window`` the budget lasts
-    until the key is deleted. A key that is not a count is repaired: its budget starts again.
+    Plugs into ``TuyaClient(call_quota=...)``; workers that pass the same ``key`` spend one
+    budget (retries and token calls count), checked and counted by one Lua script, so the count
+    never passes ``limit``; then requests are refused with
+    :class:`~tuyaio.CallBudgetExceededError`. A window starts with its first request; without
+    ``window`` the budget lasts until the key is deleted. A key that is not a count starts again.
 
-    Bounds: a request waits at most ``timeout`` seconds for Redis. When Redis fails, it is
-    refused with :class:`RedisUnavailableError`, or with ``local_fallback=n`` this worker alone
-    may send ``n`` requests (per ``window``) until Redis answers again; those are not counted in
-    Redis, so size ``n`` as this worker's share. A script Redis received but did not answer in
-    time may still run later: the budget errs towards spent.
+    A request waits at most ``timeout`` for Redis; when Redis fails it is refused with
+    :class:`RedisUnavailableError`, or with ``local_fallback=n`` this worker may send ``n``
+    requests (per window) on its own, not counted in Redis. A script Redis received but did not
+    answer in time may still run: the budget errs towards spent.
     """
 
     _shared = "spending the fleet's call budget"
