@@ -129,18 +129,15 @@ if not (used and used >= 0 and used % 1 == 0) then
     redis.call('DEL', KEYS[1])
     used, repaired = 0, 1
 end
-local window = tonumber(ARGV[2])
-if window > 0 and used > 0 and redis.call('PTTL', KEYS[1]) == -1 then
-    redis.call('PEXPIRE', KEYS[1], window)
-    repaired = 1
+local taken = used < tonumber(ARGV[1])
+if taken then
+    redis.call('INCR', KEYS[1])
 end
-if used >= tonumber(ARGV[1]) then
-    return {0, repaired}
+if ARGV[2] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    repaired = used > 0 and 1 or repaired
 end
-if redis.call('INCR', KEYS[1]) == 1 and window > 0 then
-    redis.call('PEXPIRE', KEYS[1], window)
-end
-return {1, repaired}
+return {taken and 1 or 0, repaired}
 """
 
 
@@ -213,16 +210,11 @@ class _RedisBacked:
         if self._owned:
             await self._client.aclose()
 
-    def _usable(self) -> bool:
-        """True if a command would be sent now (Redis is up, or it is time to try it again)."""
-        if self._down is None:
-            return True
-        return not self._trial and asyncio.get_running_loop().time() >= self._retry_at
-
-    def _unavailable(self) -> RedisUnavailableError:
-        return RedisUnavailableError(
-            detail=f"{self._down} (Redis is tried again at most every {_RETRY_EVERY_S:g} s)"
-        )
+    def _check_up(self) -> None:
+        """Raise at once while Redis is down, unless it is this call's turn to try it again."""
+        if self._down and (self._trial or asyncio.get_running_loop().time() < self._retry_at):
+            detail = f"{self._down} (Redis is tried again at most every {_RETRY_EVERY_S:g} s)"
+            raise RedisUnavailableError(detail=detail)
 
     def _trip(self, why: str) -> RedisUnavailableError:
         self._down = why
@@ -233,7 +225,6 @@ class _RedisBacked:
         return self._trip(f"Redis did not answer {what} within {self._timeout:g} s")
 
     def _fall_back(self, error: RedisUnavailableError, fallback: _T | None) -> _T:
-        """Raise ``error`` without a ``fallback``; else warn once (until Redis answers)."""
         if fallback is None:
             raise error
         if not self._fallen_back:
@@ -253,8 +244,7 @@ class _RedisBacked:
         loop = asyncio.get_running_loop()
         if deadline is None:
             deadline = loop.time() + self._timeout
-        if not self._usable():
-            raise self._unavailable()
+        self._check_up()
         trial = self._down is not None
         self._trial = self._trial or trial
         task = asyncio.ensure_future(call(*args))
@@ -372,11 +362,10 @@ class RedisTokenStore(_RedisBacked):
             record = await self._repairing(key, "HGETALL", self._client.hgetall)
         except RedisUnavailableError as error:
             return await self._fall_back(error, self._fallback).get(key)
-        stored = _token_from_hash(record)
-        kept = await self._local.get(key)
-        if kept is not None and (stored is None or kept.expires_at_ms > stored.expires_at_ms):
-            return kept
-        return stored
+        tokens = [
+            token for token in (_token_from_hash(record), await self._local.get(key)) if token
+        ]
+        return max(tokens, key=lambda token: token.expires_at_ms, default=None)
 
     async def set(self, key: str, token: Token) -> None:
         """Store a new token for the whole fleet (and keep it in this worker if Redis does not)."""
@@ -391,10 +380,8 @@ class RedisTokenStore(_RedisBacked):
                 self._fall_back(error, self._fallback)
                 return
             if not self._refusing:  # Redis answers, but not with a yes: warn once, keep going
-                self._refusing = True
-                logger.warning(
-                    "%s; this worker keeps its new token and does not grant again", error
-                )
+                logger.warning("%s; this worker keeps its token and does not grant again", error)
+            self._refusing = True
             if self._fallback is None:
                 raise
             return
@@ -428,20 +415,18 @@ class RedisTokenStore(_RedisBacked):
         if not done.cancelled() and done.exception() is None:
             self._cleared.append(mark)
 
-    async def _repairing(
-        self, key: str, what: str, command: Callable[[str], Awaitable[Any]]
-    ) -> Any:
-        """``command(token key)``, run again if the key had another type (within one timeout)."""
+    async def _repairing(self, key: str, what: str, call: Callable[[str], Awaitable[Any]]) -> Any:
+        """``call(token key)``, run again if the key had another type (within one timeout)."""
         name = self.token_key(key)
         deadline = asyncio.get_running_loop().time() + self._timeout
         try:
-            return await self._run(what, command, name, deadline=deadline)
+            return await self._run(what, call, name, deadline=deadline)
         except RedisUnavailableError as error:
             if not _refused(error, "WRONGTYPE"):
                 raise
         await self._run("the token key repair", self._clear, [name], deadline=deadline)
         logger.warning("the token key %r was not a hash; deleted it", name)
-        return await self._run(what, command, name, deadline=deadline)
+        return await self._run(what, call, name, deadline=deadline)
 
     @contextlib.asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
@@ -477,9 +462,7 @@ class RedisTokenStore(_RedisBacked):
             args = [owner, self._lock_ttl_ms]
             taken, repaired = await self._run("the lock SET NX", self._acquire, [name], args)
             if repaired:
-                logger.warning(
-                    "the token lock %r was of another type or had no TTL; repaired it", name
-                )
+                logger.warning("the lock %r was of another type or had no TTL; repaired it", name)
             if taken:
                 return
             remaining = deadline - loop.time()
@@ -584,8 +567,7 @@ class RedisRateLimiter(_RedisBacked):
         turn = asyncio.ensure_future(self._turn.acquire())
         try:
             while not turn.done():
-                if not self._usable():
-                    raise self._unavailable()
+                self._check_up()
                 now = loop.time()
                 left = arrived + self._timeout + self._paced() - now
                 if left <= 0:
@@ -596,12 +578,9 @@ class RedisRateLimiter(_RedisBacked):
                 self._turn.release()
             raise
         try:
+            deadline = arrived + self._timeout + self._paced()
             wait_us, repaired = await self._run(
-                "the rate-limit script",
-                self._gcra,
-                [self._name],
-                self._args,
-                deadline=arrived + self._timeout + self._paced(),
+                "the rate-limit script", self._gcra, [self._name], self._args, deadline=deadline
             )
             if repaired:
                 logger.warning("the rate schedule %r was corrupt; started it again", self._name)
