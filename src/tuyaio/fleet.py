@@ -14,7 +14,6 @@ again. Keys that are not what the fleet writes are repaired where they are read.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import hashlib
 import logging
@@ -295,23 +294,20 @@ def _token_from_hash(record: dict[Any, Any]) -> Token | None:
 class RedisTokenStore(_RedisBacked):
     """A :class:`~tuyaio.TokenStore` in Redis: one token, renewed once, for a fleet of workers.
 
-    The token is a hash under ``{prefix}:token:{key}`` (the client's key is its host and
-    client_id, never the secret). A worker that must renew takes the lock
-    ``{prefix}:token-lock:{key}`` (``SET NX PX``, a random owner value, extended every
-    ``lock_ttl / 3`` s while held, released only by its owner), re-reads the token, and only then
-    calls Tuya; the others poll for the lock with jittered backoff for at most ``lock_wait`` s. A
-    worker that dies holding it blocks the fleet for at most ``lock_ttl``. ``redis`` is a
-    ``redis.asyncio.Redis`` you own, or a URL for a client of up to 16 connections that
-    :meth:`aclose` closes.
+    The token is a hash under ``{prefix}:token:{key}`` (the client's host and client_id, never
+    the secret). A worker that must renew takes the lock ``{prefix}:token-lock:{key}`` (``SET NX
+    PX`` with a random owner value, extended every ``lock_ttl / 3`` while held), re-reads the
+    token, and only then calls Tuya; the others poll for the lock, with jittered backoff, for at
+    most ``lock_wait`` seconds. A worker that dies holding it blocks the fleet for ``lock_ttl`` at
+    most. ``redis`` is a ``redis.asyncio.Redis`` you own, or a URL for a client of up to 16
+    connections that :meth:`aclose` closes.
 
-    Each call waits at most ``timeout`` for Redis (taking the lock: plus ``lock_wait``). When
-    Redis fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True`` this
-    worker uses a token of its own until Redis answers. A token key that is not a hash is
-    deleted; a lock of another type is replaced, one without TTL is given ``lock_ttl`` (use the
-    same one on every worker). A token Redis refuses to store (``NOPERM``, ``OOM``) is kept in
-    this worker, so the next renewal refreshes it rather than granting again (without
-    ``local_fallback`` the refusal is raised too). Tokens are stored in clear text: use a Redis
-    only the fleet can reach.
+    Each call waits at most ``timeout`` for Redis (the lock: plus ``lock_wait``). When Redis
+    fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True`` this worker
+    uses a token of its own until Redis answers. A token key that is not a hash is deleted, a
+    lock of another type replaced, a lock without TTL given ``lock_ttl`` (use one value for all
+    workers). A token Redis refuses to store (``NOPERM``, ``OOM``) is kept in this worker, so the
+    next renewal refreshes it rather than granting again. Tokens are stored in clear text.
     """
 
     _alone = "using a token local to this worker"
@@ -338,8 +334,7 @@ class RedisTokenStore(_RedisBacked):
         self._acquire = self._client.register_script(_ACQUIRE)
         self._if_owner = self._client.register_script(_IF_OWNER)
         self._clear = self._client.register_script(_CLEAR)
-        self._clearing: dict[str, asyncio.Task[Any]] = {}
-        self._cleared: collections.deque[str] = collections.deque(maxlen=16)
+        self._clears: dict[str, asyncio.Future[Any]] = {}  # by token, the last 16 at most
         self._refusing = False
 
     def __repr__(self) -> str:
@@ -391,29 +386,23 @@ class RedisTokenStore(_RedisBacked):
             await self._local.clear(key, access_token=kept.access_token)
 
     async def clear(self, key: str, *, access_token: str) -> None:
-        """Forget the token, but only if the stored one still has this access token.
-
-        The calls refused with one token share one Redis round trip; later ones cost none.
-        """
+        """Forget the token if the stored one still has this access token (the calls refused
+        with one token share one Redis round trip, and later ones cost none)."""
         await self._local.clear(key, access_token=access_token)
         mark = hashlib.sha256(f"{key}\0{access_token}".encode()).hexdigest()
-        if mark in self._cleared:
-            return
-        pending = self._clearing.get(mark)
+        pending = self._clears.get(mark)
         if pending is None:
             name = self.token_key(key)
             command = self._run("the token compare-and-delete", self._clear, [name], [access_token])
-            pending = self._clearing[mark] = asyncio.ensure_future(command)
-            pending.add_done_callback(lambda done: self._cleared_by(mark, done))
+            pending = self._clears[mark] = asyncio.ensure_future(command)
+            if len(self._clears) > 16:
+                del self._clears[next(iter(self._clears))]
         try:
             await asyncio.shield(pending)
         except RedisUnavailableError as error:
+            if self._clears.get(mark) is pending:
+                del self._clears[mark]  # the next clear of this token tries Redis again
             self._fall_back(error, self._fallback)
-
-    def _cleared_by(self, mark: str, done: asyncio.Task[Any]) -> None:
-        del self._clearing[mark]
-        if not done.cancelled() and done.exception() is None:
-            self._cleared.append(mark)
 
     async def _repairing(self, key: str, what: str, call: Callable[[str], Awaitable[Any]]) -> Any:
         """``call(token key)``, run again if the key had another type (within one timeout)."""
@@ -647,11 +636,7 @@ class RedisCallQuota(_RedisBacked):
         return f"RedisCallQuota(limit={self.limit}, window={self.window}, key={self.key!r})"
 
     async def take(self) -> bool:
-        """Spend one request of the fleet's budget; False when it is spent (in this window).
-
-        Raises :class:`RedisUnavailableError` when Redis fails and there is no
-        ``local_fallback`` (then False means this worker's local share is spent).
-        """
+        """Spend one request of the fleet's budget; False when it is spent (in this window)."""
         try:
             taken, repaired = await self._run(
                 "the call-quota script", self._spend, [self.key], self._args
