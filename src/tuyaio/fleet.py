@@ -1,14 +1,9 @@
-"""Fleet mode: one token, one rate and one call budget shared by many workers through Redis.
+"""Fleet mode: one token, one request rate and one call budget shared by workers through Redis.
 
-:class:`RedisTokenStore` keeps the token in Redis and renews it under a Redis lock, so the whole
-fleet makes one grant and one refresh per expiry; :class:`RedisRateLimiter` paces every request
-of the fleet on one schedule in Redis; :class:`RedisCallQuota` caps the requests the fleet may
-send. Needs the ``redis`` extra; see the Fleets guide.
-
-A call waits at most ``timeout`` seconds for Redis in all, then fails with
-:class:`RedisUnavailableError` or, when asked for, falls back to this worker alone. Once Redis has
-failed to answer, calls fail or fall back at once, and one call at most every second tries Redis
-again. Keys that are not what the fleet writes are repaired where they are read.
+Needs the ``redis`` extra; see the Fleets guide. Every call waits at most ``timeout`` seconds for
+Redis in all, then raises :class:`RedisUnavailableError` or, when asked to, falls back to this
+worker alone; once Redis has failed to answer, calls fail or fall back at once, and one call at
+most every second tries Redis again. Keys that are not what the fleet writes are repaired.
 """
 
 from __future__ import annotations
@@ -167,12 +162,9 @@ def _refused(error: RedisUnavailableError, reply: str = "") -> bool:
 
 
 class _RedisBacked:
-    """The Redis client of a fleet object: a deadline on every command, and a breaker.
-
-    A command that hangs is abandoned at its deadline (and cancelled). After a timeout or a
-    failed connection Redis is *down*: commands fail at once, but one at a time, at most every
-    ``_RETRY_EVERY_S``, tries it again; any answer (even an error reply) brings it back up.
-    """
+    """A Redis client whose commands never outlast their deadline (a hung one is abandoned),
+    with a breaker: after a timeout or a failed connection, commands fail at once, but one at a
+    time, at most every ``_RETRY_EVERY_S``, tries Redis again; any answer brings it back up."""
 
     _alone = ""  # what the worker does while it falls back
     _shared = ""  # what it does again once Redis answers
@@ -294,20 +286,18 @@ def _token_from_hash(record: dict[Any, Any]) -> Token | None:
 class RedisTokenStore(_RedisBacked):
     """A :class:`~tuyaio.TokenStore` in Redis: one token, renewed once, for a fleet of workers.
 
-    The token is a hash under ``{prefix}:token:{key}`` (the client's host and client_id, never
-    the secret). A worker that must renew takes the lock ``{prefix}:token-lock:{key}`` (``SET NX
-    PX`` with a random owner value, extended every ``lock_ttl / 3`` while held), re-reads the
-    token, and only then calls Tuya; the others poll for the lock, with jittered backoff, for at
-    most ``lock_wait`` seconds. A worker that dies holding it blocks the fleet for ``lock_ttl`` at
-    most. ``redis`` is a ``redis.asyncio.Redis`` you own, or a URL for a client of up to 16
-    connections that :meth:`aclose` closes.
+    The token is a hash under ``{prefix}:token:{key}`` (the client's host and client_id). A
+    worker that must renew takes the lock ``{prefix}:token-lock:{key}`` (``SET NX PX``, a random
+    owner value, extended every ``lock_ttl / 3`` while held), re-reads the token, and only then
+    calls Tuya; the others poll for the lock for at most ``lock_wait`` seconds. A worker that dies
+    holding it blocks the fleet for ``lock_ttl`` at most. ``redis`` is a ``redis.asyncio.Redis``
+    you own, or a URL for a client of 16 connections that :meth:`aclose` closes.
 
-    Each call waits at most ``timeout`` for Redis (the lock: plus ``lock_wait``). When Redis
-    fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True`` this worker
-    uses a token of its own until Redis answers. A token key that is not a hash is deleted, a
-    lock of another type replaced, a lock without TTL given ``lock_ttl`` (use one value for all
-    workers). A token Redis refuses to store (``NOPERM``, ``OOM``) is kept in this worker, so the
-    next renewal refreshes it rather than granting again. Tokens are stored in clear text.
+    When Redis fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True``
+    this worker uses a token of its own until Redis answers. A token key that is not a hash is
+    deleted, a lock of another type replaced, a lock without TTL given ``lock_ttl`` (the same on
+    every worker). A token Redis refuses to store (``NOPERM``, ``OOM``) is kept in this worker,
+    so the next renewal refreshes it rather than granting again. Tokens are stored in clear text.
     """
 
     _alone = "using a token local to this worker"
@@ -436,8 +426,6 @@ class RedisTokenStore(_RedisBacked):
             yield
         finally:
             keep_alive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keep_alive
             try:
                 await self._run("the lock release", self._if_owner, [name], [owner, 0])
             except RedisUnavailableError as error:
@@ -481,17 +469,16 @@ class RedisTokenStore(_RedisBacked):
 class RedisRateLimiter(_RedisBacked):
     """A fleet-wide request rate in Redis: ``rate`` requests per second, bursts of ``burst``.
 
-    Plugs into ``TuyaClient(rate_limit=...)``; workers that pass the same ``key`` (the project's
-    client_id) share one limit. A Lua script books each request's slot, in order, on a GCRA
-    schedule timed by Redis's clock: in any second the fleet sends at most ``rate + burst``
-    requests. A limiter books one slot at a time (its other callers queue), so a worker that
-    dies leaves at most one slot unused.
+    For ``TuyaClient(rate_limit=...)``: workers that pass the same ``key`` (the project's
+    client_id) share one limit, in any second at most ``rate + burst`` requests. A Lua script
+    books each slot, in order, on a GCRA schedule timed by Redis's clock; a limiter books one
+    slot at a time (its callers queue), so a worker that dies leaves one slot unused at most.
 
-    A call waits at most ``timeout`` for Redis in all, the commands of the callers queued before
-    it included; then it raises :class:`RedisUnavailableError` or, with ``local_fallback_rate``,
-    paces this worker alone until Redis answers. No call waits more than ``max_wait`` for its
-    slot (default: 60 s, or 100 intervals if longer): a schedule further ahead, or not a number,
-    starts again from now (so ``max_wait`` must exceed the number of limiters times ``1 / rate``).
+    The ``timeout`` for Redis counts the commands of the callers queued before a call too. With
+    ``local_fallback_rate``, a worker paces itself alone at that rate while Redis fails. No call
+    waits more than ``max_wait`` for its slot (default: 60 s, or 100 intervals if longer); a
+    schedule further ahead is corrupt and starts again (so ``max_wait`` must exceed the number of
+    limiters times ``1 / rate``).
     """
 
     _alone = "pacing this worker alone"
@@ -589,16 +576,13 @@ class RedisRateLimiter(_RedisBacked):
 class RedisCallQuota(_RedisBacked):
     """A fleet-wide budget of requests in Redis: ``limit`` in all, or per ``window`` seconds.
 
-    Plugs into ``TuyaClient(call_quota=...)``; workers that pass the same ``key`` spend one
-    budget (retries and token calls count), checked and counted by one Lua script, so the count
-    never passes ``limit``; then requests are refused with
-    :class:`~tuyaio.CallBudgetExceededError`. A window starts with its first request; without
-    ``window`` the budget lasts until the key is deleted. A key that is not a count starts again.
-
-    A request waits at most ``timeout`` for Redis; when Redis fails it is refused with
-    :class:`RedisUnavailableError`, or with ``local_fallback=n`` this worker may send ``n``
-    requests (per window) on its own, not counted in Redis. A script Redis received but did not
-    answer in time may still run: the budget errs towards spent.
+    For ``TuyaClient(call_quota=...)``: workers that pass the same ``key`` spend one budget
+    (retries and token calls count), checked and counted by one Lua script, so the count never
+    passes ``limit``; then requests are refused with :class:`~tuyaio.CallBudgetExceededError`.
+    A window starts with its first request; without one, the budget lasts until the key is
+    deleted. With ``local_fallback=n``, a worker may send ``n`` requests (per window) of its own
+    while Redis fails, not counted in Redis. A request Redis received but did not answer in
+    time may still be counted: the budget errs towards spent.
     """
 
     _shared = "spending the fleet's call budget"
