@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import math
 import random
@@ -58,8 +57,7 @@ if kind ~= 'none' and kind ~= 'string' then
 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
     return {1, kind ~= 'none' and 1 or 0}
-end
-if redis.call('PTTL', KEYS[1]) == -1 then
+elseif redis.call('PTTL', KEYS[1]) == -1 then
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
     return {0, 1}
 end
@@ -71,11 +69,10 @@ return {0, 0}
 _IF_OWNER = """
 if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then
     return 0
+elseif ARGV[2] == '0' then
+    return redis.call('DEL', KEYS[1])
 end
-if tonumber(ARGV[2]) > 0 then
-    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return redis.call('DEL', KEYS[1])
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
 
 # Delete the token key if it is not a hash (it holds no token), or if it still holds the token
@@ -224,11 +221,7 @@ class _RedisBacked:
         return fallback
 
     async def _run(
-        self,
-        what: str,
-        call: Callable[..., Awaitable[Any]],
-        *args: Any,
-        deadline: float | None = None,
+        self, what: str, call: Callable[..., Any], *args: Any, deadline: float | None = None
     ) -> Any:
         """Await ``call(*args)`` until ``deadline`` (loop time; default: in ``timeout``); a
         timeout or an unreachable Redis trips the breaker, an error reply does not."""
@@ -275,14 +268,6 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _token_from_hash(record: dict[Any, Any]) -> Token | None:
-    fields = {_text(name): _text(value) for name, value in record.items()}
-    try:
-        return cattrs.structure(fields, Token)
-    except cattrs.BaseValidationError:
-        return None
-
-
 class RedisTokenStore(_RedisBacked):
     """A :class:`~tuyaio.TokenStore` in Redis: one token, renewed once, for a fleet of workers.
 
@@ -321,10 +306,11 @@ class RedisTokenStore(_RedisBacked):
         self._prefix = prefix
         self._local = MemoryTokenStore()  # tokens Redis refused, and all of them when it fails
         self._fallback = self._local if local_fallback else None
-        self._acquire = self._client.register_script(_ACQUIRE)
-        self._if_owner = self._client.register_script(_IF_OWNER)
-        self._clear = self._client.register_script(_CLEAR)
-        self._clears: dict[str, asyncio.Future[Any]] = {}  # by token, the last 16 at most
+        scripts = map(self._client.register_script, (_ACQUIRE, _IF_OWNER, _CLEAR))
+        self._acquire, self._if_owner, self._clear = scripts
+        self._clears: dict[
+            tuple[str, str], asyncio.Future[Any]
+        ] = {}  # by token, the last 16 at most
         self._refusing = False
 
     def __repr__(self) -> str:
@@ -347,9 +333,11 @@ class RedisTokenStore(_RedisBacked):
             record = await self._repairing(key, "HGETALL", self._client.hgetall)
         except RedisUnavailableError as error:
             return await self._fall_back(error, self._fallback).get(key)
-        tokens = [
-            token for token in (_token_from_hash(record), await self._local.get(key)) if token
-        ]
+        try:
+            stored = cattrs.structure({_text(k): _text(v) for k, v in record.items()}, Token)
+        except cattrs.BaseValidationError:  # not a whole token
+            stored = None
+        tokens = [token for token in (stored, await self._local.get(key)) if token]
         return max(tokens, key=lambda token: token.expires_at_ms, default=None)
 
     async def set(self, key: str, token: Token) -> None:
@@ -379,7 +367,7 @@ class RedisTokenStore(_RedisBacked):
         """Forget the token if the stored one still has this access token (the calls refused
         with one token share one Redis round trip, and later ones cost none)."""
         await self._local.clear(key, access_token=access_token)
-        mark = hashlib.sha256(f"{key}\0{access_token}".encode()).hexdigest()
+        mark = (key, access_token)
         pending = self._clears.get(mark)
         if pending is None:
             name = self.token_key(key)
@@ -604,9 +592,7 @@ class RedisCallQuota(_RedisBacked):
         self.key: str = f"{prefix}:quota:{key}"
         """The Redis key that holds the count."""
         self.limit: int = check_count("limit", limit, minimum=1)
-        self.window: float | None = (
-            None if window is None else check_positive_number("window", window)
-        )
+        self.window = None if window is None else check_positive_number("window", window)
         self._fallback: LocalCallQuota | None = None
         if local_fallback is not None:
             share = check_count("local_fallback", local_fallback, minimum=1)
