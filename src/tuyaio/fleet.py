@@ -85,9 +85,8 @@ end
 return redis.call('DEL', KEYS[1])
 """
 
-# GCRA with reservation on Redis's clock, in microseconds: KEYS[1] holds the theoretical arrival
-# time; ARGV is the interval (1/rate), the burst tolerance and the longest wait. Books the
-# earliest slot the limit allows. A schedule that is not a number or further ahead than the
+# GCRA with reservation on Redis's clock (microseconds): books the earliest slot the interval
+# and the burst tolerance allow. A schedule that is not a number or further ahead than the
 # longest wait starts again from now (SET replaces a key of any type). Returns {wait, repaired}.
 _GCRA = """
 local clock = redis.call('TIME')
@@ -226,14 +225,13 @@ class _RedisBacked:
         """Await ``call(*args)`` until ``deadline`` (loop time; default: in ``timeout``); a
         timeout or an unreachable Redis trips the breaker, an error reply does not."""
         loop = asyncio.get_running_loop()
-        if deadline is None:
-            deadline = loop.time() + self._timeout
+        left = self._timeout if deadline is None else deadline - loop.time()
         self._check_up()
         trial = self._down is not None
         self._trial = self._trial or trial
         task = asyncio.ensure_future(call(*args))
         try:
-            await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
+            await asyncio.wait({task}, timeout=max(0.0, left))
         finally:
             if trial:
                 self._trial = False
@@ -441,17 +439,14 @@ class RedisTokenStore(_RedisBacked):
 
     async def _keep_lock(self, name: str, owner: str) -> None:
         """Extend the held lock every ``lock_ttl / 3`` until it is released or lapses."""
-        while True:
+        args, kept = [owner, self._lock_ttl_ms], True
+        while kept:
             await asyncio.sleep(self._lock_ttl_ms / 3000)
-            args = [owner, self._lock_ttl_ms]
             try:
                 kept = await self._run("the lock extension", self._if_owner, [name], args)
             except RedisUnavailableError as error:
                 logger.warning("%s; the token lock may lapse", error)
-                continue
-            if not kept:
-                logger.warning("the token lock %r lapsed during a renewal", name)
-                return
+        logger.warning("the token lock %r lapsed during a renewal", name)
 
 
 class RedisRateLimiter(_RedisBacked):
@@ -609,7 +604,7 @@ class RedisCallQuota(_RedisBacked):
         """Spend one request of the fleet's budget; False when it is spent (in this window)."""
         try:
             taken, repaired = await self._run(
-                "the call-quota script", self._spend, [self.key], self._args
+                "the quota script", self._spend, [self.key], self._args
             )
         except RedisUnavailableError as error:
             return await self._fall_back(error, self._fallback).take()
@@ -619,5 +614,5 @@ class RedisCallQuota(_RedisBacked):
 
     async def used(self) -> int:
         """Requests the fleet has spent so far (in the current window; 0 before the first)."""
-        value = await self._run("the call-quota read", self._client.get, self.key)
+        value = await self._run("the quota read", self._client.get, self.key)
         return int(value) if value and value.isdigit() else 0
