@@ -141,12 +141,10 @@ class FleetError(TuyaError):
         return self.detail
 
 
-@attrs.define(kw_only=True, eq=False, str=False)
 class RedisUnavailableError(FleetError):
     """Redis could not be reached, did not answer within the timeout, or refused a command."""
 
 
-@attrs.define(kw_only=True, eq=False, str=False)
 class TokenLockTimeoutError(FleetError):
     """Another worker held the token lock for longer than this worker was willing to wait."""
 
@@ -306,9 +304,7 @@ class RedisTokenStore(_RedisBacked):
         self._fallback = self._local if local_fallback else None
         scripts = map(self._client.register_script, (_ACQUIRE, _IF_OWNER, _CLEAR))
         self._acquire, self._if_owner, self._clear = scripts
-        self._clears: dict[
-            tuple[str, str], asyncio.Future[Any]
-        ] = {}  # by token, the last 16 at most
+        self._clears: dict[tuple[str, str], asyncio.Future[Any]] = {}  # of the last 16 tokens
         self._refusing = False
 
     def __repr__(self) -> str:
@@ -397,14 +393,9 @@ class RedisTokenStore(_RedisBacked):
     async def lock(self, key: str) -> AsyncIterator[None]:
         """The fleet-wide renewal lock for ``key`` (else TokenLockTimeoutError after lock_wait)."""
         name, owner = self.lock_key(key), secrets.token_hex(16)
-        try:
-            await self._take_lock(name, owner)
-        except RedisUnavailableError as error:
-            fallback: MemoryTokenStore | None = self._fall_back(error, self._fallback)
-        else:
-            fallback = None
-        if fallback is not None:
-            async with fallback.lock(key):
+        local = await self._take_lock(key, name, owner)
+        if local is not None:
+            async with local:
                 yield
             return
         keep_alive = asyncio.get_running_loop().create_task(self._keep_lock(name, owner))
@@ -417,17 +408,20 @@ class RedisTokenStore(_RedisBacked):
             except RedisUnavailableError as error:
                 logger.warning("%s; the token lock expires by itself within its TTL", error)
 
-    async def _take_lock(self, name: str, owner: str) -> None:
+    async def _take_lock(self, key: str, name: str, owner: str) -> asyncio.Lock | None:
+        """Take the lock in Redis, or return this worker's own to hold instead if it fails."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._lock_wait
-        poll = 0.005
+        poll, args = 0.005, [owner, self._lock_ttl_ms]
         while True:
-            args = [owner, self._lock_ttl_ms]
-            taken, repaired = await self._run("the lock SET NX", self._acquire, [name], args)
+            try:
+                taken, repaired = await self._run("the lock SET NX", self._acquire, [name], args)
+            except RedisUnavailableError as error:
+                return self._fall_back(error, self._fallback).lock(key)
             if repaired:
                 logger.warning("the lock %r was of another type or had no TTL; repaired it", name)
             if taken:
-                return
+                return None
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TokenLockTimeoutError(
