@@ -158,7 +158,7 @@ def _refused(error: RedisUnavailableError, reply: str = "") -> bool:
 class _RedisBacked:
     """A Redis client whose commands never outlast their deadline (a hung one is abandoned),
     with a breaker: after a timeout or a failed connection, commands fail at once, but one at a
-    time, at most every ``_RETRY_EVERY_S``, tries Redis again; any answer brings it back up."""
+    time, every ``_RETRY_EVERY_S`` at most, tries Redis again; any answer brings it back up."""
 
     _alone = ""  # what the worker does while it falls back
     _shared = ""  # what it does again once Redis answers
@@ -222,8 +222,7 @@ class _RedisBacked:
     ) -> Any:
         """Await ``call(*args)`` until ``deadline`` (loop time; default: in ``timeout``); a
         timeout or an unreachable Redis trips the breaker, an error reply does not."""
-        loop = asyncio.get_running_loop()
-        left = self._timeout if deadline is None else deadline - loop.time()
+        left = self._timeout if deadline is None else deadline - asyncio.get_running_loop().time()
         self._check_up()
         trial = self._down is not None
         self._trial = self._trial or trial
@@ -241,13 +240,12 @@ class _RedisBacked:
             raise self._late(what)
         try:
             result = task.result()
-        except aioredis.ResponseError as error:
-            self._down = None
-            raise RedisUnavailableError(
-                detail=f"Redis refused {what}: {type(error).__name__}: {error}"
-            ) from error
         except (aioredis.RedisError, OSError) as error:
-            raise self._trip(f"Redis failed {what}: {type(error).__name__}: {error}") from error
+            why = f"{what}: {type(error).__name__}: {error}"
+            if isinstance(error, aioredis.ResponseError):  # an answer: Redis is up
+                self._down = None
+                raise RedisUnavailableError(detail=f"Redis refused {why}") from error
+            raise self._trip(f"Redis failed {why}") from error
         self._down = None
         if self._fallen_back:
             self._fallen_back = False
@@ -270,15 +268,14 @@ class RedisTokenStore(_RedisBacked):
     The token is a hash under ``{prefix}:token:{key}`` (the client's host and client_id). A
     worker that must renew takes the lock ``{prefix}:token-lock:{key}`` (``SET NX PX``, a random
     owner value, extended every ``lock_ttl / 3`` while held), re-reads the token, and only then
-    calls Tuya; the others poll for the lock for at most ``lock_wait`` seconds. A worker that dies
-    holding it blocks the fleet for ``lock_ttl`` at most. ``redis`` is a ``redis.asyncio.Redis``
-    you own, or a URL for a client of 16 connections that :meth:`aclose` closes.
+    calls Tuya; the others poll for the lock for ``lock_wait`` seconds at most. A worker that dies
+    holding it blocks the fleet for ``lock_ttl`` at most (use the same on every worker).
 
-    When Redis fails, :class:`RedisUnavailableError` is raised, or with ``local_fallback=True``
-    this worker uses a token of its own until Redis answers. A token key that is not a hash is
-    deleted, a lock of another type replaced, a lock without TTL given ``lock_ttl`` (the same on
-    every worker). A token Redis refuses to store (``NOPERM``, ``OOM``) is kept in this worker,
-    so the next renewal refreshes it rather than granting again. Tokens are stored in clear text.
+    ``local_fallback=True``: while Redis fails, this worker uses a token of its own instead of
+    raising :class:`RedisUnavailableError`. A token Redis refuses to store (``NOPERM``, ``OOM``)
+    is kept in this worker, so the next renewal refreshes it rather than granting again. Tokens
+    are stored in clear text. ``redis`` is a ``redis.asyncio.Redis`` you own, or a URL for a
+    client of 16 connections that :meth:`aclose` closes.
     """
 
     _alone = "using a token local to this worker"
@@ -447,15 +444,13 @@ class RedisRateLimiter(_RedisBacked):
     """A fleet-wide request rate in Redis: ``rate`` requests per second, bursts of ``burst``.
 
     For ``TuyaClient(rate_limit=...)``: workers that pass the same ``key`` (the project's
-    client_id) share one limit, in any second at most ``rate + burst`` requests. A Lua script
-    books each slot, in order, on a GCRA schedule timed by Redis's clock; a limiter books one
-    slot at a time (its callers queue), so a worker that dies leaves one slot unused at most.
-
-    The ``timeout`` for Redis counts the commands of the callers queued before a call too. With
-    ``local_fallback_rate``, a worker paces itself alone at that rate while Redis fails. No call
-    waits more than ``max_wait`` for its slot (default: 60 s, or 100 intervals if longer); a
-    schedule further ahead is corrupt and starts again (so ``max_wait`` must exceed the number of
-    limiters times ``1 / rate``).
+    client_id) share one limit, at most ``rate + burst`` requests in any second, booked in order
+    by a Lua script on a GCRA schedule timed by Redis's clock. A limiter books one slot at a time
+    (its callers queue), so a worker that dies leaves one slot unused at most; the ``timeout``
+    for Redis counts the commands of the callers queued before a call too. With
+    ``local_fallback_rate``, a worker paces itself alone while Redis fails. No call waits more
+    than ``max_wait`` for its slot (default: 60 s, or 100 intervals if longer): a schedule further
+    ahead starts again, so ``max_wait`` must exceed the number of limiters times ``1 / rate``.
     """
 
     _alone = "pacing this worker alone"
@@ -514,8 +509,7 @@ class RedisRateLimiter(_RedisBacked):
 
     async def _book(self) -> None:
         loop = asyncio.get_running_loop()
-        # The time the turn's holders pace is the rate limit, not Redis: it moves this caller's
-        # deadline for Redis on.
+        # The time the turn's holders wait for their slots moves this caller's deadline on.
         arrived = loop.time() - self._paced()
         turn = asyncio.ensure_future(self._turn.acquire())
         try:
@@ -538,14 +532,13 @@ class RedisRateLimiter(_RedisBacked):
             if repaired:
                 logger.warning("the rate schedule %r was corrupt; started it again", self._name)
             wait = min(max(int(wait_us), 0) / 1_000_000, self._max_wait)
-            if wait > 0:
-                self._paced_s += wait
-                self._pacing_until = loop.time() + wait
-                try:
-                    await asyncio.sleep(wait)
-                finally:  # count the wait as it was: a little longer, or cut short
-                    self._paced_s += loop.time() - self._pacing_until
-                    self._pacing_until = loop.time()
+            self._paced_s += wait
+            self._pacing_until = loop.time() + wait
+            try:
+                await asyncio.sleep(wait)
+            finally:  # count the wait as it was: a little longer, or cut short
+                self._paced_s += loop.time() - self._pacing_until
+                self._pacing_until = loop.time()
         finally:
             self._turn.release()
 
@@ -554,12 +547,11 @@ class RedisCallQuota(_RedisBacked):
     """A fleet-wide budget of requests in Redis: ``limit`` in all, or per ``window`` seconds.
 
     For ``TuyaClient(call_quota=...)``: workers that pass the same ``key`` spend one budget
-    (retries and token calls count), checked and counted by one Lua script, so the count never
-    passes ``limit``; then requests are refused with :class:`~tuyaio.CallBudgetExceededError`.
-    A window starts with its first request; without one, the budget lasts until the key is
-    deleted. With ``local_fallback=n``, a worker may send ``n`` requests (per window) of its own
-    while Redis fails, not counted in Redis. A request Redis received but did not answer in
-    time may still be counted: the budget errs towards spent.
+    (retries and token calls count), checked and counted by a Lua script so that it is never
+    overspent; then requests are refused with :class:`~tuyaio.CallBudgetExceededError`. A window
+    starts with its first request (without one, the budget lasts until the key is deleted). With
+    ``local_fallback=n``, a worker may send ``n`` requests (per window) of its own while Redis
+    fails. A request Redis got but did not answer in time may still count: errs towards spent.
     """
 
     _shared = "spending the fleet's call budget"
