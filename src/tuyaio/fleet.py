@@ -85,9 +85,8 @@ end
 return redis.call('DEL', KEYS[1])
 """
 
-# GCRA with reservation on Redis's clock (microseconds): books the earliest slot the interval
-# and the burst tolerance allow. A schedule that is not a number or further ahead than the
-# longest wait starts again from now (SET replaces a key of any type). Returns {wait, repaired}.
+# GCRA on Redis's clock (microseconds), booking the earliest slot; a schedule that is not a number
+# or is past the longest wait restarts from now (SET replaces any type). Returns {wait, repaired}.
 _GCRA = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
@@ -355,8 +354,7 @@ class RedisTokenStore(_RedisBacked):
             await self._local.clear(key, access_token=kept.access_token)
 
     async def clear(self, key: str, *, access_token: str) -> None:
-        """Forget the token if the stored one still has this access token (the calls refused
-        with one token share one Redis round trip, and later ones cost none)."""
+        """Forget the token if it still has this access token (one Redis round trip per token)."""
         await self._local.clear(key, access_token=access_token)
         mark = (key, access_token)
         pending = self._clears.get(mark)
@@ -421,10 +419,8 @@ class RedisTokenStore(_RedisBacked):
                 return None
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TokenLockTimeoutError(
-                    detail=f"another worker has been renewing the token for more than "
-                    f"{self._lock_wait:g} s (lock {name!r})"
-                )
+                detail = f"another worker held the token lock for more than {self._lock_wait:g} s"
+                raise TokenLockTimeoutError(detail=f"{detail} ({name!r})")
             await asyncio.sleep(min(remaining, random.uniform(poll / 2, poll)))
             poll = min(poll * 2, 0.1)
 
