@@ -494,7 +494,7 @@ class RedisRateLimiter(_RedisBacked):
         return self._rate
 
     async def acquire(self) -> None:
-        """Return when the fleet may send one more request (see the class's bounds)."""
+        """Return when the fleet may send one more request (or raise RedisUnavailableError)."""
         try:
             await self._book()
         except RedisUnavailableError as error:
@@ -547,7 +547,7 @@ class RedisCallQuota(_RedisBacked):
     overspent; then requests are refused with :class:`~tuyaio.CallBudgetExceededError`. A window
     starts with its first request (without one, the budget lasts until the key is deleted). With
     ``local_fallback=n``, a worker may send ``n`` requests (per window) of its own while Redis
-    fails. A request Redis got but did not answer in time may still count: errs towards spent.
+    fails. A request that timed out in Redis may still be counted: the budget errs on spent.
     """
 
     _shared = "spending the fleet's call budget"
