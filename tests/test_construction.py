@@ -249,6 +249,14 @@ async def _walk(pager: AsyncPager[Any]) -> None:
         (_record(room_ids={"r1": 1}), TypeError, "room_ids"),
         (_record(room_ids=["r1", "r2", "r1"]), ValueError, "room_ids"),
         (_record(record_id="rec1", room_ids=["r1", "r1"]), ValueError, "room_ids"),
+        (_record(remarks="typo"), TypeError, "remarks"),
+        (
+            lambda c: c.construction.create_record(
+                LIGHTING, country_code="86", operator_name="op", start_time=START, end_time=END
+            ),
+            TypeError,
+            "user_account",
+        ),
         # list_rooms
         (lambda c: c.construction.list_rooms(LIGHTING, page_size=10_001), ValueError, "page_size"),
         (lambda c: c.construction.list_rooms(LIGHTING, page_no=0), ValueError, "page_no"),
@@ -271,6 +279,7 @@ async def _walk(pager: AsyncPager[Any]) -> None:
             "task_status",
         ),
         (lambda c: c.construction.list_rooms(LIGHTING, task_status=2.0), TypeError, "task_status"),
+        (lambda c: c.construction.iter_rooms(LIGHTING, room_nme="x"), TypeError, "room_nme"),
         # list_records
         (
             lambda c: c.construction.list_records(LIGHTING, start_time=BEFORE_1970),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from enum import IntEnum
+from typing import Any, NotRequired, TypedDict, Unpack
 
-from .._converter import encode, from_ms, to_ms
+from .._converter import CONSTRUCTION, encode, from_ms, to_ms
 from ..errors import OutcomeUnknownError, TuyaError
 from ..models.common import Page
 from ..models.construction import (
@@ -26,7 +27,7 @@ from ..routes import Route
 from ..validation import check_aware, check_enum_values, check_ids
 from ._base import CONSTRUCTION_PAGING, Listing, Resource
 
-__all__ = ["ConstructionResource"]
+__all__ = ["ConstructionResource", "RecordFields", "RecordFilters", "RoomFilters"]
 
 _PREFIX = "/v2.0/illumination/construction"
 _RECORD = Route("POST", _PREFIX + "/record")
@@ -39,42 +40,70 @@ _CREATE, _UPDATE = 1, 2
 
 StatusArg = AuthorizationStatus | int | Iterable[AuthorizationStatus | int]
 TaskStatusArg = TaskStatus | int | Iterable[TaskStatus | int]
-E = TypeVar("E", AuthorizationStatus, TaskStatus)
+_STATUSES: dict[str, type[IntEnum]] = {
+    "authorization_status": AuthorizationStatus,
+    "task_status": TaskStatus,
+}
+
+
+class RecordFields(TypedDict):
+    """The arguments of ``create_record`` and ``update_record``.
+
+    ``start_time``/``end_time`` must be timezone-aware, from 1970 on, end after start;
+    ``country_code`` is the calling code without ``+`` (e.g. ``"86"``); ``room_ids`` must not
+    repeat a room. Unset optional fields are left out of the request.
+    """
+
+    user_account: str
+    country_code: str
+    operator_name: str
+    start_time: datetime
+    end_time: datetime
+    device_types: NotRequired[Iterable[DeviceType | int] | None]
+    remark: NotRequired[str | None]
+    room_ids: NotRequired[Iterable[str] | None]
+
+
+class RoomFilters(TypedDict, total=False):
+    """The filters of ``list_rooms`` and ``iter_rooms`` (``None``: not filtered).
+
+    Statuses take one value or several; ``room_name`` matches rooms whose name contains it.
+    """
+
+    authorization_status: StatusArg | None
+    task_status: TaskStatusArg | None
+    room_name: str | None
+
+
+class RecordFilters(TypedDict, total=False):
+    """The filters of ``list_records`` and ``iter_records`` (``None``: not filtered).
+
+    ``start_time``/``end_time`` (aware) keep the records whose window overlaps them.
+    """
+
+    authorization_status: StatusArg | None
+    task_status: TaskStatusArg | None
+    operator_name: str | None
+    start_time: datetime | None
+    end_time: datetime | None
 
 
 def _record_request(
-    request_type: int,
-    project_id: str,
-    record_id: str | None,
-    *,
-    user_account: str,
-    country_code: str,
-    operator_name: str,
-    start_time: datetime,
-    end_time: datetime,
-    device_types: Iterable[DeviceType | int] | None,
-    remark: str | None,
-    room_ids: Iterable[str] | None,
+    request_type: int, project_id: str, record_id: str | None, fields: RecordFields
 ) -> RecordRequest:
-    if check_aware("end_time", end_time) <= check_aware("start_time", start_time):
+    given: dict[str, Any] = dict(fields)
+    start = check_aware("start_time", given.get("start_time"))
+    if check_aware("end_time", given.get("end_time")) <= start:
         raise ValueError(
-            f"end_time must be after start_time, got {start_time.isoformat()} and "
-            f"{end_time.isoformat()}"
+            f"end_time must be after start_time, got {start.isoformat()} and "
+            f"{given['end_time'].isoformat()}"
         )
+    if given.get("device_types") is not None:
+        given["device_types"] = check_enum_values("device_types", given["device_types"], DeviceType)
+    if given.get("room_ids") is not None:
+        given["room_ids"] = check_ids("room_ids", given["room_ids"], unique=True)
     return RecordRequest(
-        request_type=request_type,
-        record_id=record_id,
-        project_id=project_id,
-        user_account=user_account,
-        country_code=country_code,
-        operator_name=operator_name,
-        start_time=start_time,
-        end_time=end_time,
-        device_types=None
-        if device_types is None
-        else check_enum_values("device_types", device_types, DeviceType),
-        remark=remark,
-        room_ids=None if room_ids is None else check_ids("room_ids", room_ids, unique=True),
+        request_type=request_type, record_id=record_id, project_id=project_id, **given
     )
 
 
@@ -90,86 +119,34 @@ def _identifiers(request: RecordRequest) -> dict[str, str]:
     }
 
 
-def _status_filter(name: str, value: E | int | Iterable[E | int] | None, enum: type[E]) -> Any:
-    """A status filter as the body carries it: a list of decimal strings, e.g. ``["0", "1"]``."""
-    if value is None:
-        return None
-    return [str(member.value) for member in check_enum_values(name, value, enum)]
-
-
-def _rooms_filters(
-    project_id: str,
-    authorization_status: StatusArg | None,
-    task_status: TaskStatusArg | None,
-    room_name: str | None,
-) -> dict[str, Any]:
-    # projectId is a body value, not a path segment: "" (no project) lists nothing.
-    return {
-        "projectId": project_id,
-        "authorizationStatus": _status_filter(
-            "authorization_status", authorization_status, AuthorizationStatus
-        ),
-        "taskStatus": _status_filter("task_status", task_status, TaskStatus),
-        "roomName": room_name,
-    }
-
-
-def _records_filters(
-    project_id: str,
-    authorization_status: StatusArg | None,
-    task_status: TaskStatusArg | None,
-    operator_name: str | None,
-    start_time: datetime | None,
-    end_time: datetime | None,
-) -> dict[str, Any]:
-    return {
-        "projectId": project_id,
-        "authorizationStatus": _status_filter(
-            "authorization_status", authorization_status, AuthorizationStatus
-        ),
-        "taskStatus": _status_filter("task_status", task_status, TaskStatus),
-        "operatorName": operator_name,
-        "startTime": None if start_time is None else to_ms(check_aware("start_time", start_time)),
-        "endTime": None if end_time is None else to_ms(check_aware("end_time", end_time)),
-    }
+def _filters(project_id: str, filters: Mapping[str, Any], declared: Any) -> dict[str, Any]:
+    """A listing's filters as its body carries them: statuses as lists of decimal strings
+    (``["0", "1"]``), times in milliseconds. ``projectId`` is a body value, not a path segment:
+    ``""`` (no project) lists nothing."""
+    unknown = filters.keys() - declared.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {min(unknown)!r}")
+    body: dict[str, Any] = {"projectId": project_id}
+    for name in declared.__annotations__:
+        value = filters.get(name)
+        if value is not None and name in _STATUSES:
+            value = [str(m.value) for m in check_enum_values(name, value, _STATUSES[name])]
+        elif value is not None and name.endswith("_time"):
+            value = to_ms(check_aware(name, value))
+        body[CONSTRUCTION.wire_name(name)] = value
+    return body
 
 
 class ConstructionResource(Resource):
     """Authorization records and rooms of Smart Lighting projects: ``client.construction``."""
 
-    async def create_record(
-        self,
-        project_id: str,
-        *,
-        user_account: str,
-        country_code: str,
-        operator_name: str,
-        start_time: datetime,
-        end_time: datetime,
-        device_types: Iterable[DeviceType | int] | None = None,
-        remark: str | None = None,
-        room_ids: Iterable[str] | None = None,
-    ) -> CreatedRecord:
-        """Authorise a construction team (``user_account``) for a time window.
+    async def create_record(self, project_id: str, **fields: Unpack[RecordFields]) -> CreatedRecord:
+        """Authorise a construction team (``user_account``) for a time window: see
+        :class:`RecordFields` for the arguments.
 
-        ``start_time``/``end_time`` must be timezone-aware, from 1970 on, end after start;
-        ``country_code`` is the calling code without ``+`` (e.g. ``"86"``); ``room_ids`` must not
-        repeat a room. Unset optional fields are left out of the request.
         Never retried once it may have reached the server: see :class:`OutcomeUnknownError`.
         """
-        request = _record_request(
-            _CREATE,
-            project_id,
-            None,
-            user_account=user_account,
-            country_code=country_code,
-            operator_name=operator_name,
-            start_time=start_time,
-            end_time=end_time,
-            device_types=device_types,
-            remark=remark,
-            room_ids=room_ids,
-        )
+        request = _record_request(_CREATE, project_id, None, fields)
         call = _RECORD.build(body=encode(request), identifiers=_identifiers(request))
         return await self._fetch(call, CreatedRecord)
 
@@ -201,36 +178,13 @@ class ConstructionResource(Resource):
         return None
 
     async def update_record(
-        self,
-        project_id: str,
-        record_id: str,
-        *,
-        user_account: str,
-        country_code: str,
-        operator_name: str,
-        start_time: datetime,
-        end_time: datetime,
-        device_types: Iterable[DeviceType | int] | None = None,
-        remark: str | None = None,
-        room_ids: Iterable[str] | None = None,
+        self, project_id: str, record_id: str, **fields: Unpack[RecordFields]
     ) -> CreatedRecord:
         """Replace an authorization record's data (safe to repeat: it sends the same data again).
 
         The arguments are those of :meth:`create_record`.
         """
-        request = _record_request(
-            _UPDATE,
-            project_id,
-            record_id,
-            user_account=user_account,
-            country_code=country_code,
-            operator_name=operator_name,
-            start_time=start_time,
-            end_time=end_time,
-            device_types=device_types,
-            remark=remark,
-            room_ids=room_ids,
-        )
+        request = _record_request(_UPDATE, project_id, record_id, fields)
         call = _RECORD.build(
             body=encode(request), identifiers=_identifiers(request), idempotent=True
         )
@@ -242,16 +196,12 @@ class ConstructionResource(Resource):
         *,
         page_no: int = 1,
         page_size: int = 20,
-        authorization_status: StatusArg | None = None,
-        task_status: TaskStatusArg | None = None,
-        room_name: str | None = None,
+        **filters: Unpack[RoomFilters],
     ) -> Page[Room]:
-        """One page of the project's floors and rooms, maybe filtered (``page_size`` 1–10000).
-
-        Statuses take one value or several; ``room_name`` matches rooms whose name contains it.
-        """
-        filters = _rooms_filters(project_id, authorization_status, task_status, room_name)
-        return await self._page(_ROOMS, {}, filters, page_no=page_no, page_size=page_size)
+        """One page of the project's floors and rooms, maybe filtered (``page_size`` 1–10000):
+        see :class:`RoomFilters`."""
+        body = _filters(project_id, filters, RoomFilters)
+        return await self._page(_ROOMS, {}, body, page_no=page_no, page_size=page_size)
 
     def iter_rooms(
         self,
@@ -261,15 +211,14 @@ class ConstructionResource(Resource):
         limit: int | None = None,
         start_page: int = 1,
         prefetch: int = 8,
-        authorization_status: StatusArg | None = None,
-        task_status: TaskStatusArg | None = None,
-        room_name: str | None = None,
+        **filters: Unpack[RoomFilters],
     ) -> AsyncPager[Room]:
         """Every matching floor and room, in order (see ``iter_tasks`` for the paging options)."""
+        body = _filters(project_id, filters, RoomFilters)
         return self._walk(
             _ROOMS,
             {},
-            _rooms_filters(project_id, authorization_status, task_status, room_name),
+            body,
             page_size=page_size,
             limit=limit,
             start_page=start_page,
@@ -282,20 +231,12 @@ class ConstructionResource(Resource):
         *,
         page_no: int = 1,
         page_size: int = 20,
-        authorization_status: StatusArg | None = None,
-        task_status: TaskStatusArg | None = None,
-        operator_name: str | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
+        **filters: Unpack[RecordFilters],
     ) -> Page[ConstructionRecord]:
-        """One page of the project's authorization records, optionally filtered.
-
-        ``start_time``/``end_time`` (aware) keep the records whose window overlaps them.
-        """
-        filters = _records_filters(
-            project_id, authorization_status, task_status, operator_name, start_time, end_time
-        )
-        return await self._page(_RECORDS, {}, filters, page_no=page_no, page_size=page_size)
+        """One page of the project's authorization records, maybe filtered: see
+        :class:`RecordFilters`."""
+        body = _filters(project_id, filters, RecordFilters)
+        return await self._page(_RECORDS, {}, body, page_no=page_no, page_size=page_size)
 
     def iter_records(
         self,
@@ -305,20 +246,14 @@ class ConstructionResource(Resource):
         limit: int | None = None,
         start_page: int = 1,
         prefetch: int = 8,
-        authorization_status: StatusArg | None = None,
-        task_status: TaskStatusArg | None = None,
-        operator_name: str | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
+        **filters: Unpack[RecordFilters],
     ) -> AsyncPager[ConstructionRecord]:
         """Every matching authorization record, in order."""
-        filters = _records_filters(
-            project_id, authorization_status, task_status, operator_name, start_time, end_time
-        )
+        body = _filters(project_id, filters, RecordFilters)
         return self._walk(
             _RECORDS,
             {},
-            filters,
+            body,
             page_size=page_size,
             limit=limit,
             start_page=start_page,
