@@ -220,16 +220,6 @@ ROOMS = {"r": ["d"]}
             r"rooms\['r1'\]",
         ),
         (
-            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms=[("r1", ["d"])]),
-            TypeError,
-            "RoomDevices",
-        ),
-        (
-            lambda c: c.maintenance.create_task(PROJECT, worker_id="w1", rooms="r1"),
-            TypeError,
-            "rooms must map",
-        ),
-        (
             lambda c: c.maintenance.create_task(
                 PROJECT,
                 worker_id="w1",

@@ -39,20 +39,9 @@ RoomsArg = Mapping[str, Iterable[str]] | Iterable[RoomDevices]
 
 
 def _rooms(rooms: RoomsArg) -> tuple[RoomDevices, ...]:
-    if isinstance(rooms, Mapping):
-        pairs = list(rooms.items())
-    elif isinstance(rooms, (str, bytes)) or not isinstance(rooms, Iterable):
-        raise TypeError(
-            f"rooms must map room IDs to device IDs, or be a list of RoomDevices, got {rooms!r}"
-        )
-    else:
-        pairs = []
-        for item in rooms:
-            if not isinstance(item, RoomDevices):
-                raise TypeError(f"rooms must hold RoomDevices, got {type(item).__name__}")
-            pairs.append((item.room_id, item.device_ids))
-    if not pairs:
-        raise ValueError("rooms must name at least one room")
+    pairs = (
+        rooms.items() if isinstance(rooms, Mapping) else ((r.room_id, r.device_ids) for r in rooms)
+    )
     checked = tuple(
         RoomDevices(
             room_id=check_ids("rooms: room ID", (room_id,))[0],
@@ -60,6 +49,8 @@ def _rooms(rooms: RoomsArg) -> tuple[RoomDevices, ...]:
         )
         for room_id, device_ids in pairs
     )
+    if not checked:
+        raise ValueError("rooms must name at least one room")
     check_unique("rooms", tuple(room.room_id for room in checked))
     return checked
 
