@@ -35,7 +35,8 @@ __all__ = ["Timeout", "TuyaClient"]
 _HEADER_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]+")
 _RESERVED_HEADERS = frozenset(
-    "client_id access_token sign sign_method t nonce signature-headers content-type".split()
+    {"client_id", "access_token", "sign", "sign_method", "t", "nonce"}
+    | {"signature-headers", "content-type"}
 )
 """Headers the protocol itself sets and signs (in lower case: names ignore case)."""
 
