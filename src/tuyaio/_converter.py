@@ -106,17 +106,7 @@ FAMILIES = (MAINTENANCE, CONSTRUCTION)
 """Every wire family; each model is declared in exactly one."""
 
 
-def _family_index() -> dict[type, WireFamily]:
-    index: dict[type, WireFamily] = {}
-    for family in FAMILIES:
-        for cls in family.models:
-            if cls in index:
-                raise TypeError(f"{cls.__qualname__} is declared in two wire families")
-            index[cls] = family
-    return index
-
-
-_FAMILY_OF = _family_index()
+_FAMILY_OF = {cls: family for family in FAMILIES for cls in family.models}
 
 
 def wire_name(cls: type, attribute: str) -> str:
@@ -233,15 +223,6 @@ def _make_converter() -> cattrs.Converter:
 
     converter.register_structure_hook_factory(_is_tuple_of, tuple_hook)
 
-    def optional_hook(type_: Any) -> Callable[[Any, Any], Any]:
-        inner = _optional_of(type_)
-        structure_inner = converter.get_structure_hook(inner)
-        return lambda value, _: None if value is None else structure_inner(value, inner)
-
-    converter.register_structure_hook_factory(
-        lambda type_: _optional_of(type_) is not None, optional_hook
-    )
-
     def renames(cls: type) -> dict[str, Any]:
         return {a.name: override(rename=wire_name(cls, a.name)) for a in attrs.fields(cls)}
 
@@ -296,7 +277,6 @@ class _FastCodegen:
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {
             "_Unhandled": _Unhandled,
-            "_MISSING": _MISSING,
             "_EPOCH": _EPOCH,
             "_timedelta": timedelta,
         }
@@ -326,127 +306,72 @@ class _FastCodegen:
         if type_ is datetime:
             from_ms = "_EPOCH + _timedelta(milliseconds=@)"
             return f"({from_ms} if @.__class__ is int else {self.hook(type_)})"
-        if _is_model(type_):
-            fast = _fast_model(type_)
-            if fast is not None:
-                return f"{self.constant(fast)}(@)"
-        return self.hook(type_)
+        fast = _fast_for(type_)
+        return self.hook(type_) if fast is None else f"{self.constant(fast)}(@)"
 
-    def assign(self, type_: Any, target: str, value: str, indent: str) -> list[str]:
-        """Statements setting ``target`` to ``value`` (a plain name) structured as ``type_``."""
-        inner = _optional_of(type_)
-        if inner is not None:
-            return [
-                f"{indent}if {value} is None:",
-                f"{indent}    {target} = None",
-                f"{indent}else:",
-                *self.assign(inner, target, value, indent + "    "),
-            ]
+    def assign(self, type_: Any, target: str) -> list[str]:
+        """Statements setting ``target`` to ``v`` (not ``None``) structured as ``type_``."""
         if _is_tuple_of(type_):
             item = self.item(get_args(type_)[0]).replace("@", "x")
             return [
-                f"{indent}if {value} is None:",
-                f"{indent}    {target} = ()",
-                f"{indent}elif {value}.__class__ is list:",
-                f"{indent}    {target} = tuple([{item} for x in {value}])",
-                f"{indent}else:",
-                f"{indent}    raise _Unhandled",
+                "if v.__class__ is not list:",
+                "    raise _Unhandled",
+                f"{target} = tuple([{item} for x in v])",
             ]
         if isinstance(type_, type) and issubclass(type_, FallbackEnum) and issubclass(type_, Enum):
             base = "int" if issubclass(type_, int) else "str"
             members = self.constant(dict(type_._value2member_map_))
-            known = f"{members}.get({value}) if {value}.__class__ is {base} else None"
             return [
-                f"{indent}{target} = {known}",
-                f"{indent}if {target} is None:",
-                f"{indent}    {target} = {self.hook(type_).replace('@', value)}",
+                f"{target} = {members}.get(v) if v.__class__ is {base} else None",
+                f"if {target} is None:",
+                f"    {target} = {self.hook(type_).replace('@', 'v')}",
             ]
-        return [f"{indent}{target} = {self.item(type_).replace('@', value)}"]
+        return [f"{target} = {self.item(type_).replace('@', 'v')}"]
+
+    def absent(self, target: str, value: Any) -> str:
+        """The statement for a null or missing value that gives ``value`` (``NOTHING``: only the
+        converter can say)."""
+        if value is attrs.NOTHING:
+            return "raise _Unhandled"
+        return f"{target} = {repr(value) if value in (None, ()) else self.constant(value)}"
 
     def model(self, cls: type) -> str:
         """The source of ``structure(o)`` for model ``cls``."""
         family = _FAMILY_OF[cls]
-        types = typing.get_type_hints(cls)
-        lines = [
-            "def structure(o):",
-            "    if o.__class__ is not dict:",
-            "        raise _Unhandled",
-            "    get = o.get",
-        ]
-        arguments: list[str] = []
-        for index, field in enumerate(attrs.fields(cls)):
-            if not field.init or isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-                raise _Unhandled
-            target = f"a{index}"
-            fallback = family.fallbacks.get(field.name)
-            inner = _optional_of(types[field.name])
-            if field.default is None and inner is not None and fallback is None:
-                # Missing and null alike give None: one lookup, one test.
-                lines += [
-                    f"    v = get({family.wire_name(field.name)!r})",
-                    "    if v is None:",
-                    f"        {target} = None",
-                    "    else:",
-                    *self.assign(inner, target, "v", "        "),
-                ]
-                arguments.append(target)
-                continue
-            lines.append(f"    v = get({family.wire_name(field.name)!r}, _MISSING)")
-            if fallback is not None:
-                lines += [
-                    "    if v is None or v is _MISSING:",
-                    f"        f = get({fallback!r})",
-                    "        if f is not None:",
-                    "            v = f",
-                ]
-            lines.append("    if v is _MISSING:")
-            if field.default is attrs.NOTHING:
-                lines.append("        raise _Unhandled")
-            else:
-                lines.append(f"        {target} = {self.constant(field.default)}")
-            lines.append("    else:")
-            lines += self.assign(types[field.name], target, "v", "        ")
-            arguments.append(target)
-        lines += self.build(cls, arguments)
-        return "\n".join(lines) + "\n"
-
-    def build(self, cls: type, values: list[str]) -> list[str]:
-        """Statements returning an instance of ``cls`` with its fields set to ``values``.
-
-        A frozen slotted class is filled through its slots' own setters, as its ``__init__``
-        would (the models have no validators or converters); any other class is called.
-        """
+        hints = typing.get_type_hints(cls)
         fields = attrs.fields(cls)
         slots = [getattr(cls, field.name, None) for field in fields]
         if not all(isinstance(slot, types.MemberDescriptorType) for slot in slots):
-            call = ", ".join(f"{f.alias}={v}" for f, v in zip(fields, values, strict=True))
-            return [f"    return {self.constant(cls)}({call})"]
-        new = self.constant(object.__new__)
-        lines = [f"    m = {new}({self.constant(cls)})"]
-        for slot, value in zip(slots, values, strict=True):
-            lines.append(f"    {self.constant(slot.__set__)}(m, {value})")  # type: ignore[union-attr]
-        return [*lines, "    return m"]
+            raise _Unhandled  # not slotted: the converter decodes it
+        lines = ["if o.__class__ is not dict:", "    raise _Unhandled", "get = o.get"]
+        for index, field in enumerate(fields):
+            if not field.init or isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                raise _Unhandled
+            target, key, type_ = f"a{index}", family.wire_name(field.name), hints[field.name]
+            inner = _optional_of(type_)
+            null = None if inner is not None else () if _is_tuple_of(type_) else attrs.NOTHING
+            lines.append(f"v = get({key!r})")
+            fallback = family.fallbacks.get(field.name)
+            if fallback is not None:
+                lines += ["if v is None:", f"    v = get({fallback!r})"]
+            lines.append("if v is None:")
+            if null == field.default:  # a missing key and a null give the same
+                lines.append("    " + self.absent(target, null))
+            else:
+                lines += [f"    if {key!r} in o:", "        " + self.absent(target, null)]
+                lines += ["    else:", "        " + self.absent(target, field.default)]
+            lines.append("else:")
+            lines += ["    " + line for line in self.assign(inner or type_, target)]
+        # Filled through the slots' own setters, as a frozen class's __init__ would (the models
+        # have no validators or converters).
+        lines.append(f"m = {self.constant(object.__new__)}({self.constant(cls)})")
+        for index, slot in enumerate(slots):
+            lines.append(f"{self.constant(slot.__set__)}(m, a{index})")  # type: ignore[union-attr]
+        body = "".join(f"    {line}\n" for line in [*lines, "return m"])
+        return f"def structure(o):\n{body}"
 
 
-_MISSING = object()
-_fast_models: dict[type, Callable[[Any], Any] | None] = {}
-_fast_types: dict[Any, Callable[[Any], Any] | None] = {}
-
-
-def _fast_model(cls: type) -> Callable[[Any], Any] | None:
-    """The generated structuring function of model ``cls`` (made at first use), if any."""
-    if cls in _fast_models:
-        return _fast_models[cls]
-    _fast_models[cls] = None  # a model nested in itself goes through the converter
-    codegen = _FastCodegen()
-    try:
-        source = codegen.model(cls)
-    except _Unhandled:
-        return None
-    exec(compile(source, f"<tuyaio fast structure {cls.__qualname__}>", "exec"), codegen.namespace)
-    fast: Callable[[Any], Any] = codegen.namespace["structure"]
-    _fast_models[cls] = fast
-    return fast
+_fast: dict[Any, Callable[[Any], Any] | None] = {}
 
 
 def _fast_tuple(structure_item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
@@ -461,20 +386,29 @@ def _fast_tuple(structure_item: Callable[[Any], Any]) -> Callable[[Any], tuple[A
 
 
 def _fast_for(type_: Any) -> Callable[[Any], Any] | None:
-    """The fast structuring function for a model or a tuple of models, else ``None``."""
+    """The generated structuring function for a model or a tuple of models (made at first use),
+    else ``None``."""
     try:
-        return _fast_types[type_]
+        return _fast[type_]
     except KeyError:
         pass
     except TypeError:  # an unhashable type form
         return None
+    _fast[type_] = None  # a model nested in itself goes through the converter
     fast: Callable[[Any], Any] | None = None
-    if _is_model(type_):
-        fast = _fast_model(type_)
-    elif _is_tuple_of(type_) and _is_model(get_args(type_)[0]):
-        structure_item = _fast_model(get_args(type_)[0])
+    if _is_tuple_of(type_) and _is_model(get_args(type_)[0]):
+        structure_item = _fast_for(get_args(type_)[0])
         fast = None if structure_item is None else _fast_tuple(structure_item)
-    _fast_types[type_] = fast
+    elif _is_model(type_):
+        codegen = _FastCodegen()
+        try:
+            source = codegen.model(type_)
+        except _Unhandled:
+            return None
+        name = f"<tuyaio fast structure {type_.__qualname__}>"
+        exec(compile(source, name, "exec"), codegen.namespace)
+        fast = codegen.namespace["structure"]
+    _fast[type_] = fast
     return fast
 
 
