@@ -25,7 +25,7 @@ import attrs
 
 from ._aio import cancel_all
 from .models.common import Page
-from .validation import check_count, check_page, check_page_size, check_prefetch
+from .validation import MAX_PREFETCH, check_count, check_page, check_page_size
 
 __all__ = ["AsyncPager", "PageFetcher"]
 
@@ -62,7 +62,7 @@ class AsyncPager(Generic[T]):
         check_page_size("page_size", page_size, max_page_size)
         if limit is not None:
             check_count("limit", limit, minimum=1)
-        check_prefetch("prefetch", prefetch)
+        check_count("prefetch", prefetch, minimum=0, maximum=MAX_PREFETCH)
         self._fetch = fetch
         self._page_size = page_size
         self._start_page = start_page

@@ -61,13 +61,9 @@ def resolve_base_url(
     if (region is None) == (base_url is None):
         raise ValueError(f"pass exactly one of region (one of {', '.join(REGIONS)}) or base_url")
     if region is not None:
-        if not isinstance(region, str):
-            raise TypeError(f"region must be a str, got {type(region).__name__}")
         if region not in REGIONS:
             raise ValueError(f"region must be one of {', '.join(REGIONS)}, got {region!r}")
         return URL(REGIONS[region])
-    if not isinstance(base_url, (str, URL)):
-        raise TypeError(f"base_url must be a str or yarl.URL, got {type(base_url).__name__}")
     url = URL(str(base_url))
     if url.scheme not in {"http", "https"} or not url.host:
         raise ValueError(f"base_url must be an http(s) URL with a host, got {_shown(url)!r}")

@@ -32,7 +32,6 @@ __all__ = [
     "check_page",
     "check_page_size",
     "check_positive_number",
-    "check_prefetch",
     "check_unique",
     "field_check",
 ]
@@ -123,10 +122,9 @@ def check_positive_number(name: str, value: object, *, minimum: float = 0.0) -> 
 def check_count(name: str, value: object, *, minimum: int, maximum: int | None = None) -> int:
     """An int of at least ``minimum`` (and at most ``maximum``, when given)."""
     number = check_int(name, value)
-    if maximum is not None and not minimum <= number <= maximum:
-        raise ValueError(f"{name} must be between {minimum} and {maximum}, got {value!r}")
-    if number < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
     return number
 
 
@@ -138,11 +136,6 @@ def check_page(name: str, value: object) -> int:
 def check_page_size(name: str, value: object, maximum: int) -> int:
     """A page size between 1 and ``maximum``."""
     return check_count(name, value, minimum=1, maximum=maximum)
-
-
-def check_prefetch(name: str, value: object) -> int:
-    """Pages requested ahead of the consumer: from 0 to :data:`MAX_PREFETCH`."""
-    return check_count(name, value, minimum=0, maximum=MAX_PREFETCH)
 
 
 def check_aware(name: str, value: object) -> datetime:
@@ -171,11 +164,10 @@ def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]
 
 
 def _member(name: str, value: object, enum: type[E]) -> E:
-    known = {member.value for member in enum}
     if isinstance(value, enum):
         value = value.value
-    elif isinstance(value, (bool, Enum)) or not any(
-        isinstance(value, type(plain)) for plain in known
+    elif isinstance(value, (bool, Enum)) or not isinstance(
+        value, int if issubclass(enum, int) else str
     ):
         raise TypeError(f"{name} must hold {enum.__name__} values, got {value!r}")
     try:
