@@ -157,7 +157,7 @@ class TuyaClient:
             hooks=tuple(hooks),
             headers=_client_headers(lang, headers),
         )
-        transport = Transport(
+        self._transport = Transport(
             credentials=credentials,
             base_url=resolve_base_url(region, base_url, allow_insecure_http=allow_insecure_http),
             session=session,
@@ -167,7 +167,6 @@ class TuyaClient:
             max_body_bytes=check_count("max_body_bytes", max_body_bytes, minimum=1),
             quota=LocalCallQuota(call_quota) if isinstance(call_quota, int) else call_quota,
         )
-        self._transport = transport
         self._options = options
         self._owner = True
 
@@ -194,9 +193,8 @@ class TuyaClient:
                 if not value
             ]
             raise ValueError("; ".join(missing))
-        if options.get("region") is None and options.get("base_url") is None:
-            options.pop("region", None)
-            options.pop("base_url", None)
+        endpoint_from_env = options.get("region") is None and options.get("base_url") is None
+        if endpoint_from_env:
             region, base_url = env.get("TUYA_REGION") or None, env.get("TUYA_BASE_URL") or None
             if region and base_url:
                 raise ValueError("both TUYA_REGION and TUYA_BASE_URL are set: unset one of them")
@@ -205,19 +203,15 @@ class TuyaClient:
                     "neither TUYA_REGION (e.g. eu) nor TUYA_BASE_URL is set, "
                     "and no region or base_url was given"
                 )
-            try:
-                resolve_base_url(
-                    region,
-                    base_url,
-                    allow_insecure_http=bool(options.get("allow_insecure_http", False)),
-                )
-            except ValueError as error:
-                # Name the variable the value came from, not the keyword it would have been.
-                name = "TUYA_REGION" if region else "TUYA_BASE_URL"
-                text = re.sub(r"^(region|base_url)\b", name, str(error))
-                raise ValueError(text) from None
-            options["region" if region else "base_url"] = region or base_url
-        return cls(client_id, secret, **options)
+            options.update(region=region, base_url=base_url)
+        try:
+            return cls(client_id, secret, **options)
+        except ValueError as error:
+            if not endpoint_from_env:
+                raise
+            # Name the variable the value came from, not the keyword it would have been.
+            text = re.sub(r"^(region|base_url)\b", lambda m: f"TUYA_{m[1].upper()}", str(error))
+            raise ValueError(text) from None
 
     def __repr__(self) -> str:
         return repr(self._transport).replace("Transport", "TuyaClient", 1)
