@@ -61,7 +61,6 @@ class WireFamily:
     is missing or ``null``.
     """
 
-    name: str
     models: tuple[type, ...]
     naming: Callable[[str], str]
     renames: Mapping[str, str] = attrs.field(factory=dict)
@@ -73,7 +72,6 @@ class WireFamily:
 
 
 MAINTENANCE = WireFamily(
-    name="maintenance (v1.0)",
     models=(
         maintenance.RoomDevices,
         maintenance.MaintenanceTask,
@@ -89,7 +87,6 @@ MAINTENANCE = WireFamily(
     fallbacks={"status": "construction_status"},
 )
 CONSTRUCTION = WireFamily(
-    name="construction (v2.0)",
     models=(
         construction.Room,
         construction.ConstructionRecord,

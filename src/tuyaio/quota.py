@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 import attrs
 
-from .validation import check_count, check_positive_number
+from .validation import check_count, check_positive_number, field_check
 
 __all__ = ["CallQuota", "LocalCallQuota", "RouteUsage", "Usage"]
 
@@ -78,31 +78,23 @@ class CallQuota(Protocol):
         ...
 
 
+@attrs.define(eq=False)
 class LocalCallQuota:
     """At most ``limit`` requests from this process, in all or per ``window`` seconds."""
 
-    def __init__(
-        self,
-        limit: int,
-        *,
-        window: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit: int = check_count("limit", limit, minimum=1)
-        self.window: float | None = (
-            None if window is None else check_positive_number("window", window)
-        )
-        self._clock = clock
-        self._started = clock()
-        self.used: int = 0
-
-    def __repr__(self) -> str:
-        return f"LocalCallQuota(limit={self.limit}, window={self.window}, used={self.used})"
+    limit: int = attrs.field(validator=field_check(partial(check_count, minimum=1)))
+    window: float | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=attrs.validators.optional(field_check(check_positive_number)),
+    )
+    used: int = attrs.field(default=0, init=False)
+    _started: float = attrs.field(factory=time.monotonic, init=False, repr=False)
 
     async def take(self) -> bool:
         """Spend one request; False when ``limit`` are spent (in this window)."""
-        if self.window is not None and self._clock() - self._started >= self.window:
-            self._started, self.used = self._clock(), 0
+        if self.window is not None and time.monotonic() - self._started >= self.window:
+            self._started, self.used = time.monotonic(), 0
         if self.used >= self.limit:
             return False
         self.used += 1
