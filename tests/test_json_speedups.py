@@ -135,8 +135,42 @@ def test_a_30_digit_id_and_a_duplicate_key_through_envelope_and_decode(t: bytes)
     )
     answer = envelope(body)
     assert (answer.t, answer.tid) == (None if t == b"NaN" else int(t), "x")
-    rooms = decode(answer.result, tuple[Room, ...], method="GET", route="/fixture")
+    rooms = answer.decode(rooms_of)
     assert rooms == (Room(room_id="123456789012345678901234567890", device_count_online=7),)
+
+
+def rooms_of(result: Any) -> tuple[Room, ...]:
+    rooms: tuple[Room, ...] = decode(result, tuple[Room, ...], method="GET", route="/fixture")
+    return rooms
+
+
+@pytest.mark.parametrize(
+    "room",
+    [
+        b'{"roomId": 98765432109876543210}',
+        b'{"roomId": -9876543210987654321}',
+        b'{"roomId": "1", "deviceCountOnline": 98765432109876543210}',
+        b'{"roomId": "1", "roomType": 98765432109876543210}',
+        b'{"roomId": "1", "roomType": 9223372036854775808}',
+        b'{"roomId": "1", "deviceCountOnline": 18446744073709551615}',
+        b'{"roomId": 18446744073709551616.0}',
+        b'{"roomId": "1", "other": 98765432109876543210}',
+    ],
+)
+def test_a_wide_integer_decodes_as_the_stdlib_reads_it(room: bytes) -> None:
+    """The fast read skips the scan for wide integers; the models come out as the stdlib's."""
+    body = b'{"success": true, "t": 1614828003226, "result": [' + room + b"]}"
+    assert outcome(lambda: envelope(body).decode(rooms_of)) == outcome(
+        lambda: rooms_of(json.loads(body)["result"])
+    )
+
+
+def outcome(run: Callable[[], Any]) -> Any:
+    """What ``run`` returns, or the errors of the ``DecodeError`` it raises."""
+    try:
+        return run()
+    except DecodeError as error:
+        return error.errors
 
 
 def test_infinity_where_an_integer_belongs_is_the_same_decode_error() -> None:
@@ -154,3 +188,13 @@ def test_infinity_where_an_integer_belongs_is_the_same_decode_error() -> None:
 def test_invalid_utf8_and_bare_nan_are_not_envelopes(body: bytes) -> None:
     with pytest.raises(UnexpectedResponseError):
         envelope(body)
+
+
+@pytest.mark.parametrize(
+    "result",
+    [b'{"id": 98765432109876543210, "n": [-9876543210987654321]}', b'{"id": 1}', b"null"],
+)
+def test_the_exact_result_is_the_stdlibs(result: bytes) -> None:
+    """What ``request()`` and the token answer return: never a wide integer turned float."""
+    body = b'{"success": true, "result": ' + result + b"}"
+    assert read(lambda b: envelope(b).exact_result(), body) == read(json.loads, result)

@@ -322,7 +322,7 @@ class TuyaClient:
             extra_headers=extra_headers,
         )
         envelope = await self._transport.send(call, self._options)
-        return envelope.result
+        return envelope.exact_result()
 
     async def close(self) -> None:
         """Close the client: calls still waiting fail with :class:`ClientClosedError`."""

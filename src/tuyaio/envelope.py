@@ -10,13 +10,14 @@ import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from . import _json
 from .errors import (
     ApiError,
+    DecodeError,
     RateLimitedError,
     UnexpectedResponseError,
     error_for_code,
@@ -33,6 +34,8 @@ __all__ = [
     "redact",
     "server_time_from_date",
 ]
+
+T = TypeVar("T")
 
 _EXCERPT_CHARS = 300
 _MSG_CHARS = 500
@@ -56,6 +59,27 @@ class Envelope:
     result: Any
     t: int | None
     tid: str | None
+    body: bytes | None = attrs.field(default=None, repr=False, eq=False)
+    """The body, kept when the fast parser read it (see :func:`~tuyaio._json.read`)."""
+
+    def exact_result(self) -> Any:
+        """The ``result`` exactly as the stdlib reads it (the same object when it is)."""
+        if self.body is None or not _json.may_differ(self.body):
+            return self.result
+        document = _json.loads(self.body)
+        return document.get("result") if isinstance(document, dict) else None
+
+    def decode(self, structure: Callable[[Any], T]) -> T:
+        """``structure(result)``; when that raises :class:`DecodeError` on a result the fast
+        parser may have read otherwise, the exact result is structured instead (no model field
+        takes a float, so an integer beyond 64 bits that became one always fails)."""
+        try:
+            return structure(self.result)
+        except DecodeError:
+            exact = self.exact_result()
+            if exact is self.result:
+                raise
+            return structure(exact)
 
 
 def redact(text: str, secrets: Collection[str] = ()) -> str:
@@ -140,16 +164,20 @@ def parse_envelope(
     """
     status_error = error_for_status(status) if status != 200 else None
     try:
-        document = _json.loads(body)
+        document, exact = _json.read(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        document = None
+        document, exact = None, True
 
     if document.__class__ is dict and document.get("success") is True and status == 200:
         t = _plausible_ms(document.get("t"))
         tid = document.get("tid")
-        return Envelope(
-            result=document.get("result"), t=t, tid=tid if tid.__class__ is str else None
-        )
+        result = document.get("result")
+        return Envelope(result, t, tid if tid.__class__ is str else None, None if exact else body)
+    if not exact:
+        try:
+            document = _json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            document = None
     if headers is not None:
         retry_after = headers.get("Retry-After")
         date = headers.get("Date")

@@ -619,7 +619,7 @@ class Transport:
         if envelope.t is not None:
             self.clock.observe(envelope.t)
         return token_from_result(
-            envelope.result,
+            envelope.exact_result(),
             server_ms=envelope.t if envelope.t is not None else self.clock.now_ms(),
             method=call.method,
             route=call.route,

@@ -112,7 +112,10 @@ class Resource:
         self, call: Call, result_type: type[T], *, reconcile: Reconcile | None = None
     ) -> T:
         envelope = await self._transport.send(call, self._options, reconcile=reconcile)
-        result: T = decode(envelope.result, result_type, method=call.method, route=call.route)
+        method, route = call.method, call.route
+        result: T = envelope.decode(
+            lambda data: decode(data, result_type, method=method, route=route)
+        )
         return result
 
     async def _page(
@@ -138,7 +141,7 @@ class Resource:
     ) -> Page[T]:
         call = listing.build(path, filters, page_no, page_size)
         envelope = await self._transport.send(call, self._options)
-        return listing.decode(envelope.result, call, page_no, page_size)
+        return envelope.decode(lambda result: listing.decode(result, call, page_no, page_size))
 
     def _walk(
         self,
