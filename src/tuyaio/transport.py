@@ -279,6 +279,7 @@ class Transport:
         unknown_before = False
         # Where a create's object would show up if its outcome turns out unknown.
         first_sent_ms = None if call.idempotent else self.clock.now_ms()
+        attempt_once = self._logged_attempt if logger.isEnabledFor(logging.DEBUG) else self._attempt
         while True:
             token = None
             if call.authenticated:
@@ -300,7 +301,7 @@ class Transport:
             try:
                 if self._slots is None or not call.authenticated:
                     # Token calls never wait for a slot: the callers holding them may wait on it.
-                    envelope = await self._attempt(call, url, token, timeout, budget.attempts)
+                    envelope = await attempt_once(call, url, token, timeout, budget.attempts)
                 else:
                     queued = self._slots.locked()
                     async with self._slots:
@@ -310,7 +311,7 @@ class Transport:
                             # is safe).
                             self._check_open(call)
                             token = self.tokens.fresh() or await self._valid_token(call)
-                        envelope = await self._attempt(call, url, token, timeout, budget.attempts)
+                        envelope = await attempt_once(call, url, token, timeout, budget.attempts)
             except (ApiError, TransportError) as error:
                 failure = error
             else:
@@ -504,6 +505,7 @@ class Transport:
         limits: aiohttp.ClientTimeout,
         attempt: int,
     ) -> Envelope:
+        """Sign, send, read and decode attempt number ``attempt``; count it, tell the throttle."""
         headers = signed_headers(
             method=call.method,
             path=call.path,
@@ -517,44 +519,7 @@ class Transport:
             extra_headers=call.extra_headers,
         )
         self.stats.attempts += 1
-        debug = logger.isEnabledFor(logging.DEBUG)
-        started = time.perf_counter() if debug else 0.0
-        status: int | str = "-"
-        code: int | None = None
-        try:
-            status, body, answer_headers = await self._exchange(call, url, headers, limits)
-            envelope = parse_envelope(
-                status=status,
-                body=body,
-                method=call.method,
-                route=call.route,
-                headers=answer_headers,
-                secrets=self._secrets,
-            )
-        except ApiError as error:
-            code = error.code
-            rate_limited = isinstance(error, RateLimitedError)
-            self.stats.rate_limited += rate_limited
-            self._throttle.record(rate_limited=rate_limited)
-            raise
-        else:
-            self._throttle.record(rate_limited=False)
-            return envelope
-        finally:
-            if debug:
-                logger.debug(
-                    "%s %s -> %s code=%s attempt=%d %.1fms",
-                    call.method,
-                    call.route,
-                    status,
-                    code,
-                    attempt,
-                    (time.perf_counter() - started) * 1000,
-                )
-
-    async def _exchange(
-        self, call: Call, url: URL, headers: dict[str, str], limits: aiohttp.ClientTimeout
-    ) -> tuple[int, bytes, Mapping[str, str]]:
+        limit = self._max_body_bytes
         try:
             async with self._http().request(
                 call.method,
@@ -564,23 +529,74 @@ class Transport:
                 timeout=limits,
                 allow_redirects=False,
             ) as response:
+                status, answer_headers = response.status, response.headers
                 length = response.content_length
-                plain = "Content-Encoding" not in response.headers
-                if plain and length is not None and length <= self._max_body_bytes:
-                    return response.status, await response.read(), response.headers
-                body = await _read_body(response, self._max_body_bytes)
-                return response.status, body, response.headers
+                if (
+                    length is not None
+                    and length <= limit
+                    and "Content-Encoding" not in answer_headers
+                ):
+                    body = await response.read()
+                else:
+                    body = await _read_body(response, limit)
         except _BodyTooLarge:
             failure: TransportError = UnexpectedResponseError(
-                detail=f"the answer is larger than max_body_bytes ({self._max_body_bytes})",
+                detail=f"the answer is larger than max_body_bytes ({limit})",
                 method=call.method,
                 route=call.route,
             )
         except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError, ValueError) as error:
             failure = self._transport_error(call, error)
+        else:
+            try:
+                envelope = parse_envelope(
+                    status=status,
+                    body=body,
+                    method=call.method,
+                    route=call.route,
+                    headers=answer_headers,
+                    secrets=self._secrets,
+                )
+            except ApiError as error:
+                rate_limited = isinstance(error, RateLimitedError)
+                self.stats.rate_limited += rate_limited
+                self._throttle.record(rate_limited=rate_limited)
+                raise
+            self._throttle.record(rate_limited=False)
+            return envelope
         # Raised outside the handler, with no cause: aiohttp's errors hold the request's headers
         # (the token and signature) and URL (a refresh token), which must not reach the caller.
         raise failure
+
+    async def _logged_attempt(
+        self,
+        call: Call,
+        url: URL,
+        token: Token | None,
+        limits: aiohttp.ClientTimeout,
+        attempt: int,
+    ) -> Envelope:
+        """:meth:`_attempt`, with a DEBUG line (no secrets: the route, not the path)."""
+        started = time.perf_counter()
+        status: int | str = "-"
+        code: int | None = None
+        try:
+            envelope = await self._attempt(call, url, token, limits, attempt)
+            status = 200
+            return envelope
+        except ApiError as error:
+            status, code = error.http_status or "-", error.code
+            raise
+        finally:
+            logger.debug(
+                "%s %s -> %s code=%s attempt=%d %.1fms",
+                call.method,
+                call.route,
+                status,
+                code,
+                attempt,
+                (time.perf_counter() - started) * 1000,
+            )
 
     def _transport_error(self, call: Call, error: BaseException) -> TransportError:
         where: dict[str, Any] = {"method": call.method, "route": call.route}
