@@ -23,6 +23,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from ._aio import Slots
 from ._converter import from_ms
 from .clock import ServerClock
 from .envelope import Envelope, parse_envelope
@@ -213,7 +214,7 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         limit = _CONNECTIONS if session is None else getattr(session.connector, "limit", 0)
-        self._slots = asyncio.Semaphore(limit) if limit else None
+        self._slots = Slots(limit) if limit else None
         self._limiter = rate_limiter
         self._throttle = AdaptiveThrottle()
         self._max_body_bytes = max_body_bytes
@@ -303,8 +304,10 @@ class Transport:
                     # Token calls never wait for a slot: the callers holding them may wait on it.
                     envelope = await attempt_once(call, url, token, timeout, budget.attempts)
                 else:
-                    queued = self._slots.locked()
-                    async with self._slots:
+                    queued = not self._slots.take()
+                    if queued:
+                        await self._slots.wait()
+                    try:
                         if queued:
                             # A call that queued for a connection sends the token renewed
                             # meanwhile (renewals never wait for a connection: holding one here
@@ -312,6 +315,8 @@ class Transport:
                             self._check_open(call)
                             token = self.tokens.fresh() or await self._valid_token(call)
                         envelope = await attempt_once(call, url, token, timeout, budget.attempts)
+                    finally:
+                        self._slots.release()
             except (ApiError, TransportError) as error:
                 failure = error
             else:
