@@ -274,7 +274,8 @@ class Transport:
         """
         call = options.apply(call)
         url = _wire_url(self._base_url, call)
-        budget = RetryBudget(options.retry)
+        budget: RetryBudget | None = None  # made at the first failure: most calls have none
+        attempt = 1
         deadline = options.retry.deadline
         started = time.monotonic()
         unknown_before = False
@@ -295,14 +296,14 @@ class Transport:
                     method=call.method,
                     route=call.route,
                 )
-                self._give_up(call, options, failure, budget.attempts - 1, started, None)
+                self._give_up(call, options, failure, attempt - 1, started, None)
             if self._quota is not None:
                 await self._spend_quota(call)
             attempt_started = time.monotonic() if options.hooks else 0.0
             try:
                 if self._slots is None or not call.authenticated:
                     # Token calls never wait for a slot: the callers holding them may wait on it.
-                    envelope = await attempt_once(call, url, token, timeout, budget.attempts)
+                    envelope = await attempt_once(call, url, token, timeout, attempt)
                 else:
                     queued = not self._slots.take()
                     if queued:
@@ -314,23 +315,24 @@ class Transport:
                             # is safe).
                             self._check_open(call)
                             token = self.tokens.fresh() or await self._valid_token(call)
-                        envelope = await attempt_once(call, url, token, timeout, budget.attempts)
+                        envelope = await attempt_once(call, url, token, timeout, attempt)
                     finally:
                         self._slots.release()
             except (ApiError, TransportError) as error:
                 failure = error
             else:
-                self._finished(call, options, budget.attempts, started, envelope=envelope)
+                self._finished(call, options, attempt, started, envelope=envelope)
                 return envelope
             if reconcile is not None and unknown_before and isinstance(failure, ApiError):
                 result = await reconcile()
                 if result is not None:
                     self.stats.reconciled += 1
                     envelope = Envelope(result=result, t=None, tid=failure.tid)
-                    self._finished(call, options, budget.attempts, started, envelope=envelope)
+                    self._finished(call, options, attempt, started, envelope=envelope)
                     return envelope
             unknown_before = unknown_before or is_outcome_unknown(failure)
-            attempt = budget.attempts
+            if budget is None:
+                budget = RetryBudget(options.retry)
             action, delay = budget.decide(
                 failure, idempotent=call.idempotent, sent_token=token is not None, rand=self._rand()
             )
@@ -340,7 +342,8 @@ class Transport:
                 event = _attempt_event(call, failure, attempt, action, delay, attempt_started)
                 emit(options.hooks, event)
             if action is Action.GIVE_UP or self._closed:
-                self._give_up(call, options, failure, budget.attempts, started, first_sent_ms)
+                self._give_up(call, options, failure, attempt, started, first_sent_ms)
+            attempt = budget.attempts
             if action is Action.RENEW_TOKEN and token is not None:
                 self.stats.token_rejections += 1
                 await self.tokens.invalidate(token)
