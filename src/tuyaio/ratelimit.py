@@ -127,8 +127,8 @@ class AdaptiveThrottle:
         self._min_rate = min_rate
         self._clock = clock
         self._sleep = sleep
-        self._answers: deque[tuple[float, bool]] = deque()
-        self._rejections = 0
+        self._answers: deque[float] = deque()
+        self._rejected: deque[float] = deque()
         self._bucket: TokenBucket | None = None
         self._next_cut = -math.inf
         self._calm_since = 0.0
@@ -152,25 +152,30 @@ class AdaptiveThrottle:
     def record(self, *, rate_limited: bool) -> None:
         """One answer from the server: was it a rate-limit answer?"""
         now = self._clock()
-        self._answers.append((now, rate_limited))
-        self._rejections += rate_limited
-        while self._answers and self._answers[0][0] < now - self._window:
-            self._rejections -= self._answers.popleft()[1]
+        self._answers.append(now)
+        if rate_limited:
+            self._rejected.append(now)
+        oldest = now - self._window
+        while self._answers[0] < oldest:
+            self._answers.popleft()
+        while self._rejected and self._rejected[0] < oldest:
+            self._rejected.popleft()
+        rejections = len(self._rejected)
         if self._bucket is None and not rate_limited:
             return  # unlimited and calm: nothing to decide
-        accepted_rate = (len(self._answers) - self._rejections) / self._window
+        accepted_rate = (len(self._answers) - rejections) / self._window
         if rate_limited:
             if (
                 now >= self._next_cut
-                and self._rejections >= self._min_rejections
-                and self._rejections >= self._trigger * len(self._answers)
+                and rejections >= self._min_rejections
+                and rejections >= self._trigger * len(self._answers)
             ):
                 self._slow_down(max(self._min_rate, accepted_rate * self._decrease))
                 self._next_cut, self._calm_since = now + self._cooldown, now
                 self._calm_windows = 0
         elif self._bucket is not None and now - self._calm_since >= self._window:
             self._calm_since = now
-            if self._rejections:
+            if rejections:
                 self._calm_windows = 0
             elif self._bucket.rate > 2 * accepted_rate:
                 self._bucket = None

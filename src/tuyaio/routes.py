@@ -11,6 +11,7 @@ import json
 import re
 import string
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -22,6 +23,7 @@ __all__ = ["GRANT", "REFRESH", "Call", "Route", "check_raw_path", "method_name",
 
 _REPEATABLE_METHODS = frozenset({"GET", "HEAD", "DELETE", "PUT"})
 _RAW_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
+_NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
 
 @attrs.define(kw_only=True)
@@ -98,11 +100,11 @@ class Route:
             path=self.template.format_map(path_args) if self.fields else self.template,
             path_args=path_args,
             key=self.key,
-            query=encode_query(query) if query is not None else {},
+            query=encode_query(query) if query is not None else _NO_QUERY,
             body=serialize(body, name=body_name) if body is not None else b"",
             idempotent=_pick_idempotent(idempotent, self.idempotent, self.method),
             authenticated=self.authenticated,
-            identifiers=dict(identifiers or {}),
+            identifiers=dict(identifiers) if identifiers else {},
             secret_path=self.secret_path,
         )
 

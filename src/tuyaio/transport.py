@@ -10,6 +10,7 @@ an idle limiter cost no event-loop round trip.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -169,6 +170,30 @@ def _attempt_event(
         elapsed_s=time.monotonic() - started,
         retry=_retry_reason(error, action),
         retry_in_s=delay if action is Action.RETRY else 0.0,
+    )
+
+
+def _call_event(
+    method: str,
+    route: str,
+    path_args: Mapping[str, str],
+    attempts: int,
+    elapsed: float,
+    t: int | None,
+    tid: str | None,
+    error: TuyaError | None,
+) -> CallEvent:
+    return CallEvent(
+        method=method,
+        route=route,
+        path_args=path_args,
+        attempts=attempts,
+        elapsed_s=elapsed,
+        http_status=200 if error is None else getattr(error, "http_status", None),
+        code=getattr(error, "code", None),
+        tid=tid,
+        server_time=None if t is None else from_ms(t),
+        error=None if error is None else type(error).__name__,
     )
 
 
@@ -379,27 +404,27 @@ class Transport:
             usage.succeeded += 1
         else:
             usage.failed[_failure_key(error)] += 1
-        elapsed = time.monotonic() - started
-
-        def event() -> CallEvent:
-            t = None if envelope is None else envelope.t
-            return CallEvent(
-                method=call.method,
-                route=call.route,
-                path_args={} if call.secret_path else call.path_args,
-                attempts=attempts,
-                elapsed_s=elapsed,
-                http_status=200 if envelope is not None else getattr(error, "http_status", None),
-                code=getattr(error, "code", None),
-                tid=envelope.tid if envelope is not None else getattr(error, "tid", None),
-                server_time=None if t is None else from_ms(t),
-                error=None if error is None else type(error).__name__,
-            )
-
-        if options.hooks:
-            emit(options.hooks, event())
+        # The event's pieces, not the call and its envelope: a task keeps its last call until its
+        # next one, and what every task of a busy client keeps costs the garbage collector.
+        if envelope is None:
+            t, tid = None, getattr(error, "tid", None)
         else:
-            remember(event)
+            t, tid = envelope.t, envelope.tid
+        make = functools.partial(
+            _call_event,
+            call.method,
+            call.route,
+            {} if call.secret_path else call.path_args,
+            attempts,
+            time.monotonic() - started,
+            t,
+            tid,
+            error,
+        )
+        if options.hooks:
+            emit(options.hooks, make())
+        else:
+            remember(make)
 
     async def token(self) -> Token:
         """A valid access token, fetched or renewed only if needed."""

@@ -112,10 +112,13 @@ class Resource:
         self, call: Call, result_type: type[T], *, reconcile: Reconcile | None = None
     ) -> T:
         envelope = await self._transport.send(call, self._options, reconcile=reconcile)
-        method, route = call.method, call.route
-        result: T = envelope.decode(
-            lambda data: decode(data, result_type, method=method, route=route)
-        )
+        try:
+            result: T = decode(envelope.result, result_type, method=call.method, route=call.route)
+        except DecodeError:  # see Envelope.decode; written out here to spare a closure a call
+            exact = envelope.exact_result()
+            if exact is envelope.result:
+                raise
+            result = decode(exact, result_type, method=call.method, route=call.route)
         return result
 
     async def _page(
