@@ -306,7 +306,7 @@ class Transport:
         unknown_before = False
         # Where a create's object would show up if its outcome turns out unknown.
         first_sent_ms = None if call.idempotent else self.clock.now_ms()
-        attempt_once = self._logged_attempt if logger.isEnabledFor(logging.DEBUG) else self._attempt
+        logged = logger.isEnabledFor(logging.DEBUG)
         while True:
             token = None
             if call.authenticated:
@@ -325,29 +325,30 @@ class Transport:
             if self._quota is not None:
                 await self._spend_quota(call)
             attempt_started = time.monotonic() if options.hooks else 0.0
+            # Token calls never wait for a slot: the callers holding them may wait on it.
+            slots = self._slots if call.authenticated else None
+            queued = False
+            if slots is not None and not slots.take():
+                await slots.wait()
+                queued = True
             try:
-                if self._slots is None or not call.authenticated:
-                    # Token calls never wait for a slot: the callers holding them may wait on it.
-                    envelope = await attempt_once(call, url, token, timeout, attempt)
+                if queued:
+                    # A call that queued for a connection sends the token renewed meanwhile
+                    # (renewals never wait for a connection: holding one here is safe).
+                    self._check_open(call)
+                    token = self.tokens.fresh() or await self._valid_token(call)
+                if logged:
+                    envelope = await self._logged_attempt(attempt, call, url, token, timeout)
                 else:
-                    queued = not self._slots.take()
-                    if queued:
-                        await self._slots.wait()
-                    try:
-                        if queued:
-                            # A call that queued for a connection sends the token renewed
-                            # meanwhile (renewals never wait for a connection: holding one here
-                            # is safe).
-                            self._check_open(call)
-                            token = self.tokens.fresh() or await self._valid_token(call)
-                        envelope = await attempt_once(call, url, token, timeout, attempt)
-                    finally:
-                        self._slots.release()
+                    envelope = await self._attempt(call, url, token, timeout)
             except (ApiError, TransportError) as error:
                 failure = error
             else:
                 self._finished(call, options, attempt, started, envelope=envelope)
                 return envelope
+            finally:
+                if slots is not None:
+                    slots.release()
             if reconcile is not None and unknown_before and isinstance(failure, ApiError):
                 result = await reconcile()
                 if result is not None:
@@ -536,9 +537,8 @@ class Transport:
         url: URL,
         token: Token | None,
         limits: aiohttp.ClientTimeout,
-        attempt: int,
     ) -> Envelope:
-        """Sign, send, read and decode attempt number ``attempt``; count it, tell the throttle."""
+        """Sign, send, read and decode one attempt; count it, and tell the throttle."""
         headers = signed_headers(
             method=call.method,
             path=call.path,
@@ -602,19 +602,14 @@ class Transport:
         raise failure
 
     async def _logged_attempt(
-        self,
-        call: Call,
-        url: URL,
-        token: Token | None,
-        limits: aiohttp.ClientTimeout,
-        attempt: int,
+        self, attempt: int, call: Call, url: URL, token: Token | None, limits: aiohttp.ClientTimeout
     ) -> Envelope:
-        """:meth:`_attempt`, with a DEBUG line (no secrets: the route, not the path)."""
+        """:meth:`_attempt` number ``attempt``, with a DEBUG line (the route, not the path)."""
         started = time.perf_counter()
         status: int | str = "-"
         code: int | None = None
         try:
-            envelope = await self._attempt(call, url, token, limits, attempt)
+            envelope = await self._attempt(call, url, token, limits)
             status = 200
             return envelope
         except ApiError as error:
