@@ -16,7 +16,6 @@ __all__ = [
     "EMPTY_BODY_SHA256",
     "SIGN_METHOD",
     "QueryValue",
-    "canonical_url",
     "encode_query",
     "sign",
     "signed_headers",
@@ -69,13 +68,6 @@ def encode_query(params: Mapping[str, QueryValue] | None) -> dict[str, str]:
     return encoded
 
 
-def canonical_url(path: str, query: Mapping[str, str]) -> str:
-    """The URL line of the string to sign: the path, then the query sorted by key, values raw."""
-    if not query:
-        return path
-    return path + "?" + "&".join(f"{key}={query[key]}" for key in sorted(query))
-
-
 def string_to_sign(
     method: str,
     path: str,
@@ -85,12 +77,15 @@ def string_to_sign(
 ) -> str:
     """Build ``METHOD\\nsha256(body)\\nHEADERS\\nURL`` for one request.
 
-    ``headers`` are the ``Signature-Headers`` in the order they are listed; each contributes a
-    ``name:value\\n`` line.
+    ``headers`` are the ``Signature-Headers`` in their listed order, one ``name:value\\n`` line
+    each; the URL is the path, then the query sorted by key with raw values.
     """
     body_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_BODY_SHA256
     header_lines = "".join(f"{name}:{value}\n" for name, value in headers)
-    return f"{method.upper()}\n{body_hash}\n{header_lines}\n{canonical_url(path, query)}"
+    url = path
+    if query:
+        url += "?" + "&".join(f"{key}={query[key]}" for key in sorted(query))
+    return f"{method.upper()}\n{body_hash}\n{header_lines}\n{url}"
 
 
 def sign(

@@ -44,11 +44,7 @@ class Token:
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Where the current token lives; shared stores let several clients or processes use one token.
-
-    ``lock`` guards renewal across everyone who shares the store; ``clear`` removes the record only
-    if it still holds the given access token (a compare-and-delete).
-    """
+    """Where the current token lives; a shared store lets several processes use one token."""
 
     async def get(self, key: str) -> Token | None:
         """The stored token, or ``None``."""
@@ -103,8 +99,7 @@ TokenFetcher = Callable[[str | None], Awaitable[Token]]
 class TokenManager:
     """Hands out a valid token, renewing it at most once at a time however many callers wait.
 
-    Fast path without a lock; the renewal runs as one shielded task, so a caller that is cancelled
-    while waiting neither cancels it nor wedges the others (hikari's client-credentials strategy).
+    The renewal is one shielded task: a cancelled waiter neither cancels nor wedges it.
     """
 
     def __init__(
