@@ -18,10 +18,6 @@ class ServerClock:
         self._time = time_source
         self.offset_ms: int = 0
 
-    def local_ms(self) -> int:
-        """Local time in milliseconds since the epoch."""
-        return int(self._time() * 1000)
-
     def now_ms(self) -> int:
         """Server time in milliseconds since the epoch, as best we know it."""
         return int(self._time() * 1000) + self.offset_ms
@@ -37,4 +33,4 @@ class ServerClock:
 
     def correct(self, server_ms: int) -> None:
         """Adopt the server's time, read from an answer that was just received."""
-        self.offset_ms = server_ms - self.local_ms()
+        self.offset_ms = server_ms - int(self._time() * 1000)

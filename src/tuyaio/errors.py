@@ -69,8 +69,7 @@ class TuyaError(Exception):
         return f"{self.summary} [{where}]{tried}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        fields = {a.name: getattr(self, a.name) for a in attrs.fields(type(self)) if a.init}
-        return partial(type(self), **fields), ()
+        return partial(type(self), **attrs.asdict(self, recurse=False)), ()
 
 
 @attrs.define(kw_only=True, eq=False, str=False)

@@ -29,11 +29,11 @@ class RouteUsage:
     """Failed calls by Tuya code (``"1106"``), HTTP status (``"HTTP 502"``) or error class."""
 
 
+@attrs.define(eq=False)
 class Usage:
     """Per-route counts of one client (``client.usage``); read it, or ``report()`` it."""
 
-    def __init__(self) -> None:
-        self.routes: dict[str, RouteUsage] = {}
+    routes: dict[str, RouteUsage] = attrs.field(factory=dict, init=False)
 
     def __repr__(self) -> str:
         return f"Usage(calls={self.calls}, attempts={self.attempts})"

@@ -46,9 +46,7 @@ def _is_loopback(host: str) -> bool:
 
 def _shown(url: URL) -> str:
     """The URL for an error message, without a user name or password."""
-    if url.absolute and (url.user is not None or url.password is not None):
-        return str(url.with_user(None))
-    return str(url)
+    return str(url.with_user(None) if url.absolute else url)
 
 
 def resolve_base_url(
