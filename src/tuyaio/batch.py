@@ -165,10 +165,7 @@ def run(
     stop_on_error: bool = False,
     progress: Callable[[Progress], object] | None = None,
 ) -> Coroutine[Any, Any, list[Outcome[I, R]]]:
-    """Run ``fn`` over every input and return the outcomes in input order (await the result).
-
-    The arguments are checked when ``run`` is called, as for :func:`stream`.
-    """
+    """Run ``fn`` over every input; await the outcomes in input order (arguments checked now)."""
     return _collect(
         stream(fn, inputs, concurrency=concurrency, stop_on_error=stop_on_error, progress=progress)
     )

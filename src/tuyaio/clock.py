@@ -23,9 +23,8 @@ class ServerClock:
         return int(self._time() * 1000) + self.offset_ms
 
     def observe(self, server_ms: int) -> bool:
-        """Adopt the server's time from a token answer when ours is off by more than
-        :data:`DRIFT_TOLERANCE_MS` (the server would accept our requests, but token expiry is
-        judged on its clock). True when the offset changed."""
+        """Adopt the server's time when ours is off by more than :data:`DRIFT_TOLERANCE_MS` (token
+        expiry is judged on its clock); True when the offset changed."""
         if abs(server_ms - self.now_ms()) <= DRIFT_TOLERANCE_MS:
             return False
         self.correct(server_ms)

@@ -44,12 +44,8 @@ def _encode_scalar(name: str, value: object) -> str:
 
 
 def encode_query(params: Mapping[str, QueryValue] | None) -> dict[str, str]:
-    """Turn query parameters into the strings that are both sent and signed.
-
-    ``None`` values are dropped; a list or tuple becomes one comma-joined value; enums send their
-    value; booleans are ``true``/``false``. Anything else (a non-str key, a dict, bytes, NaN) is a
-    ``TypeError``/``ValueError`` naming ``params``.
-    """
+    """The query strings both sent and signed: ``None`` dropped, lists comma-joined, enums as
+    their value, booleans ``true``/``false``; anything else is refused, naming ``params``."""
     if params is None:
         return {}
     if not isinstance(params, Mapping):
@@ -97,10 +93,7 @@ def sign(
     access_token: str = "",
     nonce: str = "",
 ) -> str:
-    """The upper-case hex HMAC-SHA256 signature.
-
-    Token calls pass no ``access_token``; business calls pass the current one.
-    """
+    """The upper-case hex HMAC-SHA256 signature (token calls pass no ``access_token``)."""
     message = f"{client_id}{access_token}{t}{nonce}{string_to_sign}"
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
 
