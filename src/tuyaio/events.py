@@ -50,7 +50,8 @@ class AttemptEvent:
 
 @attrs.frozen(kw_only=True)
 class CallEvent:
-    """One call, as it ended: its result's metadata, or ``error``, the exception's class name."""
+    """One call, as it ended: its result's metadata, or the error it raised (``error``, the
+    exception's class name)."""
 
     method: str
     route: str

@@ -12,8 +12,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-import attrs
-
 from .validation import check_count, check_positive_number
 
 __all__ = ["AdaptiveThrottle", "RateLimiter", "TokenBucket"]
@@ -87,7 +85,6 @@ class TokenBucket:
                 await self._sleep((1.0 - self._tokens) / self._rate)
 
 
-@attrs.define(kw_only=True, eq=False, repr=False)
 class AdaptiveThrottle:
     """Slows the client down when the server says it is going too fast, then speeds up again.
 
@@ -97,21 +94,34 @@ class AdaptiveThrottle:
     ``increase`` after the first, then doubling; it is lifted at twice what the client uses.
     """
 
-    _window: float = 1.0
-    _trigger: float = 0.1
-    _min_rejections: int = 3
-    _decrease: float = 0.9
-    _increase: float = 0.1
-    _cooldown: float = 0.5
-    _min_rate: float = 1.0
-    _clock: Callable[[], float] = time.monotonic
-    _sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    _answers: deque[float] = attrs.field(factory=deque, init=False)
-    _rejected: deque[float] = attrs.field(factory=deque, init=False)
-    _bucket: TokenBucket | None = attrs.field(default=None, init=False)
-    _next_cut: float = attrs.field(default=-math.inf, init=False)
-    _calm_since: float = attrs.field(default=0.0, init=False)
-    _calm_windows: int = attrs.field(default=0, init=False)
+    def __init__(
+        self,
+        *,
+        window: float = 1.0,
+        trigger: float = 0.1,
+        min_rejections: int = 3,
+        decrease: float = 0.9,
+        increase: float = 0.1,
+        cooldown: float = 0.5,
+        min_rate: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._window = window
+        self._trigger = trigger
+        self._min_rejections = min_rejections
+        self._decrease = decrease
+        self._increase = increase
+        self._cooldown = cooldown
+        self._min_rate = min_rate
+        self._clock = clock
+        self._sleep = sleep
+        self._answers: deque[float] = deque()
+        self._rejected: deque[float] = deque()
+        self._bucket: TokenBucket | None = None
+        self._next_cut = -math.inf
+        self._calm_since = 0.0
+        self._calm_windows = 0
 
     @property
     def rate(self) -> float | None:
