@@ -1,12 +1,7 @@
 """Run an async function over many inputs with bounded concurrency, one outcome per input.
 
-A failing input gives a failed :class:`Outcome` instead of failing the batch. Inputs are pulled
-lazily, so a million inputs never mean a million tasks: at most ``concurrency`` calls run, and in
-input order at most ``2 × concurrency`` outcomes wait for a slow one ahead of them.
-
-    outcomes = await tuyaio.batch.run(accept, task_ids, concurrency=64)
-    async for outcome in tuyaio.batch.stream(fetch, ids, ordered=False):
-        ...
+A failing input gives a failed :class:`Outcome`. Inputs are pulled lazily: at most ``concurrency``
+calls run, and at most ``2 × concurrency`` outcomes wait in order (docs/batches.md).
 """
 
 from __future__ import annotations
@@ -86,13 +81,9 @@ def stream(
 ) -> AsyncGenerator[Outcome[I, R], None]:
     """Yield an :class:`Outcome` per input, in input order or (``ordered=False``) as they finish.
 
-    ``stop_on_error`` ends the batch at the first failure, cancelling calls in flight. Leaving the
-    loop early cancels them once the generator is dropped; ``async with aclosing(stream(...))``
-    does it at once. ``progress`` is called after every outcome.
-
-    ``inputs`` and ``concurrency`` are checked when ``stream`` is called, before any input is
-    read: an iterable that is not a str, bytes or mapping (a single ID would be iterated by
-    character), and an int of at least 1.
+    ``stop_on_error`` ends the batch at the first failure, cancelling calls in flight (as leaving
+    the loop does once the generator is dropped). ``progress`` is called after every outcome.
+    The arguments are checked at once: ``inputs`` must not be a str, bytes or mapping.
     """
     if isinstance(inputs, (str, bytes, bytearray, Mapping)) or not isinstance(
         inputs, (Iterable, AsyncIterable)
@@ -174,10 +165,7 @@ def run(
     stop_on_error: bool = False,
     progress: Callable[[Progress], object] | None = None,
 ) -> Coroutine[Any, Any, list[Outcome[I, R]]]:
-    """Run ``fn`` over every input and return the outcomes in input order (await the result).
-
-    The arguments are checked when ``run`` is called, as for :func:`stream`.
-    """
+    """Run ``fn`` over every input; await the outcomes in input order (arguments checked now)."""
     return _collect(
         stream(fn, inputs, concurrency=concurrency, stop_on_error=stop_on_error, progress=progress)
     )

@@ -18,18 +18,13 @@ class ServerClock:
         self._time = time_source
         self.offset_ms: int = 0
 
-    def local_ms(self) -> int:
-        """Local time in milliseconds since the epoch."""
-        return int(self._time() * 1000)
-
     def now_ms(self) -> int:
         """Server time in milliseconds since the epoch, as best we know it."""
         return int(self._time() * 1000) + self.offset_ms
 
     def observe(self, server_ms: int) -> bool:
-        """Adopt the server's time from a token answer when ours is off by more than
-        :data:`DRIFT_TOLERANCE_MS` (the server would accept our requests, but token expiry is
-        judged on its clock). True when the offset changed."""
+        """Adopt the server's time when ours is off by more than :data:`DRIFT_TOLERANCE_MS` (token
+        expiry is judged on its clock); True when the offset changed."""
         if abs(server_ms - self.now_ms()) <= DRIFT_TOLERANCE_MS:
             return False
         self.correct(server_ms)
@@ -37,4 +32,4 @@ class ServerClock:
 
     def correct(self, server_ms: int) -> None:
         """Adopt the server's time, read from an answer that was just received."""
-        self.offset_ms = server_ms - self.local_ms()
+        self.offset_ms = server_ms - int(self._time() * 1000)

@@ -1,9 +1,6 @@
-"""The exception hierarchy and the one table that maps Tuya's codes to it.
+"""The exception hierarchy and the table that maps Tuya's codes to it (docs/protocol.md, "Errors").
 
-Every error raised for a request names the HTTP method and the route *template* (never the filled
-path), and never holds a secret, token or signature. Every error pickles and copies with its type
-and fields (so it can cross a process pool or a task queue). The code table is explained in
-docs/protocol.md, "Errors".
+An error names the method and route template, never holds a secret, and pickles with its fields.
 """
 
 from __future__ import annotations
@@ -47,8 +44,7 @@ __all__ = [
 class TuyaError(Exception):
     """Root of every error about a request (input mistakes raise ValueError/TypeError instead).
 
-    ``attempts`` and ``elapsed_s`` say how many attempts the call made, over how long, before it
-    gave up (0 and ``None`` for an error raised before any attempt).
+    ``attempts`` and ``elapsed_s``: what the call spent before giving up (0 and ``None``: nothing).
     """
 
     method: str = ""
@@ -73,8 +69,7 @@ class TuyaError(Exception):
         return f"{self.summary} [{where}]{tried}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        fields = {a.name: getattr(self, a.name) for a in attrs.fields(type(self)) if a.init}
-        return partial(type(self), **fields), ()
+        return partial(type(self), **attrs.asdict(self, recurse=False)), ()
 
 
 @attrs.define(kw_only=True, eq=False, str=False)
@@ -101,11 +96,7 @@ class RequestTimeoutError(TransportError):
 
 @attrs.define(kw_only=True, eq=False, str=False)
 class ClientClosedError(TransportError):
-    """The client was closed while the call was waiting or in flight.
-
-    ``in_flight`` is True when the request had already been sent: the server may have processed
-    it (a create closed in flight raises :class:`OutcomeUnknownError` instead).
-    """
+    """The client was closed while the call was waiting or (``in_flight``) already sent."""
 
     in_flight: bool = False
 
@@ -162,18 +153,15 @@ class InvalidParameterError(ApiError):
 
 
 class PermissionDeniedError(ApiError):
-    """1106, 28841101, 28841105: these credentials may not do this (often: another account's
-    project, another region, or an API service the cloud project is not authorised for)."""
+    """1106, 28841101, 28841105: these credentials may not do this (region, account, service)."""
 
 
 class DataCenterSuspendedError(PermissionDeniedError):
-    """28841107: the cloud project's data center is suspended (enable it again in the Tuya IoT
-    platform, or use the region of a data center the project has enabled)."""
+    """28841107: the cloud project's data center is suspended."""
 
 
 class CrossRegionError(PermissionDeniedError):
-    """ "cross-region access is not allowed": the endpoint is not the cloud project's data center
-    (use the region the project was created in)."""
+    """ "cross-region access is not allowed": the endpoint is not the project's data center."""
 
 
 class NotFoundError(ApiError):
@@ -212,19 +200,16 @@ class DecodeError(TuyaError):
 
 @attrs.define(kw_only=True, eq=False, str=False)
 class OutcomeUnknownError(TuyaError):
-    """A call that must not run twice failed after it may have reached the server.
+    """A call that must not run twice failed after it may have reached the server; not retried.
 
-    It was not retried. Look before you repeat it: ``identifiers`` holds the request's identifying
-    fields (for a create: project, worker or account, rooms, times in milliseconds) and
-    ``__cause__`` the failure itself. ``client.maintenance.find_created(error)`` and
-    ``client.construction.find_created(error)`` look for what it created.
+    ``identifiers`` holds the request's identifying fields, ``__cause__`` the failure;
+    ``client.maintenance.find_created(error)`` (or ``construction``) looks for what it created.
     """
 
     identifiers: Mapping[str, str] = attrs.field(factory=dict)
     reason: str = ""
     first_sent_ms: int | None = None
-    """When the first attempt was sent, in milliseconds on the server's clock (as the client
-    knows it); with ``last_sent_ms``, the window in which the object would have been created."""
+    """With ``last_sent_ms``: when it was sent (server-clock ms), where to look for the object."""
     last_sent_ms: int | None = None
 
     @property
@@ -366,9 +351,7 @@ _CODE_TABLE = {code: cls for cls, codes in _CLASSES.items() for code in codes}
 
 
 def error_for_code(code: int | None, msg: str = "") -> type[ApiError]:
-    """The exception class for an envelope error code (``ApiError`` for codes not in the table);
-    a "cross-region" message is a :class:`CrossRegionError` whatever its code (Tuya sends it as
-    2007 on a token grant)."""
+    """The exception class for an envelope code (a "cross-region" message whatever the code)."""
     if "cross-region" in msg:
         return CrossRegionError
     if code is None:

@@ -1,15 +1,6 @@
-"""What a client tells observers: one event per attempt, per call, per token fetch and per wait.
-
-Hooks are plain callables given to :class:`~tuyaio.TuyaClient` (``hooks=[...]``, also through
-``with_options``); each receives every event, in the task that made the call, right after it
-happened. Events hold no secret (no token, secret or signature; a refresh token's route shows no
-path arguments). A hook that raises is logged and ignored: it never breaks a call.
-
-:func:`last_call` gives the metadata of the call this task finished last (Tuya's ``tid`` for a
-support ticket, the server's time, the attempts made) without a second API::
-
-    task = await client.maintenance.get_task(project_id, task_id)
-    print(tuyaio.last_call().tid)
+"""What a client tells observers (docs/observing.md): one event per attempt, call, token fetch and
+wait, handed to every hook in the calling task. Events hold no secret; a hook that raises is
+logged and ignored. :func:`last_call` gives the metadata of this task's last call.
 """
 
 from __future__ import annotations
@@ -38,9 +29,7 @@ __all__ = [
 logger: logging.Logger = logging.getLogger("tuyaio")
 
 RetryReason = Literal["transport", "server_error", "rate_limit", "token", "clock"]
-"""Why an attempt was followed by another: a failed connection or timeout, an HTTP 5xx or
-envelope 500, a rate-limit answer, a refused token (renewed), a clock the server refused
-(corrected)."""
+"""Why an attempt was followed by another."""
 
 
 @attrs.frozen(kw_only=True)
@@ -91,8 +80,7 @@ class TokenEvent:
 
 @attrs.frozen(kw_only=True)
 class RateLimitWaitEvent:
-    """A call waited for its turn: ``limiter`` is ``"adaptive"`` (the client slowing itself
-    after rate-limit answers) or ``"client"`` (``rate_limit=``, local or shared)."""
+    """A call waited for its turn; ``limiter``: ``"adaptive"`` or ``"client"`` (``rate_limit=``)."""
 
     method: str
     route: str
@@ -112,8 +100,7 @@ _LAST_CALL: ContextVar[CallEvent | Callable[[], CallEvent] | None] = ContextVar(
 
 
 def last_call() -> CallEvent | None:
-    """The call this task (or the code awaiting in it) finished last, successful or not; ``None``
-    before the first. Calls made in other tasks (``gather``, prefetched pages) are theirs."""
+    """The call this task finished last, successful or not; ``None`` before the first."""
     last = _LAST_CALL.get()
     if last is None or isinstance(last, CallEvent):
         return last
@@ -123,8 +110,7 @@ def last_call() -> CallEvent | None:
 
 
 def remember(make: Callable[[], CallEvent]) -> None:
-    """Keep the call just finished for :func:`last_call`, built only if it is asked for (no
-    hooks: a call then pays for no event)."""
+    """Keep the call just finished for :func:`last_call`, built only if it is asked for."""
     _LAST_CALL.set(make)
 
 

@@ -1,18 +1,8 @@
-"""OpenTelemetry traces and metrics for tuyaio (extra ``otel``: ``pip install 'tuyaio[otel]'``).
+"""OpenTelemetry spans and metrics for tuyaio (extra ``otel``): one CLIENT span per call and
+``tuyaio.client.*`` instruments, with ``TuyaClient(..., hooks=[tuyaio.otel.hook()])``.
 
-Give the client one hook and it records a CLIENT span per API call (named by method and route
-template, one event per failed attempt) and counters and histograms named ``tuyaio.client.*``,
-through the providers you configured (or the global ones)::
-
-    import tuyaio.otel
-
-    async with TuyaClient(client_id, secret, region="eu", hooks=[tuyaio.otel.hook()]) as client:
-        await client.maintenance.get_task(project_id, task_id)
-
-Give the hook to the client itself, not only to a ``with_options`` view: token grants and
-refreshes are made with the client's own options. The attributes and instruments are listed in
-docs/observing.md. Nothing recorded holds a secret, and metric attributes are route templates,
-never IDs. The core of tuyaio does not import this module, nor OpenTelemetry.
+Attributes and instruments: docs/observing.md. Nothing recorded holds a secret; metric attributes
+are route templates, never IDs. The core of tuyaio does not import this module.
 """
 
 from __future__ import annotations
@@ -69,6 +59,10 @@ def _current_task() -> object:
         return None
 
 
+def _where(event: AttemptEvent | CallEvent | RateLimitWaitEvent) -> dict[str, Any]:
+    return {"http.request.method": event.method, "url.template": event.route}
+
+
 def _present(attributes: dict[str, Any]) -> dict[str, Any]:
     """``attributes`` without the absent ones (``None`` or empty)."""
     return {key: value for key, value in attributes.items() if value is not None and value != ""}
@@ -77,11 +71,8 @@ def _present(attributes: dict[str, Any]) -> dict[str, Any]:
 class OpenTelemetryHook:
     """A tuyaio hook (``TuyaClient(hooks=[...])``) that turns events into spans and metrics.
 
-    ``tracer_provider`` and ``meter_provider`` default to the global ones
-    (``opentelemetry.trace.set_tracer_provider`` …); without an SDK configured, the API's no-op
-    providers make it cost next to nothing. One instance may serve several clients. Failed
-    attempts are kept per task (a context variable) until their call ends in the same task; calls
-    in other tasks (``gather``, token renewals) keep theirs apart.
+    ``tracer_provider`` and ``meter_provider`` default to the global ones. One instance may serve
+    several clients; failed attempts are kept per task until their call ends in that task.
     """
 
     def __init__(
@@ -119,11 +110,7 @@ class OpenTelemetryHook:
         elif isinstance(event, AttemptEvent):
             self._attempt(event)
         elif isinstance(event, RateLimitWaitEvent):
-            attributes = {
-                "http.request.method": event.method,
-                "url.template": event.route,
-                "tuya.rate_limit.limiter": event.limiter,
-            }
+            attributes = {**_where(event), "tuya.rate_limit.limiter": event.limiter}
             self._counters["rate_limit.waits"].add(1, attributes)
             self._histograms["rate_limit.wait.duration"].record(event.waited_s, attributes)
         elif isinstance(event, TokenEvent):
@@ -141,14 +128,7 @@ class OpenTelemetryHook:
             buffer[key] = []  # a call that never ended (cancelled) leaves nothing behind
         buffer[key].append((event, time.time_ns()))
         if event.retry is not None:
-            self._counters["retries"].add(
-                1,
-                {
-                    "http.request.method": event.method,
-                    "url.template": event.route,
-                    "tuya.retry.reason": event.retry,
-                },
-            )
+            self._counters["retries"].add(1, {**_where(event), "tuya.retry.reason": event.retry})
 
     def _call(self, event: CallEvent) -> None:
         end = time.time_ns()
@@ -156,7 +136,7 @@ class OpenTelemetryHook:
         attempts: _Buffered = []
         if pending is not None and pending[0] is _current_task():
             attempts = pending[1].pop((event.method, event.route), [])
-        where = {"http.request.method": event.method, "url.template": event.route}
+        where = _where(event)
         metric = _present(
             {
                 **where,
@@ -199,8 +179,7 @@ class OpenTelemetryHook:
 def _span_attributes(event: CallEvent) -> dict[str, Any]:
     attributes = _present(
         {
-            "http.request.method": event.method,
-            "url.template": event.route,
+            **_where(event),
             "tuya.attempts": event.attempts,
             "http.request.resend_count": event.attempts - 1 if event.attempts > 1 else None,
             "http.response.status_code": event.http_status,
@@ -215,5 +194,4 @@ def _span_attributes(event: CallEvent) -> dict[str, Any]:
 
 
 hook = OpenTelemetryHook
-"""Make the hook that records tuyaio's calls as OpenTelemetry spans and metrics:
-``TuyaClient(..., hooks=[tuyaio.otel.hook()])`` (see :class:`OpenTelemetryHook`)."""
+"""Make the hook: ``TuyaClient(..., hooks=[tuyaio.otel.hook()])``."""

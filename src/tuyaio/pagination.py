@@ -1,16 +1,7 @@
-"""One pager for every listing, walking pages in order with bounded prefetch.
+"""One pager for every listing, walking pages in order with bounded prefetch (docs/listings.md).
 
-It knows page numbers, sizes and ``total``, nothing of either API family. Listings report
-``total``, so once the first page is in, the page numbers still to come are
-known and up to ``prefetch`` of them are requested ahead of the consumer. Items still come out in
-order, each once; at most ``prefetch + 1`` pages are held at a time.
-
-A listing that changes during the walk: the pages to fetch are planned from the first page's
-``total`` (and shrink if a later page reports less); the walk stops at the first empty page, and
-at a page that repeats the one before it (a server that answers every page number with the same
-page). It never fetches a page twice and always ends. Offset paging has no cursor, so when items
-are added or removed meanwhile, an item can move across a page boundary and be seen twice or not
-at all.
+Pages are planned from the first page's ``total`` (shrinking if a later page reports less); the
+walk stops at an empty page or one that repeats the page before, so it always ends.
 """
 
 from __future__ import annotations
@@ -40,11 +31,9 @@ def _last_page(total: int, page_size: int) -> int:
 
 
 class AsyncPager(Generic[T]):
-    """Every item of a listing, in order: ``async for item in pager``.
+    """Every item of a listing, in order: ``async for item in pager`` (each starts a new walk).
 
-    Each ``async for`` starts a new walk. ``pages()`` walks page by page instead. Leaving a loop
-    early cancels the page requests in flight once the pager is dropped (a few event-loop turns
-    after the loop, for ``async for item in client.….iter_…(…)``); ``async with pager:`` (or
+    Leaving a loop early cancels its requests once the pager is dropped; ``async with pager:`` (or
     :meth:`aclose`) does it at once.
     """
 

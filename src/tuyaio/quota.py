@@ -1,10 +1,5 @@
-"""Quota accounting: what each route has cost, and an optional budget of API calls.
-
-Tuya counts every request against the cloud project's quota (trial plans run out with 28841004),
-retries and token calls included. :class:`Usage` counts them per route; a :class:`CallQuota`
-refuses a request with :class:`CallBudgetExceededError` before it is sent once the budget is
-spent, so a runaway job stops before the project's quota is gone. :class:`LocalCallQuota` counts
-in this process; ``tuyaio.fleet.RedisCallQuota`` counts across a fleet.
+"""Quota accounting: what each route has cost (every request counts, retries and token calls
+included), and an optional budget of requests that refuses one before it is sent once spent.
 """
 
 from __future__ import annotations
@@ -34,11 +29,11 @@ class RouteUsage:
     """Failed calls by Tuya code (``"1106"``), HTTP status (``"HTTP 502"``) or error class."""
 
 
+@attrs.define(eq=False)
 class Usage:
     """Per-route counts of one client (``client.usage``); read it, or ``report()`` it."""
 
-    def __init__(self) -> None:
-        self.routes: dict[str, RouteUsage] = {}
+    routes: dict[str, RouteUsage] = attrs.field(factory=dict, init=False)
 
     def __repr__(self) -> str:
         return f"Usage(calls={self.calls}, attempts={self.attempts})"

@@ -1,8 +1,6 @@
 """Client-side pacing: a limiter protocol, a local token bucket, and the reaction to 1199.
 
-Evaluated ``aiolimiter`` first: its leaky bucket fixes the rate when it is built, and the adaptive
-reaction to the server's rate-limit codes needs a rate that changes at run time, so one small
-token bucket serves both the user's limit and the adaptive one.
+Not ``aiolimiter``: its rate is fixed when built, and the adaptive pace changes at run time.
 """
 
 from __future__ import annotations
@@ -29,11 +27,9 @@ class RateLimiter(Protocol):
 
 
 class TokenBucket:
-    """``rate`` requests per second with bursts of up to ``burst``; waiters are served in order.
+    """``rate`` requests per second with bursts of up to ``burst`` (default: the rate, at least 1).
 
-    Nothing is reserved before a waiter gets its turn, so a cancelled waiter costs nothing.
-    ``rate`` is a finite number above 0, ``burst`` an int of at least 1 (default: the rate,
-    rounded, at least 1).
+    Waiters are served in order, and nothing is reserved before a waiter's turn.
     """
 
     def __init__(
@@ -63,10 +59,7 @@ class TokenBucket:
         return self._rate
 
     def set_rate(self, rate: float) -> None:
-        """Change the rate from now on (tokens already accrued are kept, up to the burst).
-
-        ``rate`` is a finite number above 0 (at least 0.001 is used).
-        """
+        """Change the rate from now on (at least 0.001), keeping the tokens accrued."""
         rate = check_positive_number("rate", rate)
         self._refill()
         self._rate = max(rate, 1e-3)
@@ -95,14 +88,10 @@ class TokenBucket:
 class AdaptiveThrottle:
     """Slows the client down when the server says it is going too fast, then speeds up again.
 
-    Unlimited until, within the last ``window`` seconds, at least ``trigger`` of the answers
-    (and at least ``min_rejections`` of them) were rate-limit answers: then the pace is set to
-    ``decrease`` times the rate the server accepted over that window (lowered again at most every
-    ``cooldown`` seconds while that lasts). Each calm window (no rate-limit answer) raises it: by
-    ``increase`` after the first, then doubling from the second on, so that the pace comes back to
-    what it was within seconds of a burst's end (from 1/64 of it in about 7 windows) while a steady
-    server limit is probed gently; it is lifted once it is twice what the client uses. A stray
-    rejection does not slow anything down.
+    Unlimited until, within the last ``window`` seconds, at least ``trigger`` of the answers (and
+    ``min_rejections``) were rate-limit answers: then the pace is ``decrease`` times the rate the
+    server accepted (cut again at most every ``cooldown`` s). Each calm window raises it, by
+    ``increase`` after the first, then doubling; it is lifted at twice what the client uses.
     """
 
     def __init__(

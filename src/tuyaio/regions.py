@@ -46,18 +46,14 @@ def _is_loopback(host: str) -> bool:
 
 def _shown(url: URL) -> str:
     """The URL for an error message, without a user name or password."""
-    if url.absolute and (url.user is not None or url.password is not None):
-        return str(url.with_user(None))
-    return str(url)
+    return str(url.with_user(None) if url.absolute else url)
 
 
 def resolve_base_url(
     region: str | None, base_url: str | URL | None, *, allow_insecure_http: bool = False
 ) -> URL:
-    """The base URL for a region code or an explicit URL (exactly one of them).
-
-    Plain ``http://`` is refused unless the host is loopback or ``allow_insecure_http`` is set.
-    """
+    """The base URL for a region code or an explicit URL (exactly one; plain ``http://`` only to
+    a loopback host unless ``allow_insecure_http``)."""
     if (region is None) == (base_url is None):
         raise ValueError(f"pass exactly one of region (one of {', '.join(REGIONS)}) or base_url")
     if region is not None:

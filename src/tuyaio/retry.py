@@ -1,8 +1,5 @@
-"""When to try a failed attempt again, and after how long, as pure decisions without I/O.
-
-:class:`RetryPolicy` is the user's frozen choice; :class:`RetryBudget` spends it for one call:
-``max_retries`` retries, plus at most one repeat after a refused token and one after a clock
-correction (protocol steps, not retries). See docs/protocol.md, "Retries".
+"""When to try a failed attempt again, and after how long, as pure decisions (docs/protocol.md,
+"Retries"): :class:`RetryPolicy` is the user's choice, :class:`RetryBudget` spends it for one call.
 """
 
 from __future__ import annotations
@@ -29,11 +26,7 @@ __all__ = ["Action", "RetryBudget", "RetryPolicy", "is_outcome_unknown"]
 
 
 def is_outcome_unknown(error: BaseException) -> bool:
-    """True when the failed attempt may have been processed (docs/protocol.md, "Outcome unknown").
-
-    A broken connection after the request was written, a timeout, an HTTP 5xx or envelope 500, or
-    an answer that could not be read. A refused connection or a rejection code: nothing happened.
-    """
+    """True when the failed attempt may have been processed (see docs/protocol.md)."""
     if isinstance(error, ClientClosedError):
         return error.in_flight
     if isinstance(error, ConnectError):
@@ -54,9 +47,8 @@ _optional_seconds: Any = attrs.validators.optional(
 class RetryPolicy:
     """How many times to retry, and how long to wait: exponential backoff with jitter, capped.
 
-    The defaults retry 4 times (5 attempts) waiting about 0.25, 0.5, 1 and 2 s, never more than
-    ``max_delay``. ``RetryPolicy(max_retries=0)`` turns retries off. Token refresh and clock
-    correction repeat a call once whatever the policy says: they are part of the protocol.
+    ``RetryPolicy(max_retries=0)`` turns retries off; token renewal and clock correction still
+    repeat a call once (protocol steps, not retries).
     """
 
     max_retries: int = attrs.field(default=4, validator=_count)
@@ -67,22 +59,18 @@ class RetryPolicy:
         validator=[field_check(check_number), attrs.validators.ge(0), attrs.validators.le(1.0)],
     )
     max_retry_after: float = attrs.field(default=60.0, validator=_seconds)
-    """The longest ``Retry-After`` waited for; a longer one gives up at once, and the
-    :class:`RateLimitedError` raised carries it in ``retry_after``."""
+    """The longest ``Retry-After`` waited for; a longer one is raised at once."""
     deadline: float | None = attrs.field(default=90.0, validator=_optional_seconds)
-    """Seconds a whole call may take, every attempt and wait included (``None``: no limit). An
-    attempt gets at most what is left of it, and no retry starts that could not finish in time."""
+    """Seconds a whole call may take, every attempt and wait included (``None``: no limit)."""
 
     def delay(
         self, attempt: int, error: BaseException, *, idempotent: bool, rand: float
     ) -> float | None:
-        """Seconds to wait before retrying after failed attempt number ``attempt`` (0-based), or
-        ``None`` to give up.
+        """Seconds to wait after failed attempt ``attempt`` (0-based), or ``None`` to give up.
 
-        Retried: rate limiting (for every call: the server did nothing); transport failures,
-        timeouts and server errors only when ``idempotent``. ``rand`` in [0, 1) draws the jitter,
-        which cuts the wait by up to ``jitter`` of it. A ``Retry-After`` is waited for in full (even
-        beyond ``max_delay``) up to ``max_retry_after``; a longer one gives up.
+        Rate limiting and refused connections are retried for every call, other failures only when
+        ``idempotent``. ``rand`` in [0, 1) draws the jitter; a ``Retry-After`` is waited for in full
+        up to ``max_retry_after``.
         """
         if attempt >= self.max_retries:
             return None
@@ -113,11 +101,8 @@ class Action(enum.Enum):
 
 @attrs.define
 class RetryBudget:
-    """What one call may still spend on repeats; :meth:`decide` is pure apart from the spend.
-
-    >>> budget = RetryBudget(RetryPolicy())
-    >>> action, delay = budget.decide(error, idempotent=True, sent_token=True, rand=0.5)
-    """
+    """What one call may still spend on repeats: the policy's retries, one token renewal and one
+    clock correction."""
 
     policy: RetryPolicy
     retries: int = 0

@@ -16,7 +16,6 @@ __all__ = [
     "EMPTY_BODY_SHA256",
     "SIGN_METHOD",
     "QueryValue",
-    "canonical_url",
     "encode_query",
     "sign",
     "signed_headers",
@@ -45,12 +44,8 @@ def _encode_scalar(name: str, value: object) -> str:
 
 
 def encode_query(params: Mapping[str, QueryValue] | None) -> dict[str, str]:
-    """Turn query parameters into the strings that are both sent and signed.
-
-    ``None`` values are dropped; a list or tuple becomes one comma-joined value; enums send their
-    value; booleans are ``true``/``false``. Anything else (a non-str key, a dict, bytes, NaN) is a
-    ``TypeError``/``ValueError`` naming ``params``.
-    """
+    """The query strings both sent and signed: ``None`` dropped, lists comma-joined, enums as
+    their value, booleans ``true``/``false``; anything else is refused, naming ``params``."""
     if params is None:
         return {}
     if not isinstance(params, Mapping):
@@ -69,13 +64,6 @@ def encode_query(params: Mapping[str, QueryValue] | None) -> dict[str, str]:
     return encoded
 
 
-def canonical_url(path: str, query: Mapping[str, str]) -> str:
-    """The URL line of the string to sign: the path, then the query sorted by key, values raw."""
-    if not query:
-        return path
-    return path + "?" + "&".join(f"{key}={query[key]}" for key in sorted(query))
-
-
 def string_to_sign(
     method: str,
     path: str,
@@ -85,12 +73,15 @@ def string_to_sign(
 ) -> str:
     """Build ``METHOD\\nsha256(body)\\nHEADERS\\nURL`` for one request.
 
-    ``headers`` are the ``Signature-Headers`` in the order they are listed; each contributes a
-    ``name:value\\n`` line.
+    ``headers`` are the ``Signature-Headers`` in their listed order, one ``name:value\\n`` line
+    each; the URL is the path, then the query sorted by key with raw values.
     """
     body_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_BODY_SHA256
     header_lines = "".join(f"{name}:{value}\n" for name, value in headers)
-    return f"{method.upper()}\n{body_hash}\n{header_lines}\n{canonical_url(path, query)}"
+    url = path
+    if query:
+        url += "?" + "&".join(f"{key}={query[key]}" for key in sorted(query))
+    return f"{method.upper()}\n{body_hash}\n{header_lines}\n{url}"
 
 
 def sign(
@@ -102,10 +93,7 @@ def sign(
     access_token: str = "",
     nonce: str = "",
 ) -> str:
-    """The upper-case hex HMAC-SHA256 signature.
-
-    Token calls pass no ``access_token``; business calls pass the current one.
-    """
+    """The upper-case hex HMAC-SHA256 signature (token calls pass no ``access_token``)."""
     message = f"{client_id}{access_token}{t}{nonce}{string_to_sign}"
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
 

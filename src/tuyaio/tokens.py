@@ -44,11 +44,7 @@ class Token:
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Where the current token lives; shared stores let several clients or processes use one token.
-
-    ``lock`` guards renewal across everyone who shares the store; ``clear`` removes the record only
-    if it still holds the given access token (a compare-and-delete).
-    """
+    """Where the current token lives; a shared store lets several processes use one token."""
 
     async def get(self, key: str) -> Token | None:
         """The stored token, or ``None``."""
@@ -100,23 +96,20 @@ TokenFetcher = Callable[[str | None], Awaitable[Token]]
 """Gets a token: with a refresh token, refreshes; with ``None``, makes a new grant."""
 
 
+@attrs.define(kw_only=True, eq=False)
 class TokenManager:
     """Hands out a valid token, renewing it at most once at a time however many callers wait.
 
-    Fast path without a lock; the renewal runs as one shielded task, so a caller that is cancelled
-    while waiting neither cancels it nor wedges the others (hikari's client-credentials strategy).
+    The renewal is one shielded task: a cancelled waiter neither cancels nor wedges it.
     """
 
-    def __init__(
-        self, *, fetch: TokenFetcher, store: TokenStore, key: str, clock: ServerClock
-    ) -> None:
-        self._fetch = fetch
-        self._store = store
-        self._key = key
-        self._clock = clock
-        self._token: Token | None = None
-        self._rejected: Token | None = None
-        self._renewal: asyncio.Task[Token] | None = None
+    _fetch: TokenFetcher
+    _store: TokenStore
+    _key: str
+    _clock: ServerClock
+    _token: Token | None = attrs.field(default=None, init=False)
+    _rejected: Token | None = attrs.field(default=None, init=False)
+    _renewal: asyncio.Task[Token] | None = attrs.field(default=None, init=False)
 
     def __repr__(self) -> str:
         return f"TokenManager(has_token={self._token is not None})"

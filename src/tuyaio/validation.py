@@ -1,11 +1,7 @@
-"""Checks on caller input, run once where a value enters, before any I/O; each error names the
-argument at fault.
+"""Checks on caller input where it enters, before any I/O; each error names the argument.
 
-Only what protects the wire and the user's data is checked here: path-segment IDs, aware
-datetimes, page bounds, enum values, unique rooms and devices, finite positive numbers for times
-and rates, and a real ``bool`` where a truthy value would be unsafe (``allow_insecure_http``,
-``idempotent``). Strict JSON is :func:`tuyaio.routes.serialize`'s and header safety
-:class:`tuyaio.TuyaClient`'s. The type checker covers the rest.
+Only what protects the wire and the user's data: IDs, aware datetimes, page bounds, enum values,
+unique entries, finite numbers, real bools where truthiness is unsafe. mypy covers the rest.
 """
 
 from __future__ import annotations
@@ -58,8 +54,7 @@ def check_id(name: str, value: object) -> str:
 
 
 def check_ids(name: str, values: object, *, unique: bool = False) -> tuple[str, ...]:
-    """A non-empty list of IDs sent in a body: non-empty strings (a lone string is refused: it
-    would be iterated by character); with ``unique``, an ID listed twice is refused too."""
+    """A non-empty list (not a lone str) of non-empty string IDs; with ``unique``, no repeats."""
     if isinstance(values, (str, bytes, bytearray, Mapping)) or not isinstance(values, Iterable):
         raise TypeError(f"{name} must be a list of str, got {type(values).__name__}")
     ids = tuple(values)
@@ -150,9 +145,7 @@ def check_aware(name: str, value: object) -> datetime:
 
 
 def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]:
-    """A non-empty list of members of ``enum``: members, or plain values of its type. A value the
-    documentation does not list (one Tuya adds later) is taken too, as an ``UNKNOWN`` member
-    that keeps it, so it can be sent before tuyaio knows its name."""
+    """A non-empty list of members of ``enum`` (or of its plain values, unknown ones included)."""
     if isinstance(values, Mapping):
         raise TypeError(f"{name} must be {enum.__name__} values or a list of them, got a mapping")
     if isinstance(values, (str, bytes, bytearray)) or not isinstance(values, Iterable):
