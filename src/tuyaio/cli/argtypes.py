@@ -20,6 +20,7 @@ from ..validation import MAX_PREFETCH
 __all__ = [
     "comma_list",
     "enum_list",
+    "enum_names",
     "fault_kinds",
     "finite_float",
     "id_text",
@@ -100,11 +101,15 @@ def comma_list(
     return convert
 
 
+def enum_names(enum: type[Enum]) -> str:
+    """The members of ``enum`` as the command line names them: ``not-authorized (0), …``."""
+    return ", ".join(f"{m.name.lower().replace('_', '-')} ({m.value})" for m in enum)
+
+
 def enum_list(enum: type[E]) -> Callable[[str], tuple[E, ...]]:
     """A comma-separated list of members of ``enum``, by name or value."""
-    names = ", ".join(f"{m.name.lower().replace('_', '-')} ({m.value})" for m in enum)
     members = {key: m for m in enum for key in (m.name, str(m.value))}
-    return comma_list(members, names, enum.__name__)
+    return comma_list(members, enum_names(enum), enum.__name__)
 
 
 fault_kinds = comma_list(
