@@ -14,11 +14,13 @@ from enum import Enum
 from typing import TypeVar
 
 from ..models import RoomDevices
+from ..sandbox.config import FAULT_KINDS
 from ..validation import MAX_PREFETCH
 
 __all__ = [
-    "FAULT_KIND_NAMES",
+    "comma_list",
     "enum_list",
+    "enum_names",
     "fault_kinds",
     "finite_float",
     "id_text",
@@ -35,6 +37,7 @@ __all__ = [
 
 N = TypeVar("N", int, float)
 E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
 
 _ID = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -83,52 +86,36 @@ def iso_datetime(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _tokens(text: str) -> list[str]:
-    tokens = [token.strip() for token in text.split(",") if token.strip()]
-    if not tokens:
-        raise ArgumentTypeError("expected at least one value")
-    return tokens
+def comma_list(
+    members: dict[str, T], expected: str, name: str = "LIST"
+) -> Callable[[str], tuple[T, ...]]:
+    """A converter for a comma-separated list of keys of ``members`` (any case, ``-`` or ``_``)."""
 
+    def convert(text: str) -> tuple[T, ...]:
+        tokens = [t.strip().upper().replace("-", "_") for t in text.split(",") if t.strip()]
+        if not tokens or any(token not in members for token in tokens):
+            raise ArgumentTypeError(f"got {text!r}; expected some of {expected}")
+        return tuple(members[token] for token in tokens)
 
-def enum_list(enum: type[E]) -> Callable[[str], tuple[E, ...]]:
-    """A converter for a comma-separated list of members of ``enum``, by name (any case, ``-``
-    or ``_``) or value."""
-    members = {key: m for m in enum for key in (m.name, str(m.value))}
-
-    def convert(text: str) -> tuple[E, ...]:
-        picked = []
-        for token in _tokens(text):
-            member = members.get(token.upper().replace("-", "_").replace(" ", "_"))
-            if member is None:
-                names = ", ".join(f"{m.name.lower().replace('_', '-')} ({m.value})" for m in enum)
-                raise ArgumentTypeError(f"{token!r} is not one of {names}")
-            picked.append(member)
-        return tuple(picked)
-
-    convert.__name__ = enum.__name__
+    convert.__name__ = name
     return convert
 
 
-FAULT_KIND_NAMES = (
-    "envelope_500",
-    "http_502",
-    "http_503",
-    "http_429",
-    "rate_limit",
-    "abort_after",
-    "slow",
+def enum_names(enum: type[Enum]) -> str:
+    """The members of ``enum`` as the command line names them: ``not-authorized (0), …``."""
+    return ", ".join(f"{m.name.lower().replace('_', '-')} ({m.value})" for m in enum)
+
+
+def enum_list(enum: type[E]) -> Callable[[str], tuple[E, ...]]:
+    """A comma-separated list of members of ``enum``, by name or value."""
+    members = {key: m for m in enum for key in (m.name, str(m.value))}
+    return comma_list(members, enum_names(enum), enum.__name__)
+
+
+fault_kinds = comma_list(
+    {kind.upper(): kind for kind in FAULT_KINDS}, ", ".join(sorted(FAULT_KINDS))
 )
-"""``tuyaio.sandbox.FAULT_KINDS`` in a stable order (parsing a flag need not import the sandbox)."""
-
-
-def fault_kinds(text: str) -> frozenset[str]:
-    """A comma-separated list of sandbox fault kinds (``http-503`` or ``http_503``)."""
-    kinds = frozenset(token.lower().replace("-", "_") for token in _tokens(text))
-    unknown = sorted(kinds - set(FAULT_KIND_NAMES))
-    if unknown:
-        expected = ", ".join(FAULT_KIND_NAMES)
-        raise ArgumentTypeError(f"got {', '.join(unknown)}; expected some of {expected}")
-    return kinds
+"""A comma-separated list of sandbox fault kinds (``http-503`` or ``http_503``)."""
 
 
 def room_spec(text: str) -> RoomDevices:

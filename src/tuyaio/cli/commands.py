@@ -10,18 +10,22 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from enum import Enum
 from functools import partial
 from typing import Any
 
 import attrs
 
-from ..models import (
-    AuthorizationStatus,
-    CreatedRecord,
-    DeviceType,
-    TaskStatus,
+from ..models import AuthorizationStatus, CreatedRecord, DeviceType, TaskStatus
+from .argtypes import (
+    enum_list,
+    enum_names,
+    id_text,
+    iso_datetime,
+    positive_int,
+    prefetch,
+    room_spec,
 )
-from .argtypes import enum_list, id_text, iso_datetime, positive_int, prefetch, room_spec
 from .failures import ExitCode
 from .output import Column, Format, Output, add_format_flags, columns
 from .settings import Subparsers, connect
@@ -68,59 +72,40 @@ def _detail(noun: str) -> Report:
     return report
 
 
-def _outcome(out: Output, data: dict[str, Any], ok: bool, what: str, past: str) -> int:
-    """An action's outcome: ``what`` ("task 1") was ``past`` ("accepted"), or the server said
-    it was not (exit code 1)."""
-    if ok or out.format is not Format.TABLE:
-        out.result(data, f"{past} {what}")
-    if ok:
-        return ExitCode.OK
-    print(f"tuyaio: {what} was not {past} (the server answered false)", file=sys.stderr)
-    return ExitCode.API_ERROR
+def _said(past: str, noun: str, key: str, answer: str = "result") -> Report:
+    """An action's outcome: ``noun`` ``key`` was ``past`` ("accepted"), or the server said it
+    was not (exit code 1). A bool answer goes under ``answer`` in JSON."""
 
-
-def _done(past: str) -> Report:
-    def report(out: Output, args: argparse.Namespace, ok: bool) -> int:
-        data = {"task_id": args.task_id, "action": args.action, "result": ok}
-        return _outcome(out, data, ok, f"task {args.task_id}", past)
-
-    return report
-
-
-def _saved(past: str) -> Report:
-    def report(out: Output, args: argparse.Namespace, saved: CreatedRecord) -> int:
-        data = {"record_id": saved.record_id, "success": saved.success}
-        return _outcome(out, data, saved.success, f"authorization record {saved.record_id}", past)
+    def report(out: Output, args: argparse.Namespace, value: Any) -> int:
+        if isinstance(value, CreatedRecord):
+            data, ok = {key: value.record_id, "success": value.success}, value.success
+        elif isinstance(value, str):
+            data, ok = {key: value}, True
+        else:
+            action = {"action": args.action} if answer == "result" else {}
+            data, ok = {key: getattr(args, key), **action, answer: value}, value
+        what = f"{noun} {data[key]}"
+        if ok or out.format is not Format.TABLE:
+            out.result(data, f"{past} {what}")
+        if ok:
+            return ExitCode.OK
+        print(f"tuyaio: {what} was not {past} (the server answered false)", file=sys.stderr)
+        return ExitCode.API_ERROR
 
     return report
 
 
-def _created_task(out: Output, args: argparse.Namespace, task_id: str) -> int:
-    return _outcome(out, {"task_id": task_id}, True, f"task {task_id}", "created")
-
-
-def _cancelled(out: Output, args: argparse.Namespace, ok: bool) -> int:
-    data = {"record_id": args.record_id, "cancelled": ok}
-    return _outcome(out, data, ok, f"authorization record {args.record_id}", "cancelled")
+def _enums(flag: str, enum: type[Enum], **options: Any) -> Arg:
+    help_text = f"comma-separated: {enum_names(enum)}"
+    return _arg(flag, type=enum_list(enum), metavar="LIST", help=help_text, **options)
 
 
 PROJECT = _arg("project_id", type=id_text, metavar="PROJECT_ID")
 TASK = _arg("task_id", type=id_text, metavar="TASK_ID")
 RECORD = _arg("record_id", type=id_text, metavar="RECORD_ID")
 STATUS_FILTERS = (
-    _arg(
-        "--authorization-status",
-        type=enum_list(AuthorizationStatus),
-        metavar="LIST",
-        help="comma-separated: not-authorized (0), authorized (1), expired (2), cancelled (3)",
-    ),
-    _arg(
-        "--task-status",
-        type=enum_list(TaskStatus),
-        metavar="LIST",
-        help="comma-separated: not-assigned (0), not-started (1), in-progress (2), "
-        "completed (3), postponed (4)",
-    ),
+    _enums("--authorization-status", AuthorizationStatus),
+    _enums("--task-status", TaskStatus),
 )
 RECORD_FIELDS = (
     _arg("--project-id", type=id_text, required=True, metavar="P"),
@@ -129,12 +114,7 @@ RECORD_FIELDS = (
     _arg("--operator-name", required=True, metavar="N"),
     _arg("--start", dest="start_time", type=iso_datetime, required=True, metavar="ISO"),
     _arg("--end", dest="end_time", type=iso_datetime, required=True, metavar="ISO"),
-    _arg(
-        "--device-types",
-        type=enum_list(DeviceType),
-        metavar="LIST",
-        help="comma-separated: light (0), gateway (1), switch (3), sensor (4)",
-    ),
+    _enums("--device-types", DeviceType),
     _arg("--remark", metavar="TEXT"),
     _arg(
         "--room-id",
@@ -196,18 +176,20 @@ RECORD_FILTERS = [
     _arg("--end", dest="end_time", type=iso_datetime, metavar="ISO", help="window overlaps"),
 ]
 IN_TASK = [PROJECT, TASK]
+_task = partial(_said, noun="task", key="task_id")
+_record = partial(_said, noun="authorization record", key="record_id")
 COMMANDS = {
     "maintenance": (
         Command("list", "iter_tasks", "stream every task, newest first", [PROJECT], TASKS),
         Command("get", "get_task", "one task with its rooms", IN_TASK, _detail("maintenance task")),
-        Command("create", "create_task", "create a task", NEW_TASK, _created_task),
+        Command("create", "create_task", "create a task", NEW_TASK, _task("created")),
         Command(
-            "accept", "accept_task", "accept a task pending acceptance", IN_TASK, _done("accepted")
+            "accept", "accept_task", "accept a task pending acceptance", IN_TASK, _task("accepted")
         ),
         Command(
-            "reopen", "reopen_task", "send a task back to maintenance", IN_TASK, _done("reopened")
+            "reopen", "reopen_task", "send a task back to maintenance", IN_TASK, _task("reopened")
         ),
-        Command("delete", "delete_task", "delete a task", IN_TASK, _done("deleted")),
+        Command("delete", "delete_task", "delete a task", IN_TASK, _task("deleted")),
     ),
     "construction": (
         Command(
@@ -226,16 +208,22 @@ COMMANDS = {
             "create_record",
             "authorise a construction team",
             RECORD_FIELDS,
-            _saved("created"),
+            _record("created"),
         ),
         Command(
             "update",
             "update_record",
             "replace a record's data",
             [RECORD, *RECORD_FIELDS],
-            _saved("updated"),
+            _record("updated"),
         ),
-        Command("cancel", "cancel_authorization", "cancel an authorization", [RECORD], _cancelled),
+        Command(
+            "cancel",
+            "cancel_authorization",
+            "cancel an authorization",
+            [RECORD],
+            _record("cancelled", answer="cancelled"),
+        ),
     ),
 }
 """The commands of ``tuyaio maintenance`` and ``tuyaio construction``."""

@@ -205,11 +205,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
 
 
 def _print_summary(out: Output, summary: dict[str, Any]) -> None:
-    sandbox, totals, grants = (
-        summary["sandbox"],
-        summary["totals"],
-        summary["totals"]["token_grants"],
-    )
+    sandbox, totals = summary["sandbox"], summary["totals"]
     out.write(
         f"tuyaio demo: the built-in sandbox at {sandbox['base_url']} ({sandbox['latency_ms']:g} "
         f"ms latency, {sandbox['tasks']} tasks, {sandbox['rooms']} rooms)\n\n"
@@ -221,5 +217,5 @@ def _print_summary(out: Output, summary: dict[str, Any]) -> None:
     out.table(("#", "step", "result", "requests", "ms"), rows, "Workflow")
     out.write(
         f"Totals: {totals['seconds']:.2f} s, {totals['requests']} requests "
-        f"({totals['retries']} retries), {grants} token grant{'' if grants == 1 else 's'}\n"
+        f"({totals['retries']} retries), {totals['token_grants']} token grant(s)\n"
     )

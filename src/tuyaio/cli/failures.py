@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import IntEnum
 
-from ..errors import ApiError, DecodeError, OutcomeUnknownError, TransportError, TuyaError
+from ..errors import ApiError, TransportError, TuyaError
 
 __all__ = ["ExitCode", "UsageError", "cli_terms", "exit_code_for", "one_line"]
 
@@ -27,17 +27,26 @@ class UsageError(Exception):
     """A mistake in how the command was called (missing credentials, a bad value)."""
 
 
+_FAILURES: tuple[tuple[type[BaseException], str, ExitCode], ...] = (
+    (ApiError, "API error", ExitCode.API_ERROR),
+    (UnicodeEncodeError, "output error", ExitCode.API_ERROR),
+    (TransportError, "transport error", ExitCode.TRANSPORT),
+    (TuyaError, "error", ExitCode.TRANSPORT),
+    (UsageError, "usage error", ExitCode.USAGE),
+    (ValueError, "usage error", ExitCode.USAGE),
+    (TypeError, "usage error", ExitCode.USAGE),
+    (BaseException, "error", ExitCode.TRANSPORT),
+)
+"""What an error is called on stderr, and its exit code: the first row it is an instance of."""
+
+
+def _failure(error: BaseException) -> tuple[type[BaseException], str, ExitCode]:
+    return next(row for row in _FAILURES if isinstance(error, row[0]))
+
+
 def exit_code_for(error: BaseException) -> ExitCode:
     """The exit code for an error that ended a command."""
-    if isinstance(error, (ApiError, UnicodeEncodeError)):
-        return ExitCode.API_ERROR
-    if isinstance(error, (UsageError, ValueError, TypeError)):
-        return ExitCode.USAGE
-    return ExitCode.TRANSPORT
-
-
-def _where(error: TuyaError) -> str:
-    return f" [{error.method} {error.route}]" if error.route else ""
+    return _failure(error)[2]
 
 
 def one_line(error: BaseException) -> str:
@@ -46,26 +55,15 @@ def one_line(error: BaseException) -> str:
         code = f"code {error.code}" if error.code is not None else f"HTTP {error.http_status}"
         tid = f" (request id {error.tid})" if error.tid else ""
         tail = f" - {cli_terms(error.hint.meaning)}" if error.hint else ""
-        return f"API error {code}: {error.msg or 'no message'}{tid}{_where(error)}{tail}"
-    if isinstance(error, OutcomeUnknownError):
-        return f"outcome unknown: {error}"
-    if isinstance(error, DecodeError):
-        return f"unexpected answer: {error}"
-    if isinstance(error, TransportError):
-        return f"transport error: {error}"
-    if isinstance(error, TuyaError):
-        return f"error: {type(error).__name__}{_where(error)}"
+        where = f" [{error.method} {error.route}]" if error.route else ""
+        return f"API error {code}: {error.msg or 'no message'}{tid}{where}{tail}"
     if isinstance(error, UnicodeEncodeError):
         bad = error.object[error.start : error.end]
         return (
             f"output error: the data holds {bad!r}, which {error.encoding} cannot encode "
             "(a lone surrogate or a character the output's encoding lacks); output stopped there"
         )
-    if isinstance(error, UsageError):
-        return f"usage error: {error}"
-    if isinstance(error, (ValueError, TypeError)):
-        return f"usage error: {cli_terms(str(error))}"
-    return f"error: {type(error).__name__}: {error}"
+    return f"{_failure(error)[1]}: {cli_terms(str(error))}"
 
 
 _SAME = """client_id region base_url timeout page_size limit prefetch worker_id room_name

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..sandbox.config import FAULT_KINDS
 from . import argtypes
 from .failures import ExitCode, UsageError
 from .output import Format, Output, add_format_flags
@@ -64,7 +65,7 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
         metavar="P",
         help="share of business requests that get a fault (of --fault-kinds)",
     )
-    kinds = ", ".join(argtypes.FAULT_KIND_NAMES)
+    kinds = ", ".join(sorted(FAULT_KINDS))
     add(
         "--fault-kinds",
         type=argtypes.fault_kinds,
