@@ -86,12 +86,9 @@ def _listing(
     async def listing(request: web.Request, runtime: Runtime) -> dict[str, Any]:
         body = await request.read()
         params = json_body(body) if body else {}  # the query string is not read
-        project_id = params.get("projectId")
-        if project_id is None:
-            raise Reject(1100, "param projectId is empty")
-        if not isinstance(project_id, str):
-            raise Reject(1109, "param projectId is illegal")
-        if project_id:  # "" is an account without a project: nothing
+        # "" is an account without a project: nothing
+        project_id = "" if params.get("projectId") == "" else require(params, "projectId", str)
+        if project_id:
             _project(runtime, project_id)
         chosen = tuple(
             (keep, value)

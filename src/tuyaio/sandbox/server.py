@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -103,7 +104,4 @@ async def serve_forever(
     async with Sandbox(config, host=host, port=port) as sandbox:
         if ready is not None:
             ready(sandbox.base_url)
-        if max_seconds is None:
-            await asyncio.Event().wait()
-        else:
-            await asyncio.sleep(max_seconds)
+        await asyncio.sleep(math.inf if max_seconds is None else max_seconds)
