@@ -569,7 +569,9 @@ class RedisCallQuota(_RedisBacked):
         self.key: str = f"{prefix}:quota:{key}"
         """The Redis key that holds the count."""
         self.limit: int = check_count("limit", limit, minimum=1)
-        self.window = None if window is None else check_positive_number("window", window)
+        self.window: float | None = (
+            None if window is None else check_positive_number("window", window)
+        )
         self._fallback: LocalCallQuota | None = None
         if local_fallback is not None:
             share = check_count("local_fallback", local_fallback, minimum=1)

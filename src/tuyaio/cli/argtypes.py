@@ -58,14 +58,18 @@ def _ranged(kind: Callable[[str], N], low: float, high: float, what: str) -> Cal
     return convert
 
 
-positive_int = _ranged(int, 1, math.inf, "1 or more")
-non_negative_int = _ranged(int, 0, math.inf, "0 or more")
-port = _ranged(int, 0, 65535, "a port from 0 to 65535")
-prefetch = _ranged(int, 0, MAX_PREFETCH, f"from 0 to {MAX_PREFETCH}")
-finite_float = _ranged(float, -math.inf, math.inf, "a finite number")
-positive_float = _ranged(float, math.ulp(0.0), math.inf, "a finite number above 0")
-non_negative_float = _ranged(float, 0, math.inf, "a finite number of 0 or more")
-probability = _ranged(float, 0, 1, "between 0 and 1")
+positive_int: Callable[[str], int] = _ranged(int, 1, math.inf, "1 or more")
+non_negative_int: Callable[[str], int] = _ranged(int, 0, math.inf, "0 or more")
+port: Callable[[str], int] = _ranged(int, 0, 65535, "a port from 0 to 65535")
+prefetch: Callable[[str], int] = _ranged(int, 0, MAX_PREFETCH, f"from 0 to {MAX_PREFETCH}")
+finite_float: Callable[[str], float] = _ranged(float, -math.inf, math.inf, "a finite number")
+positive_float: Callable[[str], float] = _ranged(
+    float, math.ulp(0.0), math.inf, "a finite number above 0"
+)
+non_negative_float: Callable[[str], float] = _ranged(
+    float, 0, math.inf, "a finite number of 0 or more"
+)
+probability: Callable[[str], float] = _ranged(float, 0, 1, "between 0 and 1")
 
 
 def id_text(text: str) -> str:
@@ -112,7 +116,7 @@ def enum_list(enum: type[E]) -> Callable[[str], tuple[E, ...]]:
     return comma_list(members, enum_names(enum), enum.__name__)
 
 
-fault_kinds = comma_list(
+fault_kinds: Callable[[str], tuple[str, ...]] = comma_list(
     {kind.upper(): kind for kind in FAULT_KINDS}, ", ".join(sorted(FAULT_KINDS))
 )
 """A comma-separated list of sandbox fault kinds (``http-503`` or ``http_503``)."""

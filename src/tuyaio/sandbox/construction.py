@@ -186,8 +186,8 @@ async def save_record(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     return {"recordId": record["recordId"], "success": True}
 
 
-rooms = _listing(attrgetter("rooms"), _ROOM_FILTERS)
-records = _listing(attrgetter("records"), _RECORD_FILTERS, SandboxState.record_summary)
+rooms: Handler = _listing(attrgetter("rooms"), _ROOM_FILTERS)
+records: Handler = _listing(attrgetter("records"), _RECORD_FILTERS, SandboxState.record_summary)
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", _PREFIX + "/record", save_record),

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .app import RUNTIME, make_app
 from .config import SandboxConfig
+from .state import SandboxState
 
 __all__ = ["Sandbox", "serve_forever"]
 
@@ -44,11 +45,15 @@ class Sandbox:
         self._app = make_app(config)
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
-        self.base_url = ""
-        self.client_id, self.secret = config.client_id, config.secret
-        self.project_id = config.maintenance_projects[0]
-        self.lighting_project_id = config.lighting_projects[0]
-        self.state = self._app[RUNTIME].state
+        self.base_url: str = ""
+        """``http://127.0.0.1:PORT`` once started."""
+        self.client_id: str = config.client_id
+        self.secret: str = config.secret
+        self.project_id: str = config.maintenance_projects[0]
+        """The first maintenance project."""
+        self.lighting_project_id: str = config.lighting_projects[0]
+        """The first lighting project."""
+        self.state: SandboxState = self._app[RUNTIME].state
 
     def __repr__(self) -> str:
         return f"Sandbox(base_url={self.base_url!r})"
