@@ -71,6 +71,13 @@ async def calls_across_a_due_renewal(
     return sandbox, client, results
 
 
+async def test_the_client_shows_its_endpoint_and_access_id_but_never_its_secret(
+    sandbox: Sandbox, client: TuyaClient
+) -> None:
+    assert (client.base_url, client.client_id) == (sandbox.base_url, sandbox.client_id)
+    assert sandbox.secret not in f"{client!r} {client.base_url} {client.client_id}"
+
+
 async def test_500_concurrent_calls_across_a_token_expiry_refresh_once(
     make_sandbox: SandboxFactory, make_client: ClientFactory
 ) -> None:

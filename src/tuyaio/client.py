@@ -238,6 +238,16 @@ class TuyaClient:
         return self._transport.stats
 
     @property
+    def base_url(self) -> str:
+        """The endpoint calls go to, e.g. ``https://openapi.tuyaeu.com``."""
+        return str(self._transport.base_url)
+
+    @property
+    def client_id(self) -> str:
+        """The project's Access ID (the secret is never shown)."""
+        return self._transport.client_id
+
+    @property
     def clock_offset_ms(self) -> int:
         """How far the server's clock is ahead of ours, as learned from the server (ms)."""
         return self._transport.clock.offset_ms

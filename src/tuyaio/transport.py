@@ -263,6 +263,16 @@ class Transport:
         return f"Transport(base_url={str(self._base_url)!r}, client_id={client_id!r})"
 
     @property
+    def base_url(self) -> URL:
+        """The endpoint calls go to."""
+        return self._base_url
+
+    @property
+    def client_id(self) -> str:
+        """The project's Access ID."""
+        return self._credentials.client_id
+
+    @property
     def closed(self) -> bool:
         """True once :meth:`close` has been called."""
         return self._closed

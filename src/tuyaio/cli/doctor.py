@@ -10,7 +10,6 @@ asked for are sent; the token is never printed.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -125,10 +124,8 @@ async def _grant(client: TuyaClient) -> tuple[Token, float]:
 
 async def diagnose(args: argparse.Namespace) -> Diagnosis:
     """Run every check against the endpoint of the flags and the environment."""
-    shown = repr(_client(args, None))  # a bad setting raises here
-    found = re.search(r"base_url='(?P<endpoint>[^']*)', client_id='(?P<client_id>[^']*)'", shown)
-    endpoint, client_id = (found["endpoint"], found["client_id"]) if found else (shown, "?")
-    diagnosis = Diagnosis(endpoint, client_id)
+    configured = _client(args, None)  # a bad setting raises here
+    diagnosis = Diagnosis(configured.base_url, configured.client_id)
     diagnosis.add("configuration", "ok", f"client ID {diagnosis.client_id}, secret set")
     step = "token grant"
     async with aiohttp.ClientSession() as session, _client(args, session) as client:
