@@ -169,7 +169,9 @@ def parse_envelope(
         document, exact = None, True
 
     if document.__class__ is dict and document.get("success") is True and status == 200:
-        t = _plausible_ms(document.get("t"))
+        t = document.get("t")  # _plausible_ms, written out on the path every call takes
+        if t.__class__ is not int or not MIN_SERVER_MS <= t <= MAX_SERVER_MS:
+            t = None
         tid = document.get("tid")
         result = document.get("result")
         return Envelope(result, t, tid if tid.__class__ is str else None, None if exact else body)

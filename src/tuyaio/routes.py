@@ -69,6 +69,8 @@ class Route:
     secret_path: bool = False
     fields: tuple[str, ...] = attrs.field(init=False)
     key: str = attrs.field(init=False)
+    repeatable: bool = attrs.field(init=False)
+    """Whether a call may be repeated unless it says otherwise (``idempotent``, else the method)."""
 
     @fields.default
     def _fields(self) -> tuple[str, ...]:
@@ -77,6 +79,10 @@ class Route:
     @key.default
     def _key(self) -> str:
         return f"{self.method} {self.template}"
+
+    @repeatable.default
+    def _repeatable(self) -> bool:
+        return self.method in _REPEATABLE_METHODS if self.idempotent is None else self.idempotent
 
     def build(
         self,
@@ -102,7 +108,7 @@ class Route:
             key=self.key,
             query=encode_query(query) if query is not None else _NO_QUERY,
             body=serialize(body, name=body_name) if body is not None else b"",
-            idempotent=_pick_idempotent(idempotent, self.idempotent, self.method),
+            idempotent=self.repeatable if idempotent is None else idempotent,
             authenticated=self.authenticated,
             identifiers=dict(identifiers) if identifiers else {},
             secret_path=self.secret_path,
@@ -118,14 +124,6 @@ GRANT = Route("GET", "/v1.0/token", authenticated=False)
 """A new access token (``grant_type=1``)."""
 REFRESH = Route("GET", "/v1.0/token/{refresh_token}", authenticated=False, secret_path=True)
 """A new token pair for a refresh token (which is a secret in the path)."""
-
-
-def _pick_idempotent(call: bool | None, route: bool | None, method: str) -> bool:
-    if call is not None:
-        return call
-    if route is not None:
-        return route
-    return method in _REPEATABLE_METHODS
 
 
 def serialize(body: Any, *, name: str = "body") -> bytes:
