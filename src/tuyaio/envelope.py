@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _EXCERPT_CHARS = 300
 _MSG_CHARS = 500
@@ -69,17 +70,20 @@ class Envelope:
         document = _json.loads(self.body)
         return document.get("result") if isinstance(document, dict) else None
 
-    def decode(self, structure: Callable[[Any], T]) -> T:
-        """``structure(result)``; when that raises :class:`DecodeError` on a result the fast
-        parser may have read otherwise, the exact result is structured instead (no model field
-        takes a float, so an integer beyond 64 bits that became one always fails)."""
+    def decode(
+        self, structure: Callable[Concatenate[Any, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``structure(result, *args, **kwargs)``; when that raises :class:`DecodeError` on a
+        result the fast parser may have read otherwise, the exact result is structured instead
+        (no model field takes a float, so an integer beyond 64 bits that became one always
+        fails)."""
         try:
-            return structure(self.result)
+            return structure(self.result, *args, **kwargs)
         except DecodeError:
             exact = self.exact_result()
             if exact is self.result:
                 raise
-            return structure(exact)
+            return structure(exact, *args, **kwargs)
 
 
 def redact(text: str, secrets: Collection[str] = ()) -> str:

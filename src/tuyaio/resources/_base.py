@@ -112,13 +112,7 @@ class Resource:
         self, call: Call, result_type: type[T], *, reconcile: Reconcile | None = None
     ) -> T:
         envelope = await self._transport.send(call, self._options, reconcile=reconcile)
-        try:
-            result: T = decode(envelope.result, result_type, method=call.method, route=call.route)
-        except DecodeError:  # see Envelope.decode; written out here to spare a closure a call
-            exact = envelope.exact_result()
-            if exact is envelope.result:
-                raise
-            result = decode(exact, result_type, method=call.method, route=call.route)
+        result: T = envelope.decode(decode, result_type, method=call.method, route=call.route)
         return result
 
     async def _page(
@@ -144,7 +138,7 @@ class Resource:
     ) -> Page[T]:
         call = listing.build(path, filters, page_no, page_size)
         envelope = await self._transport.send(call, self._options)
-        return envelope.decode(lambda result: listing.decode(result, call, page_no, page_size))
+        return envelope.decode(listing.decode, call, page_no, page_size)
 
     def _walk(
         self,
