@@ -24,7 +24,10 @@ import aiohttp
 
 from tuyaio.signing import encode_query, signed_headers
 
-__all__ = ["RawApiError", "RawClient"]
+__all__ = ["ROOMS_PATH", "RawApiError", "RawClient"]
+
+ROOMS_PATH = "/v2.0/illumination/construction/task/rooms"
+"""The construction rooms listing (its parameters travel as a JSON body on the GET)."""
 
 
 class RawApiError(Exception):
@@ -93,6 +96,24 @@ class RawClient:
         if not document.get("success"):
             raise RawApiError(f"{path}: code {document.get('code')}: {document.get('msg')}")
         return document["result"]
+
+    async def count_rooms(self, project_id: str, *, page_size: int, prefetch: int) -> int:
+        """Walk a project's construction rooms, reading each room's ID; the number of rooms."""
+        count = 0
+        pages = self.iter_pages(
+            ROOMS_PATH,
+            {"projectId": project_id},
+            page_param="page",
+            size_param="pageSize",
+            items_key="list",
+            page_size=page_size,
+            prefetch=prefetch,
+            in_body=True,
+        )
+        async for items in pages:
+            for item in items:
+                count += bool(item["roomId"])
+        return count
 
     async def iter_pages(
         self,

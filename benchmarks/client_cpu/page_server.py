@@ -35,11 +35,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ..raw import ROOMS_PATH
 from .pinning import pin
 
 __all__ = ["ROOMS_PATH", "PageCache", "main", "rooms_project"]
 
-ROOMS_PATH = "/v2.0/illumination/construction/task/rooms"
 TOKEN_PATH = "/v1.0/token"
 _TASKS = "/maintenance/tasks/"
 _CACHE_LIMIT = 64

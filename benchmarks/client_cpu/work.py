@@ -138,21 +138,7 @@ async def _details(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _raw_walk(raw: RawClient, total: int, size: int, prefetch: int) -> Callable[[], Awaitable[int]]:
     async def walk() -> int:
-        count = 0
-        pages = raw.iter_pages(
-            ROOMS_PATH,
-            {"projectId": rooms_project(total)},
-            page_param="page",
-            size_param="pageSize",
-            items_key="list",
-            page_size=size,
-            prefetch=prefetch,
-            in_body=True,
-        )
-        async for items in pages:
-            for item in items:
-                count += bool(item["roomId"])
-        return count
+        return await raw.count_rooms(rooms_project(total), page_size=size, prefetch=prefetch)
 
     return walk
 

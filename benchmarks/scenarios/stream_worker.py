@@ -18,13 +18,12 @@ from typing import Any
 
 import tuyaio
 
-from ..raw import RawClient
+from ..raw import ROOMS_PATH, RawClient
 from ..rss import WalkEnd, WalkStart, figures
 
 __all__ = ["main"]
 
 CONTENDERS = ("tuyaio", "tuyaio-list", "raw")
-_ROUTE = "/v2.0/illumination/construction/task/rooms"
 
 
 async def _walk(contender: str, env: dict[str, str]) -> dict[str, Any]:
@@ -34,21 +33,9 @@ async def _walk(contender: str, env: dict[str, str]) -> dict[str, Any]:
     count = 0
     if contender == "raw":
         async with RawClient(base_url, client_id, secret) as raw:
-            await raw.get(_ROUTE, body={"page": 1, "pageSize": 1, "projectId": project})
+            await raw.get(ROOMS_PATH, body={"page": 1, "pageSize": 1, "projectId": project})
             before = WalkStart()
-            pages = raw.iter_pages(
-                _ROUTE,
-                {"projectId": project},
-                page_param="page",
-                size_param="pageSize",
-                items_key="list",
-                page_size=page_size,
-                prefetch=prefetch,
-                in_body=True,
-            )
-            async for items in pages:
-                for item in items:
-                    count += bool(item["roomId"])
+            count = await raw.count_rooms(project, page_size=page_size, prefetch=prefetch)
             after = WalkEnd(before)
     else:
         async with tuyaio.TuyaClient(client_id, secret, base_url=base_url) as client:
