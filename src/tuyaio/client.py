@@ -12,6 +12,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from .clock import loop_time
 from .envelope import Envelope
 from .events import Hook
 from .exchange import DEFAULT_MAX_BODY_BYTES, AiohttpExchange
@@ -49,7 +50,7 @@ def _credential(name: str, value: object) -> str:
 def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter | None:
     if rate_limit is None or isinstance(rate_limit, RateLimiter):
         return rate_limit
-    return TokenBucket(check_positive_number("rate_limit", rate_limit))
+    return TokenBucket(check_positive_number("rate_limit", rate_limit), clock=loop_time)
 
 
 def _client_headers(

@@ -13,10 +13,19 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-__all__ = ["DRIFT_TOLERANCE_MS", "SYSTEM_CLOCK", "Clock", "ServerClock"]
+__all__ = ["DRIFT_TOLERANCE_MS", "SYSTEM_CLOCK", "Clock", "ServerClock", "loop_time"]
 
 DRIFT_TOLERANCE_MS = 2_000
 """How far a token answer's time may be from ours before it is reported as a clock offset."""
+
+
+def loop_time() -> float:
+    """The running event loop's clock (monotonic seconds; :func:`time.monotonic` outside one),
+    so that a loop with virtual time makes every wait and deadline virtual."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
 
 
 @attrs.frozen
@@ -24,7 +33,7 @@ class Clock:
     """Where the core reads the time and sleeps: ``monotonic`` (seconds, never steps), ``time``
     (seconds since the epoch, may step) and ``sleep``."""
 
-    monotonic: Callable[[], float] = time.monotonic
+    monotonic: Callable[[], float] = loop_time
     time: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -43,7 +52,8 @@ class ServerClock:
     """
 
     def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
-        self._clock = clock
+        self.source: Clock = clock
+        """The clocks read."""
         self._server_ms: int | None = None
         self._at: float = 0.0
         self._wall_offset_ms = 0
@@ -54,19 +64,19 @@ class ServerClock:
         """How far the server's clock is ahead of the local wall clock (ms)."""
         if self._server_ms is None:
             return self._wall_offset_ms
-        return self.now_ms() - int(self._clock.time() * 1000)
+        return self.now_ms() - int(self.source.time() * 1000)
 
     def now_ms(self) -> int:
         """Server time in milliseconds since the epoch, as best we know it."""
         if self._server_ms is None:
-            return int(self._clock.time() * 1000) + self._wall_offset_ms
-        return self._server_ms + int((self._clock.monotonic() - self._at) * 1000)
+            return int(self.source.time() * 1000) + self._wall_offset_ms
+        return self._server_ms + int((self.source.monotonic() - self._at) * 1000)
 
     def observe(self, server_ms: int, round_trip_s: float = 0.0) -> bool:
         """Anchor to ``server_ms``, an answer's time, received just now after ``round_trip_s``;
         True when it moved the estimate by more than :data:`DRIFT_TOLERANCE_MS`."""
         moved = abs(server_ms - self.now_ms()) > DRIFT_TOLERANCE_MS
-        self._server_ms, self._at = server_ms, self._clock.monotonic()
+        self._server_ms, self._at = server_ms, self.source.monotonic()
         self.uncertainty_ms = int(round_trip_s * 1000) + 1
         return moved
 

@@ -173,6 +173,13 @@ class Transport:
             clock=self.clock,
         )
 
+    def use(self, exchange: Exchange, clock: Clock, connections: int = 0) -> None:
+        """Send through ``exchange`` and read ``clock`` from now on (tests: a scripted exchange
+        and virtual time), with at most ``connections`` requests open (0: no limit)."""
+        self._exchange, self._time = exchange, clock
+        self._slots = Slots(connections) if connections else None
+        self.clock.source = clock
+
     def __repr__(self) -> str:
         client_id = self._credentials.client_id
         return f"Transport(base_url={str(self._base_url)!r}, client_id={client_id!r})"
@@ -393,14 +400,13 @@ class Transport:
             )
             state.sending(now, t)
             self.stats.attempts += 1
+            failure: TransportError | None = None
             try:
                 answer = await self._exchange.send(
                     call.method, url, headers, call.body, timeout, fresh=not call.idempotent
                 )
             except ExchangeError as error:
                 failure = error.as_error(call.method, call.route, closed=self._closed)
-            else:
-                failure = None
             if failure is not None:  # raised outside the handler: no context to carry
                 _debug(call, state, "-", None, monotonic() - now)
                 raise failure
