@@ -111,7 +111,8 @@ def test_an_attempts_limits_never_reach_past_the_deadline(
 
 def test_without_a_deadline_the_limits_are_the_policys() -> None:
     s = state(policy=RetryPolicy(deadline=None))
-    assert s.left(1e9) is None and s.attempt_timeout(1e9) == LIMITS
+    assert s.left(1e9) is None
+    assert s.attempt_timeout(1e9) == LIMITS
 
 
 @pytest.mark.parametrize(
@@ -135,7 +136,8 @@ def test_the_final_error_of_a_create_that_may_have_acted_is_outcome_unknown(
     s.decide(error, 101.0, sent_token=True)
     final = s.final(error, 101.25, 2_000, uncertainty_ms=7)
     assert isinstance(final, OutcomeUnknownError) is unknown
-    assert final.attempts == 1 and final.elapsed_s == 1.25
+    assert final.attempts == 1
+    assert final.elapsed_s == 1.25
     if isinstance(final, OutcomeUnknownError):
         assert (final.first_sent_ms, final.last_sent_ms) == (993, 2_007)
         assert final.identifiers == {"a": "1"}
@@ -144,7 +146,8 @@ def test_the_final_error_of_a_create_that_may_have_acted_is_outcome_unknown(
 def test_an_error_before_sending_is_never_outcome_unknown() -> None:
     s = state(CREATE)
     final = s.final(s.expired(), 111.0, 2_000)
-    assert isinstance(final, RequestTimeoutError) and final.attempts == 0
+    assert isinstance(final, RequestTimeoutError)
+    assert final.attempts == 0
 
 
 def test_the_budget_renews_the_token_and_corrects_the_clock_once_each() -> None:

@@ -65,7 +65,8 @@ def test_the_deadline_holds_in_the_queue_for_a_connection() -> None:
         assert max(took for took, _ in outcomes) <= 3 + MARGIN_S
         done = [r for _, r in outcomes if not isinstance(r, tuyaio.TuyaError)]
         late = [r for _, r in outcomes if isinstance(r, RequestTimeoutError)]
-        assert len(done) == 3 and len(late) == 9
+        assert len(done) == 3
+        assert len(late) == 9
         # The fourth was sent with the 0.3 s left and timed out; eight never left the queue.
         assert len(server.of("/tasks/")) == 4
         assert sorted(e.attempts for e in late) == [0] * 8 + [1]
@@ -92,7 +93,8 @@ def test_a_slow_token_grant_is_bounded_by_a_views_deadline_and_goes_on_for_other
         client = client_for(server, retry=RetryPolicy(deadline=60))
         view = client.with_options(retry=RetryPolicy(deadline=3))
         took, result = await _timed(view.maintenance.get_task(PROJECT, "t1"))
-        assert isinstance(result, RequestTimeoutError) and took <= 3 + MARGIN_S
+        assert isinstance(result, RequestTimeoutError)
+        assert took <= 3 + MARGIN_S
         took, result = await _timed(client.maintenance.get_task(PROJECT, "t1"))
         assert result.task_id == "t1"
         assert server.grants == 1  # the grant went on: the second call waited for the same one
@@ -119,7 +121,8 @@ def test_close_fails_waiting_creates_as_never_sent_and_sent_ones_as_unknown() ->
         unsent = [o for o in outcomes if isinstance(o, ClientClosedError) and not o.in_flight]
         unknown = [o for o in outcomes if isinstance(o, OutcomeUnknownError)]
         assert received == 3  # a burst of 2, then one more after half a second
-        assert len(unknown) == received and len(unsent) == 6 - received
+        assert len(unknown) == received
+        assert len(unsent) == 6 - received
         assert now() < 0.9 + MARGIN_S
 
     run(main)
@@ -134,7 +137,8 @@ def test_accept_under_a_503_storm_ends_within_its_deadline_without_reconciling()
         server = FakeServer(storm)
         client = client_for(server, retry=RetryPolicy(deadline=6, max_retries=50))
         took, result = await _timed(client.maintenance.accept_task(PROJECT, "t1"))
-        assert isinstance(result, ServerError) and took <= 6 + MARGIN_S
+        assert isinstance(result, ServerError)
+        assert took <= 6 + MARGIN_S
         assert server.of("/tasks/t1") == server.of("/acceptance")  # no reconcile reads
         assert client.stats.reconciled == 0
 
@@ -157,7 +161,8 @@ def test_a_refused_repeat_after_a_lost_answer_is_reconciled_within_the_time_left
         client = client_for(server, timeout=1, retry=RetryPolicy(deadline=5, base_delay=0.1))
         assert await client.maintenance.accept_task(PROJECT, "t1") is True
         assert client.stats.reconciled == 1
-        assert len(server.of("/acceptance")) == 2 and len(server.of("/tasks/t1")) == 3
+        assert len(server.of("/acceptance")) == 2
+        assert len(server.of("/tasks/t1")) == 3
 
     run(main)
 
@@ -168,7 +173,8 @@ def test_a_create_whose_success_cannot_be_read_is_outcome_unknown_with_the_calls
         with pytest.raises(OutcomeUnknownError) as caught:
             await client.maintenance.create_task(PROJECT, worker_id="w", rooms={"r": ["d"]})
         assert isinstance(caught.value.__cause__, DecodeError)
-        assert caught.value.attempts == 1 and caught.value.first_sent_ms is not None
+        assert caught.value.attempts == 1
+        assert caught.value.first_sent_ms is not None
         with pytest.raises(DecodeError) as read:
             await client.with_options().maintenance.get_task(PROJECT, "t1")  # a read: plain
         assert read.value.attempts == 1
@@ -190,7 +196,8 @@ def test_after_a_clock_step_an_unknown_creates_window_holds_the_servers_time(ste
             await client.maintenance.create_task(PROJECT, worker_id="w", rooms={"r": ["d"]})
         received_ms = int((EPOCH_S + server.of("/task")[0].at) * 1000)
         error = caught.value
-        assert error.first_sent_ms is not None and error.last_sent_ms is not None
+        assert error.first_sent_ms is not None
+        assert error.last_sent_ms is not None
         assert error.first_sent_ms <= received_ms <= error.last_sent_ms
 
     run(main)
@@ -227,7 +234,8 @@ def test_rate_limited_calls_are_retried_and_counted() -> None:
         started = now()
         await client.maintenance.get_task(PROJECT, "t1")
         assert now() - started == pytest.approx(1.5)
-        assert client.stats.rate_limited == 2 and client.stats.retries == 2
+        assert client.stats.rate_limited == 2
+        assert client.stats.retries == 2
 
     run(main)
 

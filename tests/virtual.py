@@ -209,7 +209,7 @@ class Wall:
 def client_for(
     server: FakeServer, *, connections: int = 0, wall: Wall | None = None, **options: Any
 ) -> TuyaClient:
-    """A real client whose requests go to ``server`` on virtual time (call it inside :func:`run`)."""
+    """A real client whose requests go to ``server`` on virtual time (made inside :func:`run`)."""
     client = TuyaClient("client-id", "s" * 32, base_url="https://tuya.test", **options)
     clock = Clock(time=wall or Wall())
     client._transport.use(FakeExchange(server), clock, connections)
