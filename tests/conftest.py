@@ -19,6 +19,16 @@ SandboxFactory = Callable[..., Awaitable[Sandbox]]
 ClientFactory = Callable[..., Awaitable[TuyaClient]]
 
 
+def task_args(sandbox: Sandbox, n: int = 0) -> dict[str, Any]:
+    """``create_task`` keywords that the sandbox accepts: its ``n``-th worker and ``n``-th room of
+    the first project (each modulo their count), with every device of that room."""
+    state = sandbox.state
+    room = state.project_rooms(sandbox.project_id)[n % sandbox.config.maintenance_rooms]
+    devices = [device["device_id"] for device in state.room_devices(room["room_id"])]
+    worker = state.workers.items[n % sandbox.config.workers]
+    return {"worker_id": worker["worker_id"], "rooms": {room["room_id"]: devices}}
+
+
 @pytest.fixture
 async def exit_stack() -> AsyncIterator[AsyncExitStack]:
     async with AsyncExitStack() as stack:

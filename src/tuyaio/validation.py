@@ -25,6 +25,7 @@ __all__ = [
     "check_int",
     "check_number",
     "check_optional_bool",
+    "check_optional_text",
     "check_page",
     "check_page_size",
     "check_positive_number",
@@ -93,6 +94,17 @@ def check_bool(name: str, value: object) -> bool:
 def check_optional_bool(name: str, value: object) -> bool | None:
     """A ``bool`` or ``None``."""
     return None if value is None else check_bool(name, value)
+
+
+def check_optional_text(name: str, value: object) -> str | None:
+    """``None`` (not given) or a str that is not blank."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be blank (pass None to leave it out)")
+    return value
 
 
 def check_number(name: str, value: object) -> float:

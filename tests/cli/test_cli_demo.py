@@ -23,7 +23,8 @@ def test_demo_json_summary() -> None:
     assert result.code == 0, result.err
     summary = result.json()
     assert summary["ok"] is True
-    assert [step["name"] for step in summary["steps"]][:3] == [
+    assert [step["name"] for step in summary["steps"]][:4] == [
+        "look up the IDs (directory)",
         "open maintenance tasks",
         "walk the task list",
         "accept the finished work (batch)",

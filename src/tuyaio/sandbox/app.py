@@ -1,9 +1,10 @@
 """The sandbox as an aiohttp application: the checks every request passes, and the routes.
 
 Order per request: latency → counting → fault injection → rate limit → client_id, time window,
-signature and token → the handler. Handlers (in :mod:`.tokens`, :mod:`.maintenance` and
-:mod:`.construction`) return a ``result`` or raise :class:`~.framework.Reject`. The signature
-check is the sandbox's own, written apart from the client's signer on purpose.
+signature and token → the handler. Handlers (in :mod:`.tokens`, :mod:`.maintenance`,
+:mod:`.construction` and :mod:`.directory`) return a ``result`` or raise
+:class:`~.framework.Reject`. The signature check is the sandbox's own, written apart from the
+client's signer on purpose.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import construction, maintenance, tokens
+from . import construction, directory, maintenance, tokens
 from .config import (
     FAULT_ABORT_AFTER,
     FAULT_ENVELOPE_500,
@@ -191,7 +192,7 @@ def make_app(config: SandboxConfig) -> web.Application:
     """The sandbox application for ``config``, with its seeded data."""
     app = web.Application(middlewares=[_pipeline], client_max_size=1 << 20)
     app[RUNTIME] = Runtime(config)
-    for module in (tokens, maintenance, construction):
+    for module in (tokens, maintenance, construction, directory):
         for method, path, handler in module.ROUTES:
             # An ID in a path is [A-Za-z0-9_-]+: a path with another is not found (1108).
             safe_path = path.replace("}", ":[A-Za-z0-9_-]+}")
