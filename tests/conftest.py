@@ -72,6 +72,28 @@ async def client(sandbox: Sandbox, make_client: ClientFactory) -> TuyaClient:
 
 
 @asynccontextmanager
+async def client_answering(
+    result: Callable[[web.Request, bytes], Any],
+) -> AsyncIterator[TuyaClient]:
+    """A client for a loopback server that grants tokens and answers every other call with a
+    success envelope around ``result(request, body)``."""
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.path.startswith("/v1.0/token"):
+            answer: Any = {"access_token": "a", "refresh_token": "r", "expire_time": 7200}
+        else:
+            answer = result(request, body)
+        return web.json_response({"success": True, "t": 1_700_000_000_000, "result": answer})
+
+    async with (
+        loopback_server(handle) as base_url,
+        TuyaClient("id", "secret", base_url=base_url, retry=FAST_RETRY) as client,
+    ):
+        yield client
+
+
+@asynccontextmanager
 async def loopback_server(
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
 ) -> AsyncIterator[str]:

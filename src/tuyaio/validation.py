@@ -38,6 +38,8 @@ MAX_PREFETCH = 64
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+_MAX_DIGITS = 18
+"""The longest decimal string read as an enum value (a Java ``long`` has 19 digits)."""
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 E = TypeVar("E", bound=Enum)
 H = TypeVar("H", bound=Hashable)
@@ -157,7 +159,9 @@ def check_aware(name: str, value: object) -> datetime:
 
 
 def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]:
-    """A non-empty list of members of ``enum`` (or of its plain values, unknown ones included)."""
+    """A non-empty list of members of ``enum`` (or of its plain values, unknown ones included);
+    one value alone stands for a list of one. An int enum's values may also come as decimal
+    strings (``"0"``, what a web form or query string gives)."""
     if isinstance(values, Mapping):
         raise TypeError(f"{name} must be {enum.__name__} values or a list of them, got a mapping")
     if isinstance(values, (str, bytes, bytearray)) or not isinstance(values, Iterable):
@@ -171,6 +175,14 @@ def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]
 def _member(name: str, value: object, enum: type[E]) -> E:
     if isinstance(value, enum):
         value = value.value
+    elif (
+        issubclass(enum, int)
+        and isinstance(value, str)
+        and 0 < len(value) <= _MAX_DIGITS
+        and value.isascii()
+        and value.isdigit()
+    ):
+        value = int(value)
     elif isinstance(value, (bool, Enum)) or not isinstance(
         value, int if issubclass(enum, int) else str
     ):
