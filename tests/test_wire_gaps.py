@@ -15,6 +15,7 @@ from aiohttp import web
 from tuyaio import (
     ApiError,
     AuthorizationStatus,
+    DeviceType,
     MaintenanceStatus,
     MaintenanceTask,
     OutcomeUnknownError,
@@ -185,17 +186,23 @@ async def test_the_sandbox_filters_alike_whichever_form_one_task_status_takes(
 
 
 def test_status_filters_take_digit_strings_once_at_the_boundary() -> None:
-    assert check_enum_values("a", ["0", 1, AuthorizationStatus.EXPIRED], AuthorizationStatus) == (
+    assert check_enum_values(
+        "a", ["0", 1, AuthorizationStatus.EXPIRED], AuthorizationStatus, digit_strings=True
+    ) == (
         AuthorizationStatus.NOT_AUTHORIZED,
         AuthorizationStatus.AUTHORIZED,
         AuthorizationStatus.EXPIRED,
     )
-    assert check_enum_values("t", "3", TaskStatus) == (TaskStatus.COMPLETED,)
-    unknown = check_enum_values("t", "9", TaskStatus)[0]
+    assert check_enum_values("t", "3", TaskStatus, digit_strings=True) == (TaskStatus.COMPLETED,)
+    unknown = check_enum_values("t", "9", TaskStatus, digit_strings=True)[0]
     assert (unknown.value, unknown.is_known) == (9, False)
+    with pytest.raises(TypeError, match="device_types"):  # only filters take text
+        check_enum_values("device_types", ["1"], DeviceType)
     for bad in ("one", " 1", "1.0", "", "-1", "१"):
         with pytest.raises((TypeError, ValueError), match="authorization_status"):
-            check_enum_values("authorization_status", [bad], AuthorizationStatus)
+            check_enum_values(
+                "authorization_status", [bad], AuthorizationStatus, digit_strings=True
+            )
 
 
 async def test_digit_string_filters_list_what_the_members_list(

@@ -158,25 +158,28 @@ def check_aware(name: str, value: object) -> datetime:
     return value
 
 
-def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]:
+def check_enum_values(
+    name: str, values: object, enum: type[E], *, digit_strings: bool = False
+) -> tuple[E, ...]:
     """A non-empty list of members of ``enum`` (or of its plain values, unknown ones included);
-    one value alone stands for a list of one. An int enum's values may also come as decimal
-    strings (``"0"``, what a web form or query string gives)."""
+    one value alone stands for a list of one. With ``digit_strings``, an int enum's values may
+    also come as decimal strings (``"0"``, what a web form or query string gives a filter)."""
     if isinstance(values, Mapping):
         raise TypeError(f"{name} must be {enum.__name__} values or a list of them, got a mapping")
     if isinstance(values, (str, bytes, bytearray)) or not isinstance(values, Iterable):
         values = (values,)
-    members = tuple(_member(name, value, enum) for value in values)
+    members = tuple(_member(name, value, enum, digit_strings) for value in values)
     if not members:
         raise ValueError(f"{name} must not be empty")
     return members
 
 
-def _member(name: str, value: object, enum: type[E]) -> E:
+def _member(name: str, value: object, enum: type[E], digit_strings: bool) -> E:
     if isinstance(value, enum):
         value = value.value
     elif (
-        issubclass(enum, int)
+        digit_strings
+        and issubclass(enum, int)
         and isinstance(value, str)
         and 0 < len(value) <= _MAX_DIGITS
         and value.isascii()

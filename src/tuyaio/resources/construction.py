@@ -137,7 +137,8 @@ def _filters(project_id: str, filters: Mapping[str, Any], declared: Any) -> dict
     for name in declared.__annotations__:
         value = filters.get(name)
         if value is not None and name in _STATUSES:
-            value = [str(m.value) for m in check_enum_values(name, value, _STATUSES[name])]
+            members = check_enum_values(name, value, _STATUSES[name], digit_strings=True)
+            value = [str(m.value) for m in members]
             if name in _SCALAR_WHEN_ONE and len(value) == 1:
                 value = value[0]
         elif value is not None and name.endswith("_time"):
