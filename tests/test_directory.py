@@ -357,3 +357,13 @@ async def test_undocumented_values_and_missing_fields_decode(
     assert room.created_at == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
     assert (room.telephone, room.project_id) == (None, None)
     assert json.loads(json.dumps(room.construction_status)) == "DEMOLISHED"
+
+
+@pytest.mark.parametrize("name", list(WALKS))
+async def test_a_walk_is_exact_when_the_server_caps_its_pages(
+    big: Sandbox, make_client: ClientFactory, name: str
+) -> None:
+    walk, expected, key, _ = WALKS[name]
+    big.configure(page_size_cap=2)
+    client = await make_client(big)
+    assert [getattr(item, key) async for item in walk(client, 7)] == expected(big)

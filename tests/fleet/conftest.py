@@ -110,6 +110,47 @@ async def closers() -> AsyncIterator[Closers]:
         await item.aclose()
 
 
+@attrs.frozen
+class Timing:
+    """Wall-clock bounds, checked only in the ``slow`` run: the default run never compares
+    durations (a loaded machine may stretch any of them); it checks what the call did."""
+
+    checked: bool
+
+    def below(self, seconds: float, bound: float, what: str = "") -> None:
+        """``seconds`` is under ``bound`` (in the slow run)."""
+        if self.checked:
+            assert seconds < bound, f"{what}: {seconds:.3f} s, bound {bound:g} s"
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(False, id="behaviour"),
+        pytest.param(True, id="timing", marks=pytest.mark.slow),
+    ]
+)
+def timing(request: pytest.FixtureRequest) -> Timing:
+    """A test taking ``timing`` runs twice: its behaviour by default, its time bounds under
+    ``-m slow`` (where the machine is not shared with other tests)."""
+    return Timing(bool(request.param))
+
+
+CLOCKS_US = 5_000  # Redis's clock against the event loop's: both the same machine's, in step
+
+
+async def redis_now_us(client: aioredis.Redis) -> int:
+    """Redis's clock, in microseconds."""
+    seconds, micros = await client.time()
+    return int(seconds) * 1_000_000 + int(micros)
+
+
+async def schedule_snapshot(client: aioredis.Redis, name: str) -> tuple[int, int, int]:
+    """Redis's clock, the rate schedule ``name`` and its PTTL, read at one instant."""
+    async with client.pipeline(transaction=True) as pipe:
+        (seconds, micros), tat, pttl = await pipe.time().get(name).pttl(name).execute()
+    return int(seconds) * 1_000_000 + int(micros), int(tat), int(pttl)
+
+
 def make_token(name: str, *, expires_at_ms: int = 10**13, lifetime_ms: int = 7_200_000) -> Token:
     """A token pair named ``name`` (``access-NAME``/``refresh-NAME``)."""
     return Token(

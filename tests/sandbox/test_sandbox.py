@@ -293,7 +293,7 @@ async def test_configure_checks_the_values_too(sandbox: Sandbox) -> None:
     with pytest.raises(TypeError, match="secret, tasks cannot change"):
         sandbox.configure(tasks=5, secret="other", latency_ms=1)
     assert sandbox.config.latency_ms == 0
-    assert FaultConfig(routes=["GET /x"]).routes == frozenset({"GET /x"})
+    assert FaultConfig(routes=["GET /v1.0/token"]).routes == frozenset({"GET /v1.0/token"})
     sandbox.configure(latency_ms=0.5, clock_skew_s=-3)
     assert sandbox.config.latency_ms == 0.5
 

@@ -226,7 +226,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
 
 def _print_summary(out: Output, summary: dict[str, Any]) -> None:
     sandbox, totals = summary["sandbox"], summary["totals"]
-    out.write(
+    out.say(
         f"tuyaio demo: the built-in sandbox at {sandbox['base_url']} ({sandbox['latency_ms']:g} "
         f"ms latency, {sandbox['tasks']} tasks, {sandbox['rooms']} rooms)\n\n"
     )
@@ -235,7 +235,7 @@ def _print_summary(out: Output, summary: dict[str, Any]) -> None:
         for n, step in enumerate(summary["steps"], start=1)
     ]
     out.table(("#", "step", "result", "requests", "ms"), rows, "Workflow")
-    out.write(
+    out.say(
         f"Totals: {totals['seconds']:.2f} s, {totals['requests']} requests "
         f"({totals['retries']} retries), {totals['token_grants']} token grant(s)\n"
     )

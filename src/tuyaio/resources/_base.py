@@ -8,7 +8,8 @@ the generic :class:`~tuyaio.pagination.AsyncPager` walks the pages without knowi
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -53,11 +54,20 @@ CONSTRUCTION_PAGING = Paging("page", "pageSize", ("list", "records"), 10_000, in
 
 @attrs.frozen
 class Listing(Generic[T]):
-    """A paged endpoint: its route, the type of its items, and its family's paging."""
+    """A paged endpoint: its route, the type of its items, and its family's paging.
+
+    ``key`` names the attribute that identifies an item (``None``: the whole item), by which a
+    walk notices an item served twice.
+    """
 
     route: Route
     item_type: type[T]
     paging: Paging
+    key: str | None = None
+
+    def item_key(self) -> Callable[[T], Hashable] | None:
+        """What identifies an item, for the pager."""
+        return None if self.key is None else operator.attrgetter(self.key)
 
     def build(
         self, path: Mapping[str, str], filters: Mapping[str, Any], page_no: int, page_size: int
@@ -168,4 +178,10 @@ class Resource:
             limit=limit,
             prefetch=prefetch,
             max_page_size=listing.paging.max_page_size,
+            key=listing.item_key(),
+            error_fields={
+                "method": listing.route.method,
+                "route": listing.route.template,
+                "path_args": {} if listing.route.secret_path else dict(path),
+            },
         )

@@ -31,8 +31,10 @@ __all__ = ["ConstructionResource", "RecordFields", "RecordFilters", "RoomFilters
 
 _PREFIX = "/v2.0/illumination/construction"
 _RECORD = Route("POST", _PREFIX + "/record")
-_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), Room, CONSTRUCTION_PAGING)
-_RECORDS = Listing(Route("GET", _PREFIX + "/task/records"), ConstructionRecord, CONSTRUCTION_PAGING)
+_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), Room, CONSTRUCTION_PAGING, "room_id")
+_RECORDS = Listing(
+    Route("GET", _PREFIX + "/task/records"), ConstructionRecord, CONSTRUCTION_PAGING, "record_id"
+)
 _RECORD_DETAIL = Route("GET", _PREFIX + "/task/record/{record_id}")
 _CANCEL = Route("DELETE", _PREFIX + "/task/cancelAuthorization/{record_id}")
 

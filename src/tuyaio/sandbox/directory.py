@@ -4,7 +4,8 @@ Served from the same seeded data as the other calls: the workers, rooms and devi
 are exactly the ones a maintenance task may name, the lighting projects exactly the ones the
 construction calls accept. Smart Engineering listings page by ``page_no``/``page_size`` (1–99) in
 the query, the lighting projects by ``page``/``pageSize`` (1–10000) and ``keyword`` in the query;
-out of range is 1101. An unknown project is 1106 (as for the tasks), an unknown room 1000.
+out of range is 1101, and ``page_size_cap`` caps them as it does the others. An unknown project
+is 1106 (as for the tasks), an unknown room 1000.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ __all__ = ["ROUTES"]
 _OSAAS = "/v1.0/osaas"
 
 
-def _page(request: web.Request, items: list[Item], key: str) -> dict[str, Any]:
-    page_no, page_size, shown = page(query(request), items, ("page_no", "page_size"), 99)
+def _page(request: web.Request, runtime: Runtime, items: list[Item], key: str) -> dict[str, Any]:
+    cap = runtime.config.page_size_cap
+    page_no, page_size, shown = page(query(request), items, ("page_no", "page_size"), 99, cap)
     return {"total": len(items), "page_no": page_no, "page_size": page_size, key: shown}
 
 
@@ -42,7 +44,7 @@ def _room(request: web.Request, runtime: Runtime) -> Item:
 
 async def projects(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET /v1.0/osaas/projects?page_no&page_size``."""
-    return _page(request, runtime.state.projects.items, "projects")
+    return _page(request, runtime, runtime.state.projects.items, "projects")
 
 
 async def project(request: web.Request, runtime: Runtime) -> Item:
@@ -52,13 +54,13 @@ async def project(request: web.Request, runtime: Runtime) -> Item:
 
 async def workers(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET /v1.0/osaas/construction/workers?page_no&page_size``."""
-    return _page(request, runtime.state.workers.items, "workers")
+    return _page(request, runtime, runtime.state.workers.items, "workers")
 
 
 async def rooms(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET /v1.0/osaas/projects/{project_id}/rooms?page_no&page_size``."""
     state = runtime.state
-    listing = _page(request, state.project_rooms(_project(request, runtime)), "rooms")
+    listing = _page(request, runtime, state.project_rooms(_project(request, runtime)), "rooms")
     listing["rooms"] = [state.room_summary(room) for room in listing["rooms"]]
     return listing
 
@@ -70,12 +72,16 @@ async def room(request: web.Request, runtime: Runtime) -> Item:
 
 async def devices(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET /v1.0/osaas/projects/{project_id}/devices?page_no&page_size``."""
-    return _page(request, runtime.state.project_devices(_project(request, runtime)), "devices")
+    return _page(
+        request, runtime, runtime.state.project_devices(_project(request, runtime)), "devices"
+    )
 
 
 async def room_devices(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET /v1.0/osaas/rooms/{room_id}/devices?page_no&page_size``."""
-    return _page(request, runtime.state.room_devices(_room(request, runtime)["room_id"]), "devices")
+    return _page(
+        request, runtime, runtime.state.room_devices(_room(request, runtime)["room_id"]), "devices"
+    )
 
 
 async def lighting_projects(request: web.Request, runtime: Runtime) -> dict[str, Any]:
@@ -85,7 +91,7 @@ async def lighting_projects(request: web.Request, runtime: Runtime) -> dict[str,
     table: Table = runtime.state.lighting
     keyword = params.get("keyword")
     items = [p for p in table.items if keyword in p["name"]] if keyword else table.items
-    shown = page(params, items, ("page", "pageSize"), 10_000)[2]
+    shown = page(params, items, ("page", "pageSize"), 10_000, runtime.config.page_size_cap)[2]
     return {"total": len(items), "list": shown}
 
 

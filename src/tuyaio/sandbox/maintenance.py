@@ -73,7 +73,9 @@ async def create(request: web.Request, runtime: Runtime) -> str:
 async def listing(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET …/tasks?page_no&page_size``."""
     tasks = _tasks(request, runtime).items
-    page_no, page_size, shown = page(query(request), tasks, ("page_no", "page_size"), 99)
+    page_no, page_size, shown = page(
+        query(request), tasks, ("page_no", "page_size"), 99, runtime.config.page_size_cap
+    )
     return {
         "total": len(tasks),
         "page_no": page_no,
