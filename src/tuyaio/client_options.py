@@ -9,19 +9,17 @@ client's keyword arguments.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TypedDict
+from typing import TypedDict
 
 import aiohttp
 from yarl import URL
 
 from .events import Hook
+from .options import Timeout
 from .quota import CallQuota
 from .ratelimit import RateLimiter
 from .retry import RetryPolicy
 from .tokens import TokenStore
-
-if TYPE_CHECKING:
-    from .client import Timeout
 
 __all__ = ["ClientOptions"]
 

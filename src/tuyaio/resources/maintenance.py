@@ -16,6 +16,7 @@ from ..models.maintenance import (
     RoomDevices,
     TaskCreation,
 )
+from ..options import Options
 from ..pagination import AsyncPager
 from ..routes import Call, Route
 from ..transport import Reconcile
@@ -26,7 +27,7 @@ __all__ = ["MaintenanceResource"]
 
 _PREFIX = "/v1.0/osaas/projects/{project_id}/maintenance"
 _CREATE = Route("POST", _PREFIX + "/task")
-_TASKS = Listing(Route("GET", _PREFIX + "/tasks"), MaintenanceTask, MAINTENANCE_PAGING)
+_TASKS = Listing(Route("GET", _PREFIX + "/tasks"), MaintenanceTask, MAINTENANCE_PAGING, "task_id")
 _TASK = Route("GET", _PREFIX + "/tasks/{task_id}")
 _REOPEN = Route("POST", _PREFIX + "/tasks/{task_id}/reopen", idempotent=True)
 _ACCEPT = Route("POST", _PREFIX + "/tasks/{task_id}/acceptance", idempotent=True)
@@ -211,9 +212,9 @@ class MaintenanceResource(Resource):
         """True when the task is in one of the ``wanted`` states (``None``: deleted), else None."""
         detail = _TASK.build(action.path_args)
 
-        async def check() -> bool | None:
+        async def check(options: Options) -> bool | None:
             try:
-                task = await self._fetch(detail, MaintenanceTaskDetail)
+                task = await self._within(options)._fetch(detail, MaintenanceTaskDetail)
             except NotFoundError:
                 return True if wanted is None else None
             except TuyaError:
