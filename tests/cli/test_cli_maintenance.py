@@ -21,7 +21,7 @@ ROOMS = [
     "--room",
     "145267896505001=00122433001,00122433002",
     "--room",
-    "145267896505002=00122433003",
+    "145267896505002=00122433004",
 ]
 
 
@@ -148,7 +148,7 @@ def test_create_get_accept_reopen_delete(cli: Any, served: Served) -> None:
     assert task["status"] == "PENDING_MAINTENANCE"
     assert {room["room_id"]: room["device_ids"] for room in task["rooms"]} == {
         "145267896505001": ["00122433001", "00122433002"],
-        "145267896505002": ["00122433003"],
+        "145267896505002": ["00122433004"],
     }
     assert table.code == 0
     assert "pending maintenance" in table.out

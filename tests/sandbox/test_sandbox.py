@@ -191,7 +191,10 @@ async def test_each_answering_fault_kind(make_sandbox: Any, kind: str) -> None:
 async def test_abort_after_processes_then_drops_the_connection(make_sandbox: Any) -> None:
     sandbox = await make_sandbox(faults=FaultConfig(rate=1.0, kinds={"abort_after"}))
     before = len(sandbox.state.tasks(sandbox.project_id))
-    body = b'{"worker_id":"w1","room_device_relations":[{"room_id":"r","device_ids":["d"]}]}'
+    body = (
+        b'{"worker_id":"1306411812723001",'
+        b'"room_device_relations":[{"room_id":"145267896505001","device_ids":["00122433001"]}]}'
+    )
     async with aiohttp.ClientSession() as session:
         raw = RawClient(sandbox, session)
         await raw.grant()

@@ -12,7 +12,7 @@ from tuyaio import OutcomeUnknownError
 from tuyaio.sandbox import FAULT_SLOW, FaultConfig, SandboxConfig
 from tuyaio.sandbox.app import route_names
 
-from ..conftest import ClientFactory, SandboxFactory
+from ..conftest import ClientFactory, SandboxFactory, task_args
 
 CREATE_TASK = "POST /v1.0/osaas/projects/{project_id}/maintenance/task"
 CREATE_RECORD = "POST /v2.0/illumination/construction/record"
@@ -64,7 +64,7 @@ async def test_a_slow_create_still_happens_after_the_client_gave_up(
     sandbox = await make_sandbox(tasks=0, faults=faults)
     client = await make_client(sandbox, timeout=0.05)
     with pytest.raises(OutcomeUnknownError):
-        await client.maintenance.create_task(sandbox.project_id, worker_id="w", rooms={"r": ["d"]})
+        await client.maintenance.create_task(sandbox.project_id, **task_args(sandbox))
     for _ in range(200):  # the server finishes it on its own, a moment later
         if sandbox.state.tasks(sandbox.project_id):
             break

@@ -38,15 +38,18 @@ class Paging:
 
     page_param: str
     size_param: str
-    items_key: str
+    items_keys: tuple[str, ...]
+    """Where the items are: the first of these keys present and not null."""
     max_page_size: int
     in_body: bool
     """The parameters travel as a JSON body on the GET (docs/protocol.md, "Construction
     listings: parameters in a JSON body on the GET")."""
 
 
-MAINTENANCE_PAGING = Paging("page_no", "page_size", "tasks", 99, in_body=False)
-CONSTRUCTION_PAGING = Paging("page", "pageSize", "list", 10_000, in_body=True)
+MAINTENANCE_PAGING = Paging("page_no", "page_size", ("tasks",), 99, in_body=False)
+CONSTRUCTION_PAGING = Paging("page", "pageSize", ("list", "records"), 10_000, in_body=True)
+"""Tuya's lighting SDK pages carry their items under ``list`` or ``records`` (docs/protocol.md,
+"Listings")."""
 
 
 @attrs.frozen
@@ -83,9 +86,15 @@ class Listing(Generic[T]):
         items may be missing or null only on a page past the end; a page never holds more items
         than were asked for.
         """
-        items_key = self.paging.items_key
-        total = result.get("total") if isinstance(result, dict) else None
-        raw_items = result.get(items_key) if isinstance(result, dict) else None
+        keys = self.paging.items_keys
+        items_key, total, raw_items = "|".join(keys), None, None
+        if isinstance(result, dict):
+            total = result.get("total")
+            for key in keys:
+                raw_items = result.get(key)
+                if raw_items is not None:
+                    items_key = key
+                    break
         problem = None
         if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= MAX_TOTAL:
             problem = f"expected {{total: int 0..{MAX_TOTAL}, {items_key}: [...]}} @ result"

@@ -2,7 +2,7 @@
 
 Order per request: reading it whole → latency → counting → fault injection → rate limit →
 client_id, time window, signature and token → the handler. Handlers (in :mod:`.tokens`,
-:mod:`.maintenance` and :mod:`.construction`) return a ``result`` or raise
+:mod:`.maintenance`, :mod:`.construction` and :mod:`.directory`) return a ``result`` or raise
 :class:`~.framework.Reject`. The signature check is the sandbox's own, written apart from the
 client's signer on purpose.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import construction, maintenance, tokens
+from . import construction, directory, maintenance, tokens
 from .config import (
     FAULT_ABORT_AFTER,
     FAULT_ENVELOPE_500,
@@ -37,7 +37,7 @@ from .framework import Handler, Reject, Runtime, query
 __all__ = ["RUNTIME", "expected_sign", "make_app", "route_names"]
 
 RUNTIME = web.AppKey("runtime", Runtime)
-_MODULES = (tokens, maintenance, construction)
+_MODULES = (tokens, maintenance, construction, directory)
 _TOKEN_ROUTES = frozenset(path for _, path, _ in tokens.ROUTES)
 _REFUSING_FAULTS = {
     FAULT_ENVELOPE_500: (500, "system error,please contact the admin"),

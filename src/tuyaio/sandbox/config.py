@@ -129,6 +129,12 @@ class SandboxConfig:
     )
     rooms: int = attrs.field(default=2000, validator=_count(0))
     records: int = attrs.field(default=50, validator=_count(0))
+    workers: int = attrs.field(default=12, validator=_count(1))
+    """The account's workers: the ``worker_id`` values a task may name."""
+    maintenance_rooms: int = attrs.field(default=40, validator=_count(1))
+    """Rooms of each maintenance project (the first is ``145267896505001``)."""
+    devices_per_room: int = attrs.field(default=3, validator=_count(1))
+    """Devices of each maintenance room (the first is ``00122433001``)."""
     page_size_cap: int | None = attrs.field(default=None, validator=optional(_count(1)))
     """At most this many items a page, whatever the page size asked for (``None``: no cap), with
     the listing's true ``total``, as some servers do; pages are counted at the capped size."""
