@@ -9,19 +9,18 @@ from typing import Any
 import pytest
 
 from tuyaio import TuyaClient, batch
+from tuyaio.sandbox import Sandbox
 
-from .conftest import ClientFactory, SandboxFactory
+from .conftest import ClientFactory, SandboxFactory, task_args
 
 RUNS = 5
 
 
-def creator(client: TuyaClient, project: str, fail_at: int | None = None) -> Any:
+def creator(client: TuyaClient, sandbox: Sandbox, fail_at: int | None = None) -> Any:
     async def create(n: int) -> str:
         if n == fail_at:
             raise ValueError("a bad input fails at once")
-        return await client.maintenance.create_task(
-            project, worker_id=f"w{n}", rooms={f"r{n}": [f"d{n}"]}
-        )
+        return await client.maintenance.create_task(sandbox.project_id, **task_args(sandbox, n))
 
     return create
 
@@ -37,7 +36,7 @@ async def test_stop_on_error_reports_every_create_it_started(
     client = await make_client(sandbox)
     for run in range(RUNS):
         before = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)}
-        create = creator(client, sandbox.project_id, fail_at=3 + run)
+        create = creator(client, sandbox, fail_at=3 + run)
         outcomes = await batch.run(create, range(40), concurrency=4, stop_on_error=True)
         created = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)} - before
         assert created == reported_ids(outcomes)
@@ -52,7 +51,7 @@ async def test_stream_with_stop_on_error_reports_every_create_it_started(
     client = await make_client(sandbox)
     for run in range(RUNS):
         before = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)}
-        create = creator(client, sandbox.project_id, fail_at=2 + run)
+        create = creator(client, sandbox, fail_at=2 + run)
         stream = batch.stream(create, range(40), concurrency=4, ordered=False, stop_on_error=True)
         outcomes = [outcome async for outcome in stream]
         created = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)} - before
@@ -74,7 +73,7 @@ async def test_a_batch_cancelled_by_wait_for_reports_every_create_it_started(
     for _ in range(RUNS):
         before = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)}
         seen.clear()
-        create = creator(client, sandbox.project_id)
+        create = creator(client, sandbox)
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(
                 batch.run(create, range(500), concurrency=8, progress=progress), timeout_s
