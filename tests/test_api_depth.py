@@ -37,7 +37,7 @@ from tuyaio.sandbox import (
     Sandbox,
 )
 
-from .conftest import FAST_RETRY, ClientFactory, SandboxFactory, loopback_server
+from .conftest import FAST_RETRY, ClientFactory, SandboxFactory, loopback_server, task_args
 
 CREATE_TASK = "POST /v1.0/osaas/projects/{project_id}/maintenance/task"
 CREATE_RECORD = "POST /v2.0/illumination/construction/record"
@@ -91,7 +91,7 @@ async def test_hooks_see_retries_tokens_waits_and_unknown_outcomes_but_no_secret
     await client.maintenance.list_tasks(project)
     sandbox.configure(faults=FaultConfig(rate=1.0, kinds={FAULT_ABORT_AFTER}, routes={CREATE_TASK}))
     with pytest.raises(OutcomeUnknownError):
-        await client.maintenance.create_task(project, worker_id="w1", rooms={"r1": ["d1"]})
+        await client.maintenance.create_task(project, **task_args(sandbox))
 
     calls = [e for e in events if isinstance(e, CallEvent)]
     attempts = [e for e in events if isinstance(e, AttemptEvent)]
@@ -189,12 +189,12 @@ async def test_find_created_resolves_every_unknown_create(
     )
     unknown_tasks: list[tuple[str, OutcomeUnknownError]] = []
     created_tasks: set[str] = set()
+    seeded = {task["task_id"] for task in sandbox.state.tasks(project)}
     for n in range(40):
-        room = f"room-{n}"
+        args = task_args(sandbox, n)
+        room = next(iter(args["rooms"]))
         try:
-            created_tasks.add(
-                await client.maintenance.create_task(project, worker_id="w", rooms={room: ["d"]})
-            )
+            created_tasks.add(await client.maintenance.create_task(project, **args))
         except OutcomeUnknownError as error:
             unknown_tasks.append((room, error))
     unknown_records: list[tuple[str, OutcomeUnknownError]] = []
@@ -216,7 +216,9 @@ async def test_find_created_resolves_every_unknown_create(
     assert unknown_records
 
     by_room = {
-        t["room_device_relations"][0]["room_id"]: t["task_id"] for t in sandbox.state.tasks(project)
+        t["room_device_relations"][0]["room_id"]: t["task_id"]
+        for t in sandbox.state.tasks(project)
+        if t["task_id"] not in seeded
     }
     found_some = missing_some = False
     for room, error in unknown_tasks:

@@ -24,6 +24,7 @@ import tuyaio
 from tuyaio import (
     ClientClosedError,
     DecodeError,
+    IncompleteListingError,
     OutcomeUnknownError,
     RequestTimeoutError,
     RetryPolicy,
@@ -141,8 +142,14 @@ async def create_task(client: TuyaClient) -> Any:
 
 HUGE_TOTAL = '{"success":true,"result":{"total":' + "9" * 400 + ',"tasks":[]}}'
 OVERSIZED = json.dumps({"success": True, "result": {"total": 5, "tasks": [{"task_id": "1"}] * 30}})
-SAME_PAGE = json.dumps(
+SAME_ITEM = json.dumps(
     {"success": True, "result": {"total": 2**31 - 1, "tasks": [{"task_id": "x"}] * 99}}
+)
+SAME_PAGE = json.dumps(
+    {
+        "success": True,
+        "result": {"total": 2**31 - 1, "tasks": [{"task_id": f"{i}"} for i in range(99)]},
+    }
 )
 
 
@@ -155,12 +162,13 @@ SAME_PAGE = json.dumps(
         (deep_json, create_task, OutcomeUnknownError, 1),
         (raw('{"success":true,"result":{"total":1e400,"tasks":[]}}'), list_tasks, DecodeError, 1),
         (raw(HUGE_TOTAL), list_tasks, DecodeError, 1),
-        (raw(SAME_PAGE), walk_tasks, None, 20),
+        (raw(SAME_ITEM), walk_tasks, IncompleteListingError, 1),
+        (raw(SAME_PAGE), walk_tasks, IncompleteListingError, 20),
         (raw(OVERSIZED), list_tasks, DecodeError, 1),
     ],
     ids=[
         *("endless", "gzip-bomb", "deep-json", "deep-json-create", "float-total"),
-        *("huge-total", "same-page", "oversized-page"),
+        *("huge-total", "same-item", "same-page", "oversized-page"),
     ],
 )  # fmt: skip
 async def test_every_hostile_answer_ends_in_a_typed_error_within_bounds(

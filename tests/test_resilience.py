@@ -26,7 +26,7 @@ from tuyaio import (
 )
 from tuyaio.sandbox import FAULT_KINDS, FaultConfig, Sandbox
 
-from .conftest import FAST_RETRY, ClientFactory, SandboxFactory
+from .conftest import FAST_RETRY, ClientFactory, SandboxFactory, task_args
 
 SLOW_S = 0.6
 DETAIL_ROUTE = "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}"
@@ -112,14 +112,16 @@ async def test_500_creates_with_dropped_connections_never_duplicate(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="tuyaio")
     sandbox = await make_sandbox(
-        tasks=0, seed=5, faults=FaultConfig(rate=0.10, kinds={"abort_after", "rate_limit"})
+        tasks=0,
+        seed=5,
+        workers=500,
+        maintenance_rooms=500,
+        faults=FaultConfig(rate=0.10, kinds={"abort_after", "rate_limit"}),
     )
     client = await make_client(sandbox)
 
     async def create(n: int) -> str:
-        return await client.maintenance.create_task(
-            sandbox.project_id, worker_id=f"w{n}", rooms={f"r{n}": [f"d{n}"]}
-        )
+        return await client.maintenance.create_task(sandbox.project_id, **task_args(sandbox, n))
 
     outcomes = await batch.run(create, range(500), concurrency=32)
     created = {o.result for o in outcomes if o.ok}
@@ -134,7 +136,9 @@ async def test_500_creates_with_dropped_connections_never_duplicate(
     assert len(unknown) == sandbox.state.faults["abort_after"] > 20
     assert sandbox.state.faults["rate_limit"] > 20  # rejected before processing: retried
     for outcome in unknown:
-        assert outcome.error.identifiers["worker_id"] == f"w{outcome.input}"
+        assert (
+            outcome.error.identifiers["worker_id"] == task_args(sandbox, outcome.input)["worker_id"]
+        )
     assert_no_secrets(caplog, sandbox, client)
 
 
@@ -224,7 +228,7 @@ async def test_timeouts_per_client_and_per_call(
     page = await patient.maintenance.list_tasks(sandbox.project_id)
     assert page.total > 0
     with pytest.raises(OutcomeUnknownError):
-        await client.maintenance.create_task(sandbox.project_id, worker_id="w", rooms={"r": ["d"]})
+        await client.maintenance.create_task(sandbox.project_id, **task_args(sandbox))
 
 
 async def test_a_failed_refresh_keeps_the_refresh_token_out_of_the_exception_chain(

@@ -16,7 +16,7 @@ from .events import Hook
 from .quota import CallQuota, LocalCallQuota, Usage
 from .ratelimit import RateLimiter, TokenBucket
 from .regions import resolve_base_url
-from .resources import ConstructionResource, MaintenanceResource
+from .resources import ConstructionResource, DirectoryResource, MaintenanceResource
 from .retry import RetryPolicy
 from .routes import Route, check_raw_path, method_name
 from .signing import QueryValue, encode_query
@@ -225,6 +225,11 @@ class TuyaClient:
     def construction(self) -> ConstructionResource:
         """Smart Lighting construction management (v2.0)."""
         return ConstructionResource(self._transport, self._options)
+
+    @cached_property
+    def directory(self) -> DirectoryResource:
+        """Where the IDs come from: projects, workers, rooms and devices."""
+        return DirectoryResource(self._transport, self._options)
 
     @property
     def usage(self) -> Usage:

@@ -143,8 +143,23 @@ def _plausible_ms(value: object) -> int | None:
     return None
 
 
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_MAX_CODE_DIGITS = 18
+"""A code longer than this is no code (it would not fit a Java ``long``)."""
+
+
+def _code(value: object) -> int | None:
+    """The envelope's ``code``: a JSON integer, or a string of decimal digits (Tuya's lighting SDK
+    types it ``String``: ``"1010"`` is 1010); anything else is no code."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if (
+        isinstance(value, str)
+        and 0 < len(value) <= _MAX_CODE_DIGITS
+        and value.isascii()
+        and value.isdigit()
+    ):
+        return int(value)
+    return None
 
 
 def parse_envelope(
@@ -212,7 +227,7 @@ def parse_envelope(
     if document["success"] and status == 200:
         return Envelope(result=document.get("result"), t=t, tid=tid)
 
-    code = _int_or_none(document.get("code"))
+    code = _code(document.get("code"))
     msg = document.get("msg")
     text = msg if isinstance(msg, str) else ""
     if code is not None or "cross-region" in text:

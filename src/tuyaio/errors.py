@@ -22,6 +22,7 @@ __all__ = [
     "DataCenterSuspendedError",
     "DecodeError",
     "Hint",
+    "IncompleteListingError",
     "InvalidParameterError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -218,6 +219,34 @@ class OutcomeUnknownError(TuyaError):
         ids = ", ".join(f"{key}={value}" for key, value in self.identifiers.items())
         return f"outcome unknown, not retried ({self.reason}); check before repeating" + (
             f": {ids}" if ids else ""
+        )
+
+
+@attrs.define(kw_only=True, eq=False, str=False)
+class IncompleteListingError(TuyaError):
+    """A listing walk cannot yield every item exactly once: a page is shorter than the listing's
+    own ``total`` says, or serves again items the walk already yielded (docs/listings.md).
+
+    ``page_no``/``page_size``: the page (as asked for); ``total``: the total that page reported;
+    ``served``: its items; ``expected``: the items its ``total`` implies; ``yielded``: the items
+    the walk yielded before it. Every item yielded before the error was yielded once.
+    """
+
+    page_no: int = 0
+    page_size: int = 0
+    total: int = 0
+    served: int = 0
+    expected: int = 0
+    yielded: int = 0
+    detail: str = ""
+
+    @property
+    def summary(self) -> str:
+        """Which page, what it served against what its total implies, and why."""
+        return (
+            f"listing incomplete at page {self.page_no} (size {self.page_size}): {self.detail}; "
+            f"served {self.served} items, {self.expected} expected from total {self.total}, "
+            f"{self.yielded} yielded before it"
         )
 
 

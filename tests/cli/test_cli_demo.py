@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import run_cli
+from .conftest import Capture, run_cli
 
 SMALL = [
     "--tasks",
@@ -23,7 +23,8 @@ def test_demo_json_summary() -> None:
     assert result.code == 0, result.err
     summary = result.json()
     assert summary["ok"] is True
-    assert [step["name"] for step in summary["steps"]][:3] == [
+    assert [step["name"] for step in summary["steps"]][:4] == [
+        "look up the IDs (directory)",
         "open maintenance tasks",
         "walk the task list",
         "accept the finished work (batch)",
@@ -46,8 +47,17 @@ def test_demo_json_summary() -> None:
 
 
 def test_demo_for_people() -> None:
-    result = run_cli("demo", *SMALL)
+    result = run_cli("demo", *SMALL, stdout=Capture(tty=True))
     assert result.code == 0, result.err
     for heading in ("Workflow", "read through 10% faults", "Totals"):
         assert heading in result.out
     assert "token grant" in result.out
+
+
+def test_demo_into_a_pipe_writes_only_its_rows() -> None:
+    result = run_cli("demo", *SMALL)
+    assert result.code == 0, result.err
+    rows = [line.split("\t") for line in result.out.splitlines()]
+    assert [row[0] for row in rows] == [str(n) for n in range(1, 8)]
+    assert all(len(row) == 5 for row in rows)
+    assert "Totals" in result.err

@@ -35,6 +35,7 @@ _FAILURES: tuple[tuple[type[BaseException], str, ExitCode], ...] = (
     (UsageError, "usage error", ExitCode.USAGE),
     (ValueError, "usage error", ExitCode.USAGE),
     (TypeError, "usage error", ExitCode.USAGE),
+    (KeyboardInterrupt, "interrupted", ExitCode.INTERRUPTED),
     (BaseException, "error", ExitCode.TRANSPORT),
 )
 """What an error is called on stderr, and its exit code: the first row it is an instance of."""

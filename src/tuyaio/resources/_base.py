@@ -8,7 +8,8 @@ the generic :class:`~tuyaio.pagination.AsyncPager` walks the pages without knowi
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -37,24 +38,36 @@ class Paging:
 
     page_param: str
     size_param: str
-    items_key: str
+    items_keys: tuple[str, ...]
+    """Where the items are: the first of these keys present and not null."""
     max_page_size: int
     in_body: bool
     """The parameters travel as a JSON body on the GET (docs/protocol.md, "Construction
     listings: parameters in a JSON body on the GET")."""
 
 
-MAINTENANCE_PAGING = Paging("page_no", "page_size", "tasks", 99, in_body=False)
-CONSTRUCTION_PAGING = Paging("page", "pageSize", "list", 10_000, in_body=True)
+MAINTENANCE_PAGING = Paging("page_no", "page_size", ("tasks",), 99, in_body=False)
+CONSTRUCTION_PAGING = Paging("page", "pageSize", ("list", "records"), 10_000, in_body=True)
+"""Tuya's lighting SDK pages carry their items under ``list`` or ``records`` (docs/protocol.md,
+"Listings")."""
 
 
 @attrs.frozen
 class Listing(Generic[T]):
-    """A paged endpoint: its route, the type of its items, and its family's paging."""
+    """A paged endpoint: its route, the type of its items, and its family's paging.
+
+    ``key`` names the attribute that identifies an item (``None``: the whole item), by which a
+    walk notices an item served twice.
+    """
 
     route: Route
     item_type: type[T]
     paging: Paging
+    key: str | None = None
+
+    def item_key(self) -> Callable[[T], Hashable] | None:
+        """What identifies an item, for the pager."""
+        return None if self.key is None else operator.attrgetter(self.key)
 
     def build(
         self, path: Mapping[str, str], filters: Mapping[str, Any], page_no: int, page_size: int
@@ -73,9 +86,15 @@ class Listing(Generic[T]):
         items may be missing or null only on a page past the end; a page never holds more items
         than were asked for.
         """
-        items_key = self.paging.items_key
-        total = result.get("total") if isinstance(result, dict) else None
-        raw_items = result.get(items_key) if isinstance(result, dict) else None
+        keys = self.paging.items_keys
+        items_key, total, raw_items = "|".join(keys), None, None
+        if isinstance(result, dict):
+            total = result.get("total")
+            for key in keys:
+                raw_items = result.get(key)
+                if raw_items is not None:
+                    items_key = key
+                    break
         problem = None
         if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= MAX_TOTAL:
             problem = f"expected {{total: int 0..{MAX_TOTAL}, {items_key}: [...]}} @ result"
@@ -159,4 +178,10 @@ class Resource:
             limit=limit,
             prefetch=prefetch,
             max_page_size=listing.paging.max_page_size,
+            key=listing.item_key(),
+            error_fields={
+                "method": listing.route.method,
+                "route": listing.route.template,
+                "path_args": {} if listing.route.secret_path else dict(path),
+            },
         )

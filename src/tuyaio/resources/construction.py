@@ -31,19 +31,24 @@ __all__ = ["ConstructionResource", "RecordFields", "RecordFilters", "RoomFilters
 
 _PREFIX = "/v2.0/illumination/construction"
 _RECORD = Route("POST", _PREFIX + "/record")
-_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), Room, CONSTRUCTION_PAGING)
-_RECORDS = Listing(Route("GET", _PREFIX + "/task/records"), ConstructionRecord, CONSTRUCTION_PAGING)
+_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), Room, CONSTRUCTION_PAGING, "room_id")
+_RECORDS = Listing(
+    Route("GET", _PREFIX + "/task/records"), ConstructionRecord, CONSTRUCTION_PAGING, "record_id"
+)
 _RECORD_DETAIL = Route("GET", _PREFIX + "/task/record/{record_id}")
 _CANCEL = Route("DELETE", _PREFIX + "/task/cancelAuthorization/{record_id}")
 
 _CREATE, _UPDATE = 1, 2
 
-StatusArg = AuthorizationStatus | int | Iterable[AuthorizationStatus | int]
-TaskStatusArg = TaskStatus | int | Iterable[TaskStatus | int]
+StatusArg = AuthorizationStatus | int | str | Iterable[AuthorizationStatus | int | str]
+TaskStatusArg = TaskStatus | int | str | Iterable[TaskStatus | int | str]
 _STATUSES: dict[str, type[IntEnum]] = {
     "authorization_status": AuthorizationStatus,
     "task_status": TaskStatus,
 }
+_SCALAR_WHEN_ONE = frozenset({"task_status"})
+"""Filters that the documents know only from their sample requests, which send one value as a
+string (``"taskStatus": "1"``): one value goes that way, several as a list."""
 
 
 class RecordFields(TypedDict):
@@ -67,7 +72,9 @@ class RecordFields(TypedDict):
 class RoomFilters(TypedDict, total=False):
     """The filters of ``list_rooms`` and ``iter_rooms`` (``None``: not filtered).
 
-    Statuses take one value or several; ``room_name`` matches rooms whose name contains it.
+    Statuses take one value or several (members, ints or decimal strings); ``room_name`` matches
+    rooms whose name contains it. ``task_status`` is inferred from the sample requests (the
+    parameter tables do not list it): see docs/protocol.md, "Construction listings".
     """
 
     authorization_status: StatusArg | None
@@ -78,7 +85,8 @@ class RoomFilters(TypedDict, total=False):
 class RecordFilters(TypedDict, total=False):
     """The filters of ``list_records`` and ``iter_records`` (``None``: not filtered).
 
-    ``start_time``/``end_time`` (aware) keep the records whose window overlaps them.
+    ``start_time``/``end_time`` (aware) keep the records whose window overlaps them; statuses as in
+    :class:`RoomFilters` (``task_status`` inferred from the sample requests).
     """
 
     authorization_status: StatusArg | None
@@ -121,8 +129,9 @@ def _identifiers(request: RecordRequest) -> dict[str, str]:
 
 def _filters(project_id: str, filters: Mapping[str, Any], declared: Any) -> dict[str, Any]:
     """A listing's filters as its body carries them: statuses as lists of decimal strings
-    (``["0", "1"]``), times in milliseconds. ``projectId`` is a body value, not a path segment:
-    ``""`` (no project) lists nothing."""
+    (``["0", "1"]``), but one ``taskStatus`` as the sample requests send it (``"1"``); times in
+    milliseconds. ``projectId`` is a body value, not a path segment: ``""`` (no project) lists
+    nothing."""
     unknown = filters.keys() - declared.__annotations__.keys()
     if unknown:
         raise TypeError(f"unexpected keyword argument {min(unknown)!r}")
@@ -130,7 +139,10 @@ def _filters(project_id: str, filters: Mapping[str, Any], declared: Any) -> dict
     for name in declared.__annotations__:
         value = filters.get(name)
         if value is not None and name in _STATUSES:
-            value = [str(m.value) for m in check_enum_values(name, value, _STATUSES[name])]
+            members = check_enum_values(name, value, _STATUSES[name], digit_strings=True)
+            value = [str(m.value) for m in members]
+            if name in _SCALAR_WHEN_ONE and len(value) == 1:
+                value = value[0]
         elif value is not None and name.endswith("_time"):
             value = to_ms(check_aware(name, value))
         body[CONSTRUCTION.wire_name(name)] = value

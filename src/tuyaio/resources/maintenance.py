@@ -26,7 +26,7 @@ __all__ = ["MaintenanceResource"]
 
 _PREFIX = "/v1.0/osaas/projects/{project_id}/maintenance"
 _CREATE = Route("POST", _PREFIX + "/task")
-_TASKS = Listing(Route("GET", _PREFIX + "/tasks"), MaintenanceTask, MAINTENANCE_PAGING)
+_TASKS = Listing(Route("GET", _PREFIX + "/tasks"), MaintenanceTask, MAINTENANCE_PAGING, "task_id")
 _TASK = Route("GET", _PREFIX + "/tasks/{task_id}")
 _REOPEN = Route("POST", _PREFIX + "/tasks/{task_id}/reopen", idempotent=True)
 _ACCEPT = Route("POST", _PREFIX + "/tasks/{task_id}/acceptance", idempotent=True)
