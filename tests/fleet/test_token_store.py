@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from tuyaio.clock import ServerClock
+from tuyaio.clock import Clock, ServerClock
 from tuyaio.fleet import RedisTokenStore, RedisUnavailableError, TokenLockTimeoutError
 from tuyaio.tokens import Token, TokenManager, TokenStore
 
@@ -153,7 +153,7 @@ async def test_managers_in_many_workers_grant_once_and_refresh_once(
     make_store: StoreFactory,
 ) -> None:
     now = [1_000_000_000.0]
-    clock = ServerClock(lambda: now[0])
+    clock = ServerClock(Clock(time=lambda: now[0]))
     calls: list[str | None] = []
 
     async def fetch(refresh_token: str | None) -> Token:
