@@ -111,16 +111,19 @@ def excerpt(body: bytes, secrets: Collection[str] = ()) -> str:
     )
 
 
-def parse_retry_after(value: str | None, date: str | None = None) -> float | None:
+def parse_retry_after(
+    value: str | None, date: str | None = None, now_ms: int | None = None
+) -> float | None:
     """Seconds from a ``Retry-After`` header: a number, or an HTTP date taken relative to the
-    answer's ``Date`` header (so this machine's clock does not matter); ``None`` when absent or
-    unreadable."""
+    answer's ``Date`` header (so this machine's clock does not matter), else to ``now_ms`` (the
+    server's time as the client knows it); ``None`` when absent or unreadable."""
     if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        retry_at, sent_at = server_time_from_date(value), server_time_from_date(date)
+        retry_at = server_time_from_date(value)
+        sent_at = server_time_from_date(date) if date else now_ms
         if retry_at is None or sent_at is None:
             return None
         seconds = max(0.0, (retry_at - sent_at) / 1000)
@@ -172,6 +175,7 @@ def parse_envelope(
     date: str | None = None,
     headers: Mapping[str, str] | None = None,
     secrets: Collection[str] | Callable[[], Collection[str]] = (),
+    now_ms: Callable[[], int] | None = None,
 ) -> Envelope:
     """Return the envelope of a successful call, or raise the error the answer stands for.
 
@@ -179,7 +183,8 @@ def parse_envelope(
     are read from ``headers``, only when the answer is an error); the server's time comes from
     ``t``, else from ``Date`` (each only within ``MIN_SERVER_MS`` to ``MAX_SERVER_MS``).
     ``secrets`` are values that never show in an error (tokens, the secret), or a function giving
-    them, called only for an error.
+    them, called only for an error. ``now_ms`` gives the server's time as the client knows it,
+    for a ``Retry-After`` date in an answer without ``Date``.
     """
     status_error = error_for_status(status) if status != 200 else None
     try:
@@ -204,10 +209,11 @@ def parse_envelope(
         date = headers.get("Date")
     if callable(secrets):
         secrets = secrets()
+    now = None if now_ms is None or date else now_ms()
     if not isinstance(document, dict) or not isinstance(document.get("success"), bool):
         if status_error is not None:
             raise _status_error(
-                status_error, status, method, route, parse_retry_after(retry_after, date)
+                status_error, status, method, route, parse_retry_after(retry_after, date, now)
             )
         detail = (
             f"HTTP {status} with a body that is not a Tuya envelope"
@@ -244,7 +250,7 @@ def parse_envelope(
         "route": route,
     }
     if issubclass(error_class, RateLimitedError):
-        kwargs["retry_after"] = parse_retry_after(retry_after, date)
+        kwargs["retry_after"] = parse_retry_after(retry_after, date, now)
     raise error_class(**kwargs)
 
 

@@ -7,14 +7,22 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol, TypeGuard, runtime_checkable
+from typing import Literal, Protocol, TypeGuard, runtime_checkable
 
 import attrs
 
 from .clock import ServerClock
 from .errors import DecodeError, TokenInvalidError
+from .routes import GRANT, REFRESH, Call
 
-__all__ = ["MemoryTokenStore", "Token", "TokenManager", "TokenStore", "token_from_result"]
+__all__ = [
+    "MemoryTokenStore",
+    "Token",
+    "TokenManager",
+    "TokenStore",
+    "token_call",
+    "token_from_result",
+]
 
 _MAX_RENEWAL_MARGIN_MS = 60_000
 _MAX_LIFETIME_S = 30 * 24 * 3600
@@ -172,6 +180,16 @@ class TokenManager:
 def _consume_exception(task: asyncio.Task[Token]) -> None:
     if not task.cancelled():
         task.exception()
+
+
+def token_call(refresh_token: str | None) -> tuple[Call, Literal["grant", "refresh"]]:
+    """The call that refreshes with ``refresh_token`` (one that fits in a path), else a grant."""
+    if refresh_token is not None:
+        try:
+            return REFRESH.build({"refresh_token": refresh_token}), "refresh"
+        except ValueError:
+            pass
+    return GRANT.build(query={"grant_type": 1}), "grant"
 
 
 def _header_safe(value: object) -> TypeGuard[str]:

@@ -11,16 +11,18 @@ import functools
 import operator
 from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
 from .._converter import decode, from_ms
+from ..envelope import Envelope
 from ..errors import DecodeError, OutcomeUnknownError
 from ..models.common import Page
+from ..options import Options
 from ..pagination import AsyncPager
 from ..routes import Call, Route
-from ..transport import Options, Reconcile, Transport
+from ..transport import Reconcile, Transport
 from ..validation import check_page, check_page_size, check_positive_number
 
 __all__ = ["CONSTRUCTION_PAGING", "MAINTENANCE_PAGING", "Listing", "Paging", "Resource"]
@@ -117,6 +119,17 @@ def _window(error: OutcomeUnknownError, margin: float) -> tuple[datetime, dateti
     return from_ms(error.first_sent_ms) - pad, from_ms(error.last_sent_ms) + pad
 
 
+def _read(result_type: type[T], call: Call, envelope: Envelope) -> T:
+    result: T = envelope.decode(decode, result_type, method=call.method, route=call.route)
+    return result
+
+
+def _read_page(
+    listing: Listing[T], call: Call, page_no: int, page_size: int, envelope: Envelope
+) -> Page[T]:
+    return envelope.decode(listing.decode, call, page_no, page_size)
+
+
 class Resource:
     """The base of ``client.maintenance`` and ``client.construction``."""
 
@@ -127,12 +140,15 @@ class Resource:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+    def _within(self, options: Options) -> Self:
+        """This resource with other per-call options."""
+        return type(self)(self._transport, options)
+
     async def _fetch(
         self, call: Call, result_type: type[T], *, reconcile: Reconcile | None = None
     ) -> T:
-        envelope = await self._transport.send(call, self._options, reconcile=reconcile)
-        result: T = envelope.decode(decode, result_type, method=call.method, route=call.route)
-        return result
+        read = functools.partial(_read, result_type, call)
+        return await self._transport.send(call, self._options, read, reconcile=reconcile)
 
     async def _page(
         self,
@@ -156,8 +172,8 @@ class Resource:
         page_size: int,
     ) -> Page[T]:
         call = listing.build(path, filters, page_no, page_size)
-        envelope = await self._transport.send(call, self._options)
-        return envelope.decode(listing.decode, call, page_no, page_size)
+        read = functools.partial(_read_page, listing, call, page_no, page_size)
+        return await self._transport.send(call, self._options, read)
 
     def _walk(
         self,

@@ -22,6 +22,7 @@ from ..models.construction import (
     Room,
     TaskStatus,
 )
+from ..options import Options
 from ..pagination import AsyncPager
 from ..routes import Route
 from ..validation import check_aware, check_enum_values, check_ids
@@ -286,9 +287,9 @@ class ConstructionResource(Resource):
         call = _CANCEL.build({"record_id": record_id})
         detail = _RECORD_DETAIL.build({"record_id": record_id})
 
-        async def cancelled() -> dict[str, bool] | None:
+        async def cancelled(options: Options) -> dict[str, bool] | None:
             try:
-                record = await self._fetch(detail, ConstructionRecordDetail)
+                record = await self._within(options)._fetch(detail, ConstructionRecordDetail)
             except TuyaError:
                 return None
             cancelled = record.authorization_status is AuthorizationStatus.CANCELLED

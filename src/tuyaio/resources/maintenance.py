@@ -16,6 +16,7 @@ from ..models.maintenance import (
     RoomDevices,
     TaskCreation,
 )
+from ..options import Options
 from ..pagination import AsyncPager
 from ..routes import Call, Route
 from ..transport import Reconcile
@@ -211,9 +212,9 @@ class MaintenanceResource(Resource):
         """True when the task is in one of the ``wanted`` states (``None``: deleted), else None."""
         detail = _TASK.build(action.path_args)
 
-        async def check() -> bool | None:
+        async def check(options: Options) -> bool | None:
             try:
-                task = await self._fetch(detail, MaintenanceTaskDetail)
+                task = await self._within(options)._fetch(detail, MaintenanceTaskDetail)
             except NotFoundError:
                 return True if wanted is None else None
             except TuyaError:
