@@ -38,8 +38,22 @@ def _table(headers: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
     return "\n".join(lines)
 
 
+_ROLE = re.compile(r":[a-z]+:`(?P<tilde>~?)(?P<target>[\w.]+)(?P<call>\(\))?`")
+
+
+def _roles(text: str) -> str:
+    """Sphinx roles as Markdown: a link for a full ``tuyaio.…`` target, code otherwise."""
+
+    def link(match: re.Match[str]) -> str:
+        target = match["target"]
+        title = (target.rsplit(".", 1)[-1] if match["tilde"] else target) + (match["call"] or "")
+        return f"[`{title}`][{target}]" if target.startswith("tuyaio.") else f"`{title}`"
+
+    return _ROLE.sub(link, text)
+
+
 def _first_paragraph(doc: str | None) -> str:
-    return " ".join((doc or "").strip().split("\n\n")[0].split())
+    return _roles(" ".join((doc or "").strip().split("\n\n")[0].split()))
 
 
 def _link(cls: type) -> str:
