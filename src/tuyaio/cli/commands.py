@@ -236,7 +236,7 @@ RECORD_FILTERS = [
     _arg("--end", dest="end_time", type=iso_datetime, metavar="ISO", help="window overlaps"),
 ]
 IN_TASK = [PROJECT, TASK]
-ROOM = _arg("room_id", type=id_text, metavar="ROOM_ID")
+ROOM = _arg("room_id", type=id_text, metavar="ROOM_ID", help="the room's ID")
 PROJECTS = Listing(
     columns(
         "project_id:19 name=project_name:20 authorization=authorization_status:14 address:24 "
