@@ -124,7 +124,7 @@ async def test_a_worker_killed_holding_the_lock_blocks_the_fleet_only_for_the_lo
         (holder,) = await workers.start_workers(1, "once", env)
         await workers.go([holder])
         authority = sandbox.base_url.removeprefix("http://")
-        lock_key = f"tuyaio:token-lock:{authority}:{sandbox.client_id}"
+        lock_key = f"tuyaio:token-lock:{{{authority}:{sandbox.client_id}}}"
         for _ in range(500):
             if await redis_client.exists(lock_key):
                 break
