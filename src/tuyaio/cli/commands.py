@@ -1,5 +1,6 @@
-"""``tuyaio maintenance …`` and ``tuyaio construction …``: one command per method of
-``client.maintenance`` and ``client.construction``, declared as data.
+"""``tuyaio maintenance …``, ``tuyaio construction …`` and ``tuyaio directory …``: one command
+per method of ``client.maintenance``, ``client.construction`` and ``client.directory``, declared
+as data.
 
 Every argument is stored under the name of the method's keyword it fills, and a command calls its
 method with the arguments given (the library's defaults stand for the others).
@@ -176,6 +177,37 @@ RECORD_FILTERS = [
     _arg("--end", dest="end_time", type=iso_datetime, metavar="ISO", help="window overlaps"),
 ]
 IN_TASK = [PROJECT, TASK]
+ROOM = _arg("room_id", type=id_text, metavar="ROOM_ID")
+PROJECTS = Listing(
+    columns(
+        "project_id:19 name=project_name:20 authorization=authorization_status:14 address:24 "
+        "time_zone=time_zone_id:14 created=created_at:17"
+    ),
+    "projects",
+    default_page_size=99,
+)
+WORKERS = Listing(columns("worker_id:19 username:30 nickname:16"), "workers", 99)
+PROJECT_ROOMS = Listing(
+    columns(
+        "room_id:19 name=room_name:16 no=room_no:6 construction=construction_status:20 "
+        "description:20"
+    ),
+    "rooms",
+    default_page_size=99,
+)
+DEVICES = Listing(
+    columns("device_id:22 product=product_name:20 category:14 code=category_code:6 product_id:18"),
+    "devices",
+    default_page_size=99,
+)
+LIGHTING_PROJECTS = Listing(
+    columns(
+        "project_id:19 name:20 address:24 leader=leader_name:12 time_zone=time_zone_id:14 "
+        "created=created_at:17"
+    ),
+    "lighting projects",
+    default_page_size=1000,
+)
 _task = partial(_said, noun="task", key="task_id")
 _record = partial(_said, noun="authorization record", key="record_id")
 COMMANDS = {
@@ -225,12 +257,37 @@ COMMANDS = {
             _record("cancelled", answer="cancelled"),
         ),
     ),
+    "directory": (
+        Command("projects", "iter_projects", "stream Smart Engineering projects", [], PROJECTS),
+        Command(
+            "project", "get_project", "one Smart Engineering project", [PROJECT], _detail("project")
+        ),
+        Command("workers", "iter_workers", "stream the account's workers", [], WORKERS),
+        Command("rooms", "iter_rooms", "stream a project's rooms", [PROJECT], PROJECT_ROOMS),
+        Command("room", "get_room", "one room with its project", [ROOM], _detail("room")),
+        Command("devices", "iter_devices", "stream a project's devices", [PROJECT], DEVICES),
+        Command(
+            "room-devices",
+            "iter_room_devices",
+            "stream a room's devices (wire form a guess)",
+            [ROOM],
+            DEVICES,
+        ),
+        Command(
+            "lighting-projects",
+            "iter_lighting_projects",
+            "stream Smart Lighting projects (wire form from Tuya's SDK)",
+            [_arg("--keyword", metavar="TEXT", help="projects matching TEXT")],
+            LIGHTING_PROJECTS,
+        ),
+    ),
 }
-"""The commands of ``tuyaio maintenance`` and ``tuyaio construction``."""
+"""The commands of ``tuyaio maintenance``, ``tuyaio construction`` and ``tuyaio directory``."""
 
 _GROUPS = {
     "maintenance": ("Smart Engineering maintenance tasks (v1.0)", "maintenance tasks"),
     "construction": ("Smart Lighting construction management (v2.0)", "authorizations and rooms"),
+    "directory": ("Where the IDs come from", "projects, workers, rooms and devices"),
 }
 
 
@@ -253,7 +310,7 @@ def _paging(default_page_size: int) -> list[Arg]:
 
 
 def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
-    """Add ``maintenance`` and ``construction`` with their commands."""
+    """Add ``maintenance``, ``construction`` and ``directory`` with their commands."""
     for group, (help_text, what) in _GROUPS.items():
         parser = commands.add_parser(
             group, help=help_text, description=f"{help_text}, {what}: client.{group}.*"
