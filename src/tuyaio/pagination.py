@@ -28,7 +28,7 @@ T = TypeVar("T")
 PageFetcher = Callable[[int, int], Awaitable[Page[T]]]
 """Fetches one page: ``(page_no, page_size) -> Page``."""
 
-ITEMS_REMEMBERED = 10_000
+ITEMS_REMEMBERED = 4_096
 """A walk keeps the keys of its last ``max(ITEMS_REMEMBERED, 2 × page_size)`` items: an item
 served again within them is noticed."""
 PAGES_REMEMBERED = 16_384

@@ -69,4 +69,6 @@ async def test_a_slow_create_still_happens_after_the_client_gave_up(
         if sandbox.state.tasks(sandbox.project_id):
             break
         await asyncio.sleep(0.05)
-    assert len(sandbox.state.tasks(sandbox.project_id)) == 1
+    (task,) = sandbox.state.tasks(sandbox.project_id)
+    (room,) = task_args(sandbox)["rooms"]
+    assert task["room_device_relations"][0]["room_id"] == room

@@ -1,8 +1,8 @@
 """The sandbox as an aiohttp application: the checks every request passes, and the routes.
 
-Order per request: latency → counting → fault injection → rate limit → client_id, time window,
-signature and token → the handler. Handlers (in :mod:`.tokens`, :mod:`.maintenance`,
-:mod:`.construction` and :mod:`.directory`) return a ``result`` or raise
+Order per request: reading it whole → latency → counting → fault injection → rate limit →
+client_id, time window, signature and token → the handler. Handlers (in :mod:`.tokens`,
+:mod:`.maintenance`, :mod:`.construction` and :mod:`.directory`) return a ``result`` or raise
 :class:`~.framework.Reject`. The signature check is the sandbox's own, written apart from the
 client's signer on purpose.
 """
@@ -143,6 +143,9 @@ async def _pipeline(
 ) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     config, state = runtime.config, runtime.state
+    # The whole request arrives first: latency or a slow fault delays the answer, and the request
+    # is processed even if the client has gone meanwhile, as on a real server.
+    body = await request.read()
     if config.latency_ms or config.latency_jitter_ms:
         delay = config.latency_ms + runtime.jitter.uniform(0, config.latency_jitter_ms)
         await asyncio.sleep(delay / 1000)
@@ -153,9 +156,6 @@ async def _pipeline(
     template = resource.canonical
     state.by_route[f"{request.method} {template}"] += 1
 
-    # The whole request arrives first: a fault that delays the answer then processes it even if
-    # the client has gone meanwhile, as a real server does.
-    body = await request.read()
     fault = _draw_fault(runtime, request.method, template)
     if fault is not None:
         state.faults[fault] += 1
