@@ -21,6 +21,7 @@ from tuyaio import (
     RetryPolicy,
     ServerError,
 )
+from tuyaio.clock import loop_time
 from tuyaio.exchange import Answer
 
 from .virtual import EPOCH_S, FakeServer, Request, Wall, client_for, envelope, now, run
@@ -253,3 +254,72 @@ def test_an_async_hook_is_refused_when_registered() -> None:
             tuyaio.TuyaClient("id", "secret", region="eu", hooks=[bad])
         with pytest.raises(TypeError, match="async"):
             tuyaio.TuyaClient("id", "secret", region="eu").with_options(hooks=[bad])
+
+
+def test_a_hung_server_fails_a_read_at_its_deadline_after_several_attempts() -> None:
+    async def main() -> None:
+        client = client_for(
+            answering(3600),
+            timeout=0.4,
+            retry=RetryPolicy(base_delay=0.01, max_delay=0.05, deadline=1.5),
+        )
+        await client.authenticate()
+        took, error = await _timed(client.maintenance.get_task(PROJECT, "t1"))
+        assert isinstance(error, RequestTimeoutError)
+        assert took <= 1.5
+        assert error.attempts >= 3
+        assert f"after {error.attempts} attempts" in str(error)
+
+    run(main)
+
+
+def test_closing_fails_every_call_waiting_for_a_token_at_once() -> None:
+    async def main() -> None:
+        server = answering(0.01)
+        server.grant_delay_s = 5.0
+        client = client_for(server)
+        calls = [
+            asyncio.ensure_future(client.maintenance.get_task(PROJECT, "t1")) for _ in range(500)
+        ]
+        calls.append(asyncio.ensure_future(client.authenticate()))
+        await asyncio.sleep(0.2)
+        await client.close()
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        assert [type(outcome) for outcome in outcomes] == [ClientClosedError] * 501
+        assert all(not o.in_flight for o in outcomes if isinstance(o, ClientClosedError))
+        assert now() == pytest.approx(0.2)
+
+    run(main)
+
+
+def test_an_http_429_retry_after_is_waited_for_in_full() -> None:
+    async def main() -> None:
+        answers = [Answer(429, {"Retry-After": "1"}, b"")]
+
+        async def handle(request: Request) -> Answer:
+            return answers.pop() if answers else envelope(TASK)
+
+        client = client_for(FakeServer(handle), retry=RetryPolicy(base_delay=0.01))
+        await client.authenticate()
+        took, task = await _timed(client.maintenance.get_task(PROJECT, "t1"))
+        assert task.task_id == "t1"
+        assert took == pytest.approx(1.0)
+        assert client.stats.rate_limited == 1
+
+    run(main)
+
+
+def test_cancelled_waiters_leave_the_token_bucket_as_it_was() -> None:
+    async def main() -> None:
+        bucket = tuyaio.TokenBucket(20, burst=1, clock=loop_time)
+        await bucket.acquire()
+        waiters = [asyncio.ensure_future(bucket.acquire()) for _ in range(50)]
+        await asyncio.sleep(0.01)
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+        started = now()
+        await bucket.acquire()
+        assert now() - started == pytest.approx(0.04)  # the rest of one 50 ms interval
+
+    run(main)

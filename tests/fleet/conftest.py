@@ -18,11 +18,22 @@ pytest.importorskip("redis", reason="the fleet tests need redis-py: pip install 
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from tuyaio.fleet import RedisRateLimiter, RedisTokenStore
 from tuyaio.tokens import Token
 
-from ..redis_server import RedisServer, redis_server, start_redis, stop_redis
+from ..redis_server import (
+    RedisClusterServers,
+    RedisServer,
+    SentinelServers,
+    redis_server,
+    start_cluster,
+    start_redis,
+    start_sentinels,
+    stop_all,
+    stop_redis,
+)
 from .processes import Workers
 
 __all__ = ["redis_server"]
@@ -160,3 +171,45 @@ def make_token(name: str, *, expires_at_ms: int = 10**13, lifetime_ms: int = 7_2
         lifetime_ms=lifetime_ms,
         uid="uid-1",
     )
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_servers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RedisClusterServers]:
+    """A 3-master Redis Cluster for the session, stopped at the end."""
+    servers = start_cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield servers
+    finally:
+        stop_all(servers.processes)
+
+
+@pytest.fixture
+def redis_cluster(redis_cluster_servers: RedisClusterServers) -> RedisClusterServers:
+    """The session's cluster, emptied before the test."""
+    for node in redis_cluster_servers.nodes:
+        with redis.Redis(host=node.host, port=node.port) as client:
+            client.flushall()
+    return redis_cluster_servers
+
+
+@pytest.fixture
+async def cluster_client(redis_cluster: RedisClusterServers) -> AsyncIterator[RedisCluster]:
+    """A RedisCluster client of the test's cluster, closed afterwards."""
+    node = redis_cluster.nodes[0]
+    client = RedisCluster(host=node.host, port=node.port)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def sentinels(tmp_path: Path) -> Iterator[SentinelServers]:
+    """A master, a replica and three Sentinels of this test's own, stopped at the end."""
+    servers = start_sentinels(tmp_path)
+    try:
+        yield servers
+    finally:
+        stop_all(servers.processes)

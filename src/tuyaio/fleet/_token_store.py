@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import inspect
 import random
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import cattrs
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import SSLConnection
 from redis.exceptions import RedisError
 
 from ..tokens import MemoryTokenStore, Token
@@ -163,9 +167,21 @@ class RedisTokenStore(RedisBacked):
         """Answer the token requests of workers that found it gone, while this store runs."""
         channel, failures = self._channel(key), 0
         while True:
-            pubsub = self._client.pubsub()
+            client = self._client
             try:
-                subscribe = pubsub.ssubscribe if self.cluster else pubsub.subscribe
+                if isinstance(client, RedisCluster):  # sharded pub/sub, on the channel's node
+                    await client.initialize()
+                    node = client.get_node_from_key(channel)
+                    if node is None:
+                        raise RedisError(f"no Cluster node serves {channel!r}")
+                    client = _node_client(node)
+                pubsub = client.pubsub()
+            except (RedisError, OSError):
+                failures += 1
+                await asyncio.sleep(min(RETRY_MAX_S * failures, 2.0) * random.uniform(0.5, 1))
+                continue
+            try:
+                subscribe = pubsub.ssubscribe if client is not self._client else pubsub.subscribe
                 await subscribe(channel)
                 failures = 0
                 while True:
@@ -179,8 +195,10 @@ class RedisTokenStore(RedisBacked):
                 failures += 1
                 await asyncio.sleep(min(RETRY_MAX_S * failures, 2.0) * random.uniform(0.5, 1))
             finally:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(RedisError, OSError):
                     await asyncio.shield(pubsub.aclose())
+                    if client is not self._client:
+                        await asyncio.shield(client.aclose())
 
     async def _store(
         self, key: str, token: Token, *, owner: str, deadline: float | None = None
@@ -324,3 +342,12 @@ class RedisTokenStore(RedisBacked):
             except RedisUnavailableError as error:
                 logger.warning("%s; the token lock may lapse", error)
         logger.warning("the token lock %r lapsed during a renewal", name)
+
+
+def _node_client(node: ClusterNode) -> aioredis.Redis:
+    """A client of one Cluster node, with the cluster client's connection settings."""
+    accepted = inspect.signature(aioredis.Redis.__init__).parameters
+    settings = {name: value for name, value in node.connection_kwargs.items() if name in accepted}
+    if issubclass(node.connection_class, SSLConnection):
+        settings["ssl"] = True
+    return aioredis.Redis(**settings)

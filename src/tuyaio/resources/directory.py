@@ -29,33 +29,33 @@ __all__ = ["DirectoryResource"]
 _OSAAS = "/v1.0/osaas"
 
 
-def _osaas(items_key: str) -> Paging:
-    """Smart Engineering paging (``page_no``/``page_size`` 1–99 in the query) of ``items_key``."""
-    return attrs.evolve(MAINTENANCE_PAGING, items_keys=(items_key,))
+def _osaas(*items_keys: str) -> Paging:
+    """Smart Engineering paging (``page_no``/``page_size`` 1–99 in the query), items under the
+    first of ``items_keys`` present."""
+    return attrs.evolve(MAINTENANCE_PAGING, items_keys=items_keys)
 
 
-_PROJECTS = Listing(Route("GET", _OSAAS + "/projects"), Project, _osaas("projects"))
+_PROJECTS = Listing(Route("GET", _OSAAS + "/projects"), Project, _osaas("projects"), "project_id")
 _PROJECT = Route("GET", _OSAAS + "/projects/{project_id}")
 # One English field table names the list "tasks"; the examples and the Chinese page "workers".
 _WORKERS = Listing(
-    Route("GET", _OSAAS + "/construction/workers"),
-    Worker,
-    attrs.evolve(MAINTENANCE_PAGING, items_keys=("workers", "tasks")),
+    Route("GET", _OSAAS + "/construction/workers"), Worker, _osaas("workers", "tasks"), "worker_id"
 )
 _ROOMS = Listing(
-    Route("GET", _OSAAS + "/projects/{project_id}/rooms"), ProjectRoom, _osaas("rooms")
+    Route("GET", _OSAAS + "/projects/{project_id}/rooms"), ProjectRoom, _osaas("rooms"), "room_id"
 )
 _ROOM = Route("GET", _OSAAS + "/rooms/{room_id}")
 _DEVICES = Listing(
-    Route("GET", _OSAAS + "/projects/{project_id}/devices"), Device, _osaas("devices")
+    Route("GET", _OSAAS + "/projects/{project_id}/devices"), Device, _osaas("devices"), "device_id"
 )
 _ROOM_DEVICES = Listing(
-    Route("GET", _OSAAS + "/rooms/{room_id}/devices"), Device, _osaas("devices")
+    Route("GET", _OSAAS + "/rooms/{room_id}/devices"), Device, _osaas("devices"), "device_id"
 )
 _LIGHTING_PROJECTS = Listing(
     Route("GET", "/v1.0/illumination/construction/projects"),
     LightingProject,
     attrs.evolve(CONSTRUCTION_PAGING, in_body=False),  # the SDK sends these in the query
+    "project_id",
 )
 
 
