@@ -250,3 +250,94 @@ def on_config(config: Any, **_kwargs: Any) -> Any:
     """MkDocs: the version in the site's name (shown in the header of every page)."""
     config["site_name"] = f"tuyaio {version()}"
     return config
+
+
+# --- links from the guides to the reference ---------------------------------------------------
+
+DOCUMENTED_MODULES = (
+    "tuyaio.models",
+    "tuyaio.errors",
+    "tuyaio.batch",
+    "tuyaio.events",
+    "tuyaio.otel",
+    "tuyaio.quota",
+    "tuyaio.fleet",
+    "tuyaio.sandbox",
+    "tuyaio.client_options",
+)
+"""Modules whose public names the reference documents under the module's path."""
+
+RESOURCES = {
+    "maintenance": "tuyaio.resources.maintenance.MaintenanceResource",
+    "construction": "tuyaio.resources.construction.ConstructionResource",
+    "directory": "tuyaio.resources.directory.DirectoryResource",
+}
+
+_SKIPPED = re.compile(r"<pre\b.*?</pre>|<a\b.*?</a>|<h[1-6]\b.*?</h[1-6]>", re.S)
+_CODE = re.compile(r"<code>(?P<name>[A-Za-z_][\w.]*)(?P<call>\(\))?</code>")
+
+
+def reference_index() -> dict[str, str]:
+    """Public name → the identifier of its reference entry (classes and constants by bare name,
+    functions by ``module.name``)."""
+    import importlib
+
+    import tuyaio
+
+    index: dict[str, str] = {}
+    for name in tuyaio.__all__:
+        if name[0].isupper():
+            index[name] = f"tuyaio.{name}"
+    for module_name in DOCUMENTED_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # pragma: no cover - an extra is missing
+            continue
+        short = module_name.rsplit(".", 1)[-1]
+        for name in getattr(module, "__all__", ()):
+            identifier = f"{module_name}.{name}"
+            index[f"{short}.{name}"] = identifier
+            if name[0].isupper():
+                index[name] = identifier
+    for name in tuyaio.__all__:  # what the reference documents at the package's path
+        if name in {"TuyaClient", "Timeout", "RetryPolicy", "Stats", "REGIONS", "AsyncPager"}:
+            index[name] = f"tuyaio.{name}"
+    index["to_json_data"] = "tuyaio.to_json_data"
+    return index
+
+
+def identifier_of(text: str, index: dict[str, str]) -> str | None:
+    """The reference entry a code span such as ``client.maintenance.get_task`` names, if any."""
+    name = text.removeprefix("tuyaio.")
+    parts = name.split(".")
+    if parts[0] == "client" and len(parts) == 3 and parts[1] in RESOURCES:
+        return f"{RESOURCES[parts[1]]}.{parts[2]}"
+    for size in (2, 1):
+        head = ".".join(parts[:size])
+        if len(parts) >= size and head in index:
+            return ".".join([index[head], *parts[size:]])
+    return None
+
+
+def link_code(html: str, index: dict[str, str]) -> str:
+    """Code spans in prose that name a public object become (optional) autorefs links."""
+
+    def link(match: re.Match[str]) -> str:
+        identifier = identifier_of(match["name"], index)
+        if identifier is None:
+            return match[0]
+        return f'<autoref identifier="{identifier}" optional>{match[0]}</autoref>'
+
+    parts, last = [], 0
+    for skipped in _SKIPPED.finditer(html):
+        parts += [_CODE.sub(link, html[last : skipped.start()]), skipped[0]]
+        last = skipped.end()
+    parts.append(_CODE.sub(link, html[last:]))
+    return "".join(parts)
+
+
+def on_page_content(html: str, *, page: Any, **_kwargs: Any) -> str:
+    """MkDocs: link the guides' code spans to the reference."""
+    if page.file.src_uri.startswith("reference/") and page.file.src_uri != "reference/index.md":
+        return html
+    return link_code(html, reference_index())
