@@ -18,6 +18,7 @@ The functions work without MkDocs (tests/test_docs_generated.py calls :func:`exp
 from __future__ import annotations
 
 import argparse
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -199,6 +200,96 @@ def exit_codes_table() -> str:
     return _table(("exit code", "meaning"), [(int(c), m) for c, m in EXIT_MEANINGS.items()])
 
 
+SAMPLES = (
+    ("maintenance list {project} --limit 3", True),
+    ("maintenance list {project} --limit 3", False),
+    ("maintenance list {project} --limit 1 --json", False),
+    (
+        "construction rooms {lighting} --authorization-status not-authorized --limit 2 --jsonl",
+        False,
+    ),
+    ("doctor --project-id {project}", True),
+)
+"""Commands run against a sandbox for the command line's page: (arguments, on a terminal?)."""
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def _in_thread(run: Callable[[Any], list[str]]) -> list[str]:
+    """``run(sandbox)`` while a small sandbox serves from a thread of its own."""
+    import asyncio
+    import threading
+
+    from tuyaio.sandbox import Sandbox, SandboxConfig
+
+    ready, box = threading.Event(), {}
+
+    async def serve() -> None:
+        stop = box["stop"] = asyncio.Event()
+        box["loop"] = asyncio.get_running_loop()
+        async with Sandbox(SandboxConfig(tasks=30, rooms=20, records=3, latency_ms=0)) as sandbox:
+            box["sandbox"] = sandbox
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        if not ready.wait(30):
+            raise RuntimeError("the sandbox for the command line's samples did not start")
+        return run(box["sandbox"])
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(30)
+
+
+def cli_samples() -> str:
+    """What the commands of :data:`SAMPLES` print, run against a sandbox."""
+    import os
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from tuyaio.cli import main
+
+    def run(sandbox: Any) -> list[str]:
+        env = {
+            "TUYA_BASE_URL": sandbox.base_url,
+            "TUYA_CLIENT_ID": sandbox.client_id,
+            "TUYA_CLIENT_SECRET": sandbox.secret,
+        }
+        ids = {"project": sandbox.project_id, "lighting": sandbox.lighting_project_id}
+        blocks = []
+        columns = os.environ.get("COLUMNS")
+        os.environ["COLUMNS"] = "80"
+        try:
+            for args, tty in SAMPLES:
+                argv = args.format(**ids).split()
+                out, err = _Stream(tty), _Stream(False)
+                with redirect_stdout(out), redirect_stderr(err):
+                    main(argv, environ=env)
+                shown = "$ tuyaio " + " ".join(argv) + ("" if tty else " | cat")
+                text = _ANSI.sub("", out.getvalue() + err.getvalue())
+                text = "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+                where = "on a terminal" if tty else "into a pipe (stderr still on the terminal)"
+                blocks.append(f"{where}:\n\n```text\n{shown}\n{text}\n```\n")
+        finally:
+            if columns is None:
+                os.environ.pop("COLUMNS", None)
+            else:
+                os.environ["COLUMNS"] = columns
+        return blocks
+
+    return "\n".join(_in_thread(run))
+
+
 # --- version, changelog -----------------------------------------------------------------------
 
 
@@ -220,6 +311,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "codes": codes_table,
     "regions": regions_table,
     "cli": cli_reference,
+    "cli-samples": cli_samples,
     "exit-codes": exit_codes_table,
     "version": version,
     "changelog": changelog,
