@@ -93,6 +93,27 @@ async def client_answering(
         yield client
 
 
+class Recorder:
+    """For :func:`client_answering`: records every business request as ``(method, path, query,
+    body)`` and answers with ``result``."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.result: Any = {"total": 0}
+
+    def __call__(self, request: web.Request, body: bytes) -> Any:
+        self.requests.append((request.method, request.path, dict(request.query), body))
+        return self.result
+
+
+@pytest.fixture
+async def recorded() -> AsyncIterator[tuple[Recorder, TuyaClient]]:
+    """A :class:`Recorder` and a client of the loopback server it answers for."""
+    recorder = Recorder()
+    async with client_answering(recorder) as client:
+        yield recorder, client
+
+
 @asynccontextmanager
 async def loopback_server(
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]],

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from tuyaio import (
     ConstructionStatus,
@@ -27,7 +26,7 @@ from tuyaio import (
 )
 from tuyaio.sandbox import Sandbox
 
-from .conftest import ClientFactory, SandboxFactory, client_answering
+from .conftest import ClientFactory, Recorder, SandboxFactory
 
 MAINTENANCE_PROJECTS = tuple(str(1_233_823_965_050_001 + n) for n in range(5))
 LIGHTING_PROJECTS = tuple(str(1_333_361_826_326_470_001 + n) for n in range(4))
@@ -250,25 +249,6 @@ async def test_the_sandbox_pages_like_the_maintenance_listings(
 
 
 # --- the wire, against a server that records what it is sent -------------------------------
-
-
-class Recorder:
-    """Records every business request; answers with ``result``."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
-        self.result: Any = {"total": 0}
-
-    def __call__(self, request: web.Request, body: bytes) -> Any:
-        self.requests.append((request.method, request.path, dict(request.query), body))
-        return self.result
-
-
-@pytest.fixture
-async def recorded() -> AsyncIterator[tuple[Recorder, TuyaClient]]:
-    recorder = Recorder()
-    async with client_answering(recorder) as client:
-        yield recorder, client
 
 
 async def test_each_call_sends_the_documented_request(

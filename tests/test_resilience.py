@@ -76,7 +76,11 @@ async def reads_with_faults_of_every_kind(
     # Every read succeeds, but one answered with envelope 500 three times running (the bound
     # of docs/protocol.md, "Code 500").
     failures = [o.error for o in outcomes if not o.ok]
-    assert all(isinstance(e, ServerError) and e.code == 500 and e.attempts == 3 for e in failures)
+    assert [
+        (type(e).__name__, getattr(e, "code", None), e.attempts)
+        for e in failures
+        if not (isinstance(e, ServerError) and e.code == 500 and e.attempts == 3)
+    ] == []
     assert len(failures) <= 2
     ok = [(o.result.task_id, task_id) for o, task_id in zip(outcomes, inputs, strict=True) if o.ok]
     assert all(got == wanted for got, wanted in ok)
@@ -84,7 +88,9 @@ async def reads_with_faults_of_every_kind(
     assert faults >= reads * rate * 0.75
     assert set(sandbox.state.faults) == FAULT_KINDS
     assert client.stats.retries >= faults - 5
-    assert sandbox.state.by_route[DETAIL_ROUTE] == reads + client.stats.retries
+    # Every read reached the server at least once; a retry may not have (an attempt that timed
+    # out on a loaded machine before the server read it), but no request came from elsewhere.
+    assert reads <= sandbox.state.by_route[DETAIL_ROUTE] <= reads + client.stats.retries
     assert_no_secrets(caplog, sandbox, client)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from tuyaio.validation import check_enum_values
 from .conftest import (
     FAST_RETRY,
     ClientFactory,
+    Recorder,
     SandboxFactory,
     client_answering,
     loopback_server,
@@ -139,33 +139,16 @@ async def test_rooms_under_records_from_a_server() -> None:
 # --- row 5: one taskStatus is sent as the sample requests send it --------------------------
 
 
-class Bodies:
-    """Keeps the JSON body of every business call; answers an empty page."""
-
-    def __init__(self) -> None:
-        self.bodies: list[Any] = []
-
-    def __call__(self, request: web.Request, body: bytes) -> Any:
-        self.bodies.append(json.loads(body))
-        return {"total": 0, "list": []}
-
-
-@pytest.fixture
-async def bodies() -> AsyncIterator[tuple[Bodies, TuyaClient]]:
-    server = Bodies()
-    async with client_answering(server) as client:
-        yield server, client
-
-
 async def test_one_task_status_is_a_string_several_a_list(
-    bodies: tuple[Bodies, TuyaClient],
+    recorded: tuple[Recorder, TuyaClient],
 ) -> None:
-    server, client = bodies
+    server, client = recorded
     await client.construction.list_rooms("L1", task_status=TaskStatus.NOT_STARTED)
     await client.construction.list_rooms("L1", task_status=[2])
     await client.construction.list_records("L1", task_status=[1, "2"], authorization_status=1)
     await client.construction.list_rooms("L1", authorization_status=[0])
-    sent = [(body.get("taskStatus"), body.get("authorizationStatus")) for body in server.bodies]
+    bodies = [json.loads(body) for *_, body in server.requests]
+    sent = [(body.get("taskStatus"), body.get("authorizationStatus")) for body in bodies]
     assert sent == [("1", None), ("2", None), (["1", "2"], ["1"]), (None, ["0"])]
 
 

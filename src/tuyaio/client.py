@@ -6,12 +6,13 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 import aiohttp
 import attrs
 from yarl import URL
 
+from .client_options import ClientOptions
 from .clock import loop_time
 from .envelope import Envelope
 from .events import Hook
@@ -152,18 +153,26 @@ class TuyaClient:
         self._owner = True
 
     @classmethod
-    def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> TuyaClient:
+    def from_env(
+        cls,
+        *,
+        environ: Mapping[str, str] | None = None,
+        client_id: str | None = None,
+        secret: str | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> TuyaClient:
         """A client from ``TUYA_CLIENT_ID``, ``TUYA_CLIENT_SECRET`` and ``TUYA_REGION`` or
         ``TUYA_BASE_URL`` (``environ``, default ``os.environ``).
 
-        Keyword arguments are passed on and win over the environment: ``client_id`` and
+        The other keyword arguments (:class:`~tuyaio.client_options.ClientOptions`) are those of
+        the constructor. Keyword arguments win over the environment: ``client_id`` and
         ``secret`` replace their variables, and ``region`` or ``base_url`` makes both endpoint
         variables ignored. Setting both ``TUYA_REGION`` and ``TUYA_BASE_URL`` is a ValueError,
         as is a missing or malformed value; each message names the variable to fix.
         """
         env = os.environ if environ is None else environ
-        client_id = options.pop("client_id", None) or env.get("TUYA_CLIENT_ID")
-        secret = options.pop("secret", None) or env.get("TUYA_CLIENT_SECRET")
+        client_id = client_id or env.get("TUYA_CLIENT_ID")
+        secret = secret or env.get("TUYA_CLIENT_SECRET")
         if not client_id or not secret:
             missing = [
                 f"TUYA_{variable} is not set and no {keyword} was given"
@@ -184,7 +193,7 @@ class TuyaClient:
                     "neither TUYA_REGION (e.g. eu) nor TUYA_BASE_URL is set, "
                     "and no region or base_url was given"
                 )
-            options.update(region=region, base_url=base_url)
+            options["region"], options["base_url"] = region, base_url
         try:
             return cls(client_id, secret, **options)
         except ValueError as error:

@@ -288,10 +288,12 @@ _HINTS: Mapping[int, Hint] = {
     1101: Hint("a parameter is out of range", _ARGUMENTS_FIX),
     1109: Hint("a parameter is illegal", _ARGUMENTS_FIX),
     1106: Hint(
-        "permission denied: usually the wrong data center for this project, or the API "
-        "service is not authorised for the cloud project",
-        "use the region the project was created in (region or TUYA_REGION), and authorise the API "
-        "service (Smart Engineering / Smart Lighting) in the cloud project",
+        "permission denied: these credentials may not use this project or API (a project ID "
+        "the cloud project is not linked to, an API service not authorised, or another data "
+        "center than the project's)",
+        "check the project ID first (the cloud project must be linked to that Smart Engineering "
+        "or Smart Lighting project), then authorise the API service in the cloud project, then "
+        "check the region (region or TUYA_REGION)",
     ),
     1000: Hint("the object does not exist", "check the ID (list the objects to find it)"),
     1108: Hint("the path is not one the server knows", "check the IDs and the endpoint"),

@@ -8,6 +8,7 @@ the mapping of aiohttp's errors); tests script a fake one. Nothing else in the c
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping
 from typing import Literal, Protocol
 
@@ -188,7 +189,7 @@ class AiohttpExchange:
                 headers=headers,
                 # A bodiless POST carries no Content-Type (aiohttp would add one).
                 skip_auto_headers=None if body else _NO_CONTENT_TYPE,
-                timeout=aiohttp.ClientTimeout(total=limits.total, connect=limits.connect),
+                timeout=_client_timeout(limits),
                 allow_redirects=False,
             ) as response:
                 sent = True
@@ -208,6 +209,11 @@ class AiohttpExchange:
         self._sessions.clear()
         for session in sessions:
             await session.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(limits: Timeout) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=limits.total, connect=limits.connect)
 
 
 def _failure(error: BaseException, *, sent: bool) -> ExchangeError:

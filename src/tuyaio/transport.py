@@ -234,18 +234,12 @@ class Transport:
             try:
                 token = await self._ready(call, state, options.hooks)
                 envelope = await self._attempt(call, url, state, token)
-                result = decode(envelope)
             except _Stop as stop:
                 self._fail(call, options, state, stop.error)
-            except DecodeError as error:
-                if not call.idempotent:  # done, but its answer cannot be read
-                    state.may_have_acted = True
-                self._fail(call, options, state, error)
             except (ApiError, TransportError) as error:
                 failure: TuyaError = error
             else:
-                self._finished(call, options, state, envelope=envelope)
-                return result
+                return self._succeeded(call, options, state, envelope, decode)
             decision = state.decide(
                 failure,
                 monotonic(),
@@ -262,8 +256,7 @@ class Transport:
                     self._fail(call, options, state, failure)
                 self.stats.reconciled += 1
                 envelope = Envelope(result=result, t=None, tid=getattr(failure, "tid", None))
-                self._finished(call, options, state, envelope=envelope)
-                return decode(envelope)
+                return self._succeeded(call, options, state, envelope, decode)
             if action is Action.GIVE_UP or self._closed:
                 self._fail(call, options, state, failure)
             if action is Action.RENEW_TOKEN and token is not None:
@@ -278,6 +271,24 @@ class Transport:
                     await self._wait(call, state, self._time.sleep(decision.delay))
                 except _Stop as stop:
                     self._fail(call, options, state, stop.error)
+
+    def _succeeded(
+        self,
+        call: Call,
+        options: Options,
+        state: CallState,
+        envelope: Envelope,
+        decode: Callable[[Envelope], T],
+    ) -> T:
+        """The call's result, read from its envelope; a result that cannot be read fails the call
+        (a create's as :class:`OutcomeUnknownError`: it was done, but its answer is lost)."""
+        try:
+            result = decode(envelope)
+        except DecodeError as error:
+            state.may_have_acted = True
+            self._fail(call, options, state, error)
+        self._finished(call, options, state, envelope=envelope)
+        return result
 
     async def _ready(self, call: Call, state: CallState, hooks: tuple[Hook, ...]) -> Token | None:
         """The token to send, once the call's turn has come (pacing, quota)."""

@@ -30,6 +30,9 @@ def test_demo_json_summary() -> None:
         "accept the finished work (batch)",
     ]
     assert all(step["requests"] >= 1 for step in summary["steps"])
+    directory = summary["directory"]
+    assert len(directory["workers"]) == len(directory["rooms"]) == 3
+    assert all(directory["rooms"].values())  # every room came with its devices
     maintenance = summary["maintenance"]
     assert len(maintenance["created"]) == 3
     assert maintenance["listed"] == 153

@@ -74,11 +74,9 @@ def test_fault_kinds_choose_the_faults() -> None:
     def use(info: dict[str, Any]) -> Any:
         return asyncio.run(_list(info["env"], info["project_id"]))
 
-    started = time.perf_counter()
     result, error = _while_serving(["--fail-rate", "1", "--fault-kinds", "http_503"], use)
     assert result.code == 0, result.err
     assert getattr(error, "http_status", None) == 503, error
-    assert time.perf_counter() - started < 5
 
 
 def test_env_prints_only_lines_a_shell_can_eval() -> None:

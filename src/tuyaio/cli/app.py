@@ -7,32 +7,38 @@ import asyncio
 import logging
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 
 from .. import __version__
-from . import commands, demo, doctor, serve
-from .failures import ExitCode, exit_code_for, one_line
+from ..regions import REGIONS
+from . import commands, completion, demo, doctor, serve
+from .failures import EXIT_MEANINGS, ExitCode, exit_code_for, one_line
 from .output import Format, Output, error_document, printable
 from .settings import connection_parser, debug_parser, print_usage, usage
 
 __all__ = ["build_parser", "run"]
 
-_EPILOG = """\
+
+def _epilog() -> str:
+    """The help's epilog: the environment, the exit codes, the output rules, where to start."""
+    codes = "\n".join(
+        textwrap.fill(
+            meaning, width=92, initial_indent=f"  {int(code):<4} ", subsequent_indent=" " * 7
+        )
+        for code, meaning in EXIT_MEANINGS.items()
+    )
+    return f"""\
 environment:
   TUYA_CLIENT_ID      the cloud project's Access ID
   TUYA_CLIENT_SECRET  its Access Secret (never printed)
-  TUYA_REGION         data center: cn, us, us-e, eu, eu-w, in, sg
+  TUYA_REGION         data center: {", ".join(REGIONS)}
   TUYA_BASE_URL       or another endpoint (a proxy, the sandbox)
 
 exit codes:
-  0  success
-  1  API error: the server answered and said no (Tuya code, message and request id on stderr),
-     or sent data that cannot be written to the output
-  2  usage error: a missing or wrong argument; nothing was sent
-  3  transport error: the server could not be reached or its answer not understood
-  130  interrupted (Ctrl-C)
+{codes}
 
 output:
   data goes to stdout, everything else (headers, counts, progress, errors) to stderr;
@@ -50,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tuyaio",
         description="Asyncio client for the Tuya Cloud OpenAPI: Smart Engineering maintenance "
         "tasks and Smart Lighting construction management, from the command line.",
-        epilog=_EPILOG,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[connection_parser()],
     )
@@ -61,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(subparsers, connection)
     commands.register(subparsers, connection)
     serve.register(subparsers, [debug_parser()])
+    completion.register(subparsers, [])
     return parser
 
 

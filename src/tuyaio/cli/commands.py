@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from functools import partial
 from typing import Any
 
 import attrs
 
+from ..client import TuyaClient
 from ..models import AuthorizationStatus, CreatedRecord, DeviceType, TaskStatus
 from .argtypes import (
     enum_list,
@@ -27,7 +28,7 @@ from .argtypes import (
     prefetch,
     room_spec,
 )
-from .failures import ExitCode
+from .failures import ExitCode, UsageError, cli_terms
 from .output import Column, Format, Output, add_format_flags, columns
 from .settings import Subparsers, connect
 
@@ -42,6 +43,29 @@ def _arg(*flags: str, **options: Any) -> Arg:
 
 Report = Callable[[Output, argparse.Namespace, Any], int]
 """What a command shows of its method's result; returns the exit code."""
+
+Prepare = Callable[[TuyaClient, dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Completes the arguments given on the command line before the method is called."""
+
+_RECORD_REQUIRED = ("user_account", "country_code", "operator_name", "start_time", "end_time")
+
+
+async def _keep_unchanged(client: TuyaClient, given: dict[str, Any]) -> dict[str, Any]:
+    """``update_record`` replaces the whole record: a field not given keeps the record's value,
+    read first with ``get_record``. (The command line's choice: the API has no partial update.)"""
+    record = await client.construction.get_record(given["record_id"])
+    current: dict[str, Any] = {
+        **{name: getattr(record, name) for name in _RECORD_REQUIRED},
+        "remark": record.remark,
+        "device_types": tuple(info.id for info in record.device_types) or None,
+        "room_ids": tuple(room.room_id for room in record.rooms) or None,
+    }
+    merged = {**{k: v for k, v in current.items() if v is not None}, **given}
+    missing = [name for name in _RECORD_REQUIRED if merged.get(name) is None]
+    if missing:
+        flags = ", ".join(cli_terms(name) for name in missing)
+        raise UsageError(f"the record has no {flags}; give them to update it")
+    return merged
 
 
 @attrs.frozen
@@ -63,6 +87,8 @@ class Command:
     help: str
     args: Sequence[Arg]
     shows: Listing | Report
+    prepare: Prepare | None = None
+    """Completes the method's arguments before the call (``update`` reads the record)."""
 
 
 def _detail(noun: str) -> Report:
@@ -101,31 +127,64 @@ def _enums(flag: str, enum: type[Enum], **options: Any) -> Arg:
     return _arg(flag, type=enum_list(enum), metavar="LIST", help=help_text, **options)
 
 
-PROJECT = _arg("project_id", type=id_text, metavar="PROJECT_ID")
-TASK = _arg("task_id", type=id_text, metavar="TASK_ID")
-RECORD = _arg("record_id", type=id_text, metavar="RECORD_ID")
+PROJECT = _arg(
+    "project_id", type=id_text, metavar="PROJECT_ID", help="the Smart Engineering project's ID"
+)
+LIGHTING_PROJECT = _arg(
+    "project_id", type=id_text, metavar="PROJECT_ID", help="the Smart Lighting project's ID"
+)
+TASK = _arg("task_id", type=id_text, metavar="TASK_ID", help="the maintenance task's ID")
+RECORD = _arg("record_id", type=id_text, metavar="RECORD_ID", help="the authorization record's ID")
 STATUS_FILTERS = (
     _enums("--authorization-status", AuthorizationStatus),
     _enums("--task-status", TaskStatus),
 )
-RECORD_FIELDS = (
-    _arg("--project-id", type=id_text, required=True, metavar="P"),
-    _arg("--user-account", required=True, metavar="A"),
-    _arg("--country-code", required=True, metavar="CC", help="e.g. 86"),
-    _arg("--operator-name", required=True, metavar="N"),
-    _arg("--start", dest="start_time", type=iso_datetime, required=True, metavar="ISO"),
-    _arg("--end", dest="end_time", type=iso_datetime, required=True, metavar="ISO"),
-    _enums("--device-types", DeviceType),
-    _arg("--remark", metavar="TEXT"),
-    _arg(
-        "--room-id",
-        dest="room_ids",
-        type=id_text,
-        action="append",
-        metavar="ID",
-        help="a room to authorise; repeat for more",
-    ),
-)
+
+
+def _record_fields(*, required: bool) -> tuple[Arg, ...]:
+    """The record's fields as flags: all five required to create, any of them to update."""
+    need = {"required": required}
+    kept = "" if required else " (default: the record's)"
+    return (
+        _arg(
+            "--user-account", **need, metavar="A", help="the team's account: phone or e-mail" + kept
+        ),
+        _arg(
+            "--country-code",
+            **need,
+            metavar="CC",
+            help="its calling code without +, e.g. 86" + kept,
+        ),
+        _arg("--operator-name", **need, metavar="N", help="who operates the authorization" + kept),
+        _arg(
+            "--start",
+            dest="start_time",
+            type=iso_datetime,
+            **need,
+            metavar="ISO",
+            help="start of the authorized window (ISO 8601; UTC without an offset)" + kept,
+        ),
+        _arg(
+            "--end",
+            dest="end_time",
+            type=iso_datetime,
+            **need,
+            metavar="ISO",
+            help="end of the authorized window (ISO 8601; UTC without an offset)" + kept,
+        ),
+        _enums("--device-types", DeviceType),
+        _arg("--remark", metavar="TEXT", help="a note on the record" + kept),
+        _arg(
+            "--room-id",
+            dest="room_ids",
+            type=id_text,
+            action="append",
+            metavar="ID",
+            help="a room to authorize; repeat for more" + kept,
+        ),
+    )
+
+
 TASKS = Listing(
     columns(
         "task_id:19 status:20 worker=worker_username:30 nickname=worker_nickname:16 "
@@ -153,7 +212,7 @@ RECORDS = Listing(
 )
 NEW_TASK = [
     PROJECT,
-    _arg("--worker-id", type=id_text, required=True, metavar="W"),
+    _arg("--worker-id", type=id_text, required=True, metavar="W", help="the worker's user ID"),
     _arg(
         "--room",
         dest="rooms",
@@ -165,19 +224,19 @@ NEW_TASK = [
     ),
 ]
 ROOM_FILTERS = [
-    PROJECT,
+    LIGHTING_PROJECT,
     *STATUS_FILTERS,
     _arg("--room-name", metavar="TEXT", help="rooms whose name contains TEXT"),
 ]
 RECORD_FILTERS = [
-    PROJECT,
+    LIGHTING_PROJECT,
     *STATUS_FILTERS,
-    _arg("--operator-name", metavar="NAME"),
+    _arg("--operator-name", metavar="NAME", help="records of this operator"),
     _arg("--start", dest="start_time", type=iso_datetime, metavar="ISO", help="window overlaps"),
     _arg("--end", dest="end_time", type=iso_datetime, metavar="ISO", help="window overlaps"),
 ]
 IN_TASK = [PROJECT, TASK]
-ROOM = _arg("room_id", type=id_text, metavar="ROOM_ID")
+ROOM = _arg("room_id", type=id_text, metavar="ROOM_ID", help="the room's ID")
 PROJECTS = Listing(
     columns(
         "project_id:19 name=project_name:20 authorization=authorization_status:14 address:24 "
@@ -238,16 +297,17 @@ COMMANDS = {
         Command(
             "create",
             "create_record",
-            "authorise a construction team",
-            RECORD_FIELDS,
+            "authorize a construction team",
+            [LIGHTING_PROJECT, *_record_fields(required=True)],
             _record("created"),
         ),
         Command(
             "update",
             "update_record",
-            "replace a record's data",
-            [RECORD, *RECORD_FIELDS],
+            "change a record: the fields not given keep the record's values",
+            [LIGHTING_PROJECT, RECORD, *_record_fields(required=False)],
             _record("updated"),
+            prepare=_keep_unchanged,
         ),
         Command(
             "cancel",
@@ -332,6 +392,8 @@ async def _run(
 ) -> int:
     given = {key: getattr(args, key) for key in keywords if getattr(args, key) is not None}
     async with connect(args) as client:
+        if command.prepare is not None:
+            given = await command.prepare(client, given)
         method = getattr(getattr(client, group), command.method)
         if isinstance(command.shows, Listing):
             shows = command.shows

@@ -8,6 +8,9 @@ form: **[doc]** read in Tuya's documentation, **[sdk]** read only in Tuya's ligh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
 import attrs
 
 from ..models.common import Page
@@ -25,6 +28,8 @@ from ..validation import check_optional_text
 from ._base import CONSTRUCTION_PAGING, MAINTENANCE_PAGING, Listing, Paging, Resource
 
 __all__ = ["DirectoryResource"]
+
+T = TypeVar("T")
 
 _OSAAS = "/v1.0/osaas"
 
@@ -67,6 +72,27 @@ class DirectoryResource(Resource):
     projects); ``iter_*`` walks every page with the paging options of ``iter_tasks``.
     """
 
+    def _every(
+        self,
+        listing: Listing[T],
+        path: Mapping[str, str],
+        page_size: int,
+        limit: int | None,
+        start_page: int,
+        prefetch: int,
+        filters: Mapping[str, Any] | None = None,
+    ) -> AsyncPager[T]:
+        """A walk of ``listing`` with the options every ``iter_*`` takes."""
+        return self._walk(
+            listing,
+            path,
+            filters or {},
+            page_size=page_size,
+            limit=limit,
+            start_page=start_page,
+            prefetch=prefetch,
+        )
+
     async def list_projects(self, *, page_no: int = 1, page_size: int = 20) -> Page[Project]:
         """One page of the Smart Engineering projects the cloud project may use. [doc]"""
         return await self._page(_PROJECTS, {}, {}, page_no=page_no, page_size=page_size)
@@ -80,15 +106,7 @@ class DirectoryResource(Resource):
         prefetch: int = 8,
     ) -> AsyncPager[Project]:
         """Every Smart Engineering project, in the server's order. [doc]"""
-        return self._walk(
-            _PROJECTS,
-            {},
-            {},
-            page_size=page_size,
-            limit=limit,
-            start_page=start_page,
-            prefetch=prefetch,
-        )
+        return self._every(_PROJECTS, {}, page_size, limit, start_page, prefetch)
 
     async def get_project(self, project_id: str) -> Project:
         """One Smart Engineering project. [doc]"""
@@ -107,15 +125,7 @@ class DirectoryResource(Resource):
         prefetch: int = 8,
     ) -> AsyncPager[Worker]:
         """Every worker of the account, in the server's order. [doc]"""
-        return self._walk(
-            _WORKERS,
-            {},
-            {},
-            page_size=page_size,
-            limit=limit,
-            start_page=start_page,
-            prefetch=prefetch,
-        )
+        return self._every(_WORKERS, {}, page_size, limit, start_page, prefetch)
 
     async def list_rooms(
         self, project_id: str, *, page_no: int = 1, page_size: int = 20
@@ -136,14 +146,8 @@ class DirectoryResource(Resource):
     ) -> AsyncPager[ProjectRoom]:
         """Every room of a Smart Engineering project. [doc; paging names a guess, as
         :meth:`list_rooms`]"""
-        return self._walk(
-            _ROOMS,
-            {"project_id": project_id},
-            {},
-            page_size=page_size,
-            limit=limit,
-            start_page=start_page,
-            prefetch=prefetch,
+        return self._every(
+            _ROOMS, {"project_id": project_id}, page_size, limit, start_page, prefetch
         )
 
     async def get_room(self, room_id: str) -> ProjectRoomDetail:
@@ -167,14 +171,8 @@ class DirectoryResource(Resource):
         prefetch: int = 8,
     ) -> AsyncPager[Device]:
         """Every device of a Smart Engineering project. [doc]"""
-        return self._walk(
-            _DEVICES,
-            {"project_id": project_id},
-            {},
-            page_size=page_size,
-            limit=limit,
-            start_page=start_page,
-            prefetch=prefetch,
+        return self._every(
+            _DEVICES, {"project_id": project_id}, page_size, limit, start_page, prefetch
         )
 
     async def list_room_devices(
@@ -198,14 +196,8 @@ class DirectoryResource(Resource):
         prefetch: int = 8,
     ) -> AsyncPager[Device]:
         """Every device of a room. [guess: see :meth:`list_room_devices`]"""
-        return self._walk(
-            _ROOM_DEVICES,
-            {"room_id": room_id},
-            {},
-            page_size=page_size,
-            limit=limit,
-            start_page=start_page,
-            prefetch=prefetch,
+        return self._every(
+            _ROOM_DEVICES, {"room_id": room_id}, page_size, limit, start_page, prefetch
         )
 
     async def list_lighting_projects(
@@ -232,12 +224,5 @@ class DirectoryResource(Resource):
     ) -> AsyncPager[LightingProject]:
         """Every Smart Lighting project, maybe only those matching ``keyword``. [sdk: see
         :meth:`list_lighting_projects`]"""
-        return self._walk(
-            _LIGHTING_PROJECTS,
-            {},
-            {"keyword": check_optional_text("keyword", keyword)},
-            page_size=page_size,
-            limit=limit,
-            start_page=start_page,
-            prefetch=prefetch,
-        )
+        filters = {"keyword": check_optional_text("keyword", keyword)}
+        return self._every(_LIGHTING_PROJECTS, {}, page_size, limit, start_page, prefetch, filters)
