@@ -239,9 +239,7 @@ def start_sentinels(directory: Path, down_after_ms: int = 400) -> SentinelServer
     try:
         (directory / "master").mkdir()
         (directory / "replica").mkdir()
-        master, master_server = start_redis(
-            directory / "master", "--repl-diskless-sync-delay", "0"
-        )
+        master, master_server = start_redis(directory / "master", "--repl-diskless-sync-delay", "0")
         started.append(master)
         replica, replica_server = start_redis(
             directory / "replica", "--replicaof", master_server.host, str(master_server.port)
