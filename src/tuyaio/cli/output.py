@@ -211,6 +211,11 @@ class Output:
         else:
             sys.stderr.write(text)
 
+    def progress(self, text: str) -> None:
+        """A line of progress for a person watching: to stderr, only when it is a terminal."""
+        if sys.stderr.isatty():
+            self.note(text)
+
     def note(self, text: str, *, style: str = "dim") -> None:
         """A line for people, not data: to stderr (dimmed on a terminal); tabs are kept."""
         shown = "\t".join(printable(part) for part in text.split("\t"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 
 from ..ratelimit import TokenBucket
@@ -48,7 +49,7 @@ class RedisRateLimiter(RedisBacked):
         self._fallback: TokenBucket | None = None
         if local_fallback_rate is not None:
             fallback_rate = check_positive_number("local_fallback_rate", local_fallback_rate)
-            self._fallback = TokenBucket(fallback_rate)
+            self._fallback = TokenBucket(fallback_rate, self._burst)
         if max_wait is None:
             max_wait = max(60.0, 100 / self._rate)
         self._max_wait = check_positive_number("max_wait", max_wait)
@@ -73,8 +74,15 @@ class RedisRateLimiter(RedisBacked):
         """Return when the fleet may send one more request (or raise RedisUnavailableError)."""
         try:
             await self._book()
+            return
         except RedisUnavailableError as error:
-            await self._fall_back(error, self._fallback).acquire()
+            fallback = self._fall_back(error, self._fallback)
+        await fallback.acquire()
+        if self._breaker.down is None:
+            # Redis came back while this caller waited its local turn: it books a slot of the
+            # fleet's too, or the local queue would drain on top of the fleet's rate.
+            with contextlib.suppress(RedisUnavailableError):
+                await self._book()
 
     def _paced(self) -> float:
         return self._paced_s - max(0.0, self._pacing_until - asyncio.get_running_loop().time())
