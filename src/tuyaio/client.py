@@ -14,7 +14,7 @@ from yarl import URL
 
 from .events import Hook
 from .quota import CallQuota, LocalCallQuota, Usage
-from .ratelimit import RateLimiter, TokenBucket
+from .ratelimit import RateLimiter, ThrottlePolicy, TokenBucket
 from .regions import resolve_base_url
 from .resources import ConstructionResource, MaintenanceResource
 from .retry import RetryPolicy
@@ -125,7 +125,8 @@ class TuyaClient:
     attempt, call, token fetch and rate-limit wait (:mod:`tuyaio.events`). ``call_quota`` (a
     number of requests, or a :class:`~tuyaio.quota.CallQuota` such as the fleet's) refuses
     requests with :class:`CallBudgetExceededError` once spent; :attr:`usage` counts them per
-    route.
+    route. ``throttle`` says how the client slows down when the server answers "too many
+    requests" (:class:`ThrottlePolicy`); ``None`` turns that off.
     """
 
     def __init__(
@@ -146,6 +147,7 @@ class TuyaClient:
         headers: Mapping[str, str] | None = None,
         hooks: Sequence[Hook] = (),
         call_quota: int | CallQuota | None = None,
+        throttle: ThrottlePolicy | None = ThrottlePolicy(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         credentials = Credentials(
             _credential("client_id", client_id), _credential("secret", secret)
@@ -166,6 +168,7 @@ class TuyaClient:
             options=options,
             max_body_bytes=check_count("max_body_bytes", max_body_bytes, minimum=1),
             quota=LocalCallQuota(call_quota) if isinstance(call_quota, int) else call_quota,
+            throttle=throttle,
         )
         self._options = options
         self._owner = True

@@ -51,7 +51,7 @@ from .events import (
     remember,
 )
 from .quota import CallQuota, Usage
-from .ratelimit import AdaptiveThrottle, RateLimiter
+from .ratelimit import AdaptiveThrottle, RateLimiter, ThrottlePolicy
 from .retry import Action, RetryBudget, RetryPolicy, is_outcome_unknown
 from .routes import GRANT, REFRESH, Call, serialize
 from .signing import signed_headers
@@ -233,6 +233,7 @@ class Transport:
         clock: ServerClock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        throttle: ThrottlePolicy | None = ThrottlePolicy(),  # noqa: B008 - frozen
     ) -> None:
         self._credentials = credentials
         self._base_url = base_url
@@ -241,7 +242,7 @@ class Transport:
         limit = _CONNECTIONS if session is None else getattr(session.connector, "limit", 0)
         self._slots = Slots(limit) if limit else None
         self._limiter = rate_limiter
-        self._throttle = AdaptiveThrottle()
+        self._throttle = AdaptiveThrottle(throttle)
         self._max_body_bytes = max_body_bytes
         self._quota = quota
         self.usage: Usage = Usage()
