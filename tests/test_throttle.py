@@ -154,6 +154,19 @@ def test_the_pace_grows_back_slowly_near_the_accepted_rate_then_fast() -> None:
         assert throttle.rate == pytest.approx(ceiling * growth, rel=1e-3), after
 
 
+def test_a_limit_found_again_is_probed_three_times_more_slowly() -> None:
+    throttle, clock = make()
+    one_round(throttle, clock, 100, 50)  # the server accepted 200/s
+    clock.now += 2.0  # the pace is 10 % above that
+    one_round(throttle, clock, 100, 50)  # and it accepted 200/s again: the same limit
+    cut_at, ceiling = clock.now, 50 / 0.2501
+    assert throttle.rate == pytest.approx(0.9 * ceiling)
+    clock.now = cut_at + 3.0
+    assert throttle.rate == pytest.approx(ceiling)
+    clock.now = cut_at + 6.0
+    assert throttle.rate == pytest.approx(1.1 * ceiling)
+
+
 def test_recovery_is_measured_in_seconds_after_a_burst_of_rejections() -> None:
     throttle, clock = make()
     run(throttle, clock, 2.0, 3000, sporadic(itertools.repeat(False)))
@@ -202,18 +215,27 @@ def test_the_pace_never_goes_below_min_rate() -> None:
     assert throttle.rate == 5.0
 
 
-def test_a_pause_starts_a_new_round() -> None:
+def test_a_pace_left_alone_for_an_hour_is_still_a_number() -> None:
     throttle, clock = make()
-    throttle.record(rate_limited=False)  # a lone answer, then a pause
-    clock.now += 0.2
-    for index in range(30):  # 30 answers in 50 ms, 7 of them refused
-        clock.now += 0.05 / 30
-        throttle.record(rate_limited=index < 7)
-    clock.now += 0.25
-    throttle.record(rate_limited=False)
-    # The round began at the first of the 30, not at the lone answer: the server accepted 24
-    # answers in 0.3 s, not in 0.5 s.
-    assert throttle.rate == pytest.approx(0.9 * 24 / 0.3, rel=0.05)
+    one_round(throttle, clock, 100, 50)
+    clock.now += 3600
+    assert 1e9 < (throttle.rate or 0) < float("inf")
+
+
+def test_a_pause_is_left_out_of_the_round() -> None:
+    throttle, clock = make()
+    for index in range(30):  # 30 answers in 0.1 s, all but the first 2 refused
+        clock.now += 0.1 / 30
+        throttle.record(rate_limited=index >= 2)
+    refused_at = clock.now - 0.1 + 0.1 / 30 * 3
+    clock.now += 0.5  # everyone waits, then 12 answers 15 ms apart, accepted
+    for _ in range(12):
+        clock.now += 0.015
+        throttle.record(rate_limited=False)
+    # Accepted once refused: 12 answers in the sending time since the first refusal, without the
+    # pause (counted in, the pace would be about a third of that).
+    refused_for = clock.now - refused_at - 0.515
+    assert throttle.rate == pytest.approx(0.9 * 12 / refused_for, rel=0.01)
 
 
 def test_switched_off_it_never_paces() -> None:

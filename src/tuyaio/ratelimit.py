@@ -110,6 +110,11 @@ _FELL = 0.75
 _CUBIC_UNTIL = 1.5
 """The pace grows cubically until ``recovery`` × (1 + this) after a cut, then 4-fold per
 ``recovery``: slow near the rate the server accepted, fast once well past it."""
+_SAME = 0.15
+"""Two accepted rates this close are the same limit, found again."""
+_CONFIRMED = 3.0
+"""A limit found again is probed this many times more slowly: above it, a server that allows
+bursts refuses only once the burst it saved up meanwhile is spent, so a fast probe overshoots."""
 _BURST_S = 0.01
 """The pace allows a burst of this many seconds' worth of requests (at least one): a sleep of
 less than a millisecond would otherwise cap a fast pace."""
@@ -125,10 +130,11 @@ class ThrottlePolicy:
     round is *hot* when at least ``trigger`` of its answers, and at least 3, were rate-limit
     answers. A hot round sets a pace of ``1 - backoff`` times the rate the server accepted in it
     (never below ``min_rate`` requests per second). The pace is back at that rate ``recovery``
-    seconds later and then keeps rising, slowly at first and faster with time (cubically), until
-    another hot round; it ends when it is twice what the client uses. When ``futile_cuts`` cuts
-    in a row did not lower the share of rate-limit answers, they do not follow the pace: the pace
-    ends, and for ``forget_after`` seconds only twice that share counts as hot.
+    seconds later (three times that when the cut found the same rate as the one before) and
+    keeps rising, slowly at first, then 4-fold per ``recovery``, until another hot round; it ends
+    when a round with fewer than 3 rate-limit answers shows it twice what the client uses. When
+    ``futile_cuts`` cuts did not lower the share of rate-limit answers, they do not follow the
+    pace: the pace ends, and for ``forget_after`` seconds only twice that share counts as hot.
 
     Tuya documents no rate-limit figures: the defaults are a guess, tuned against the sandbox.
     Each field is a finite number (``trigger`` and ``backoff`` between 0 and 1, ``futile_cuts`` an
@@ -180,9 +186,9 @@ class AdaptiveThrottle:
         # The pace: the rate the server accepted (``_ceiling``) when it was last cut (``_cut_at``).
         self._bucket: TokenBucket | None = None
         self._ceiling = self._cut_at = 0.0
-        self._hot_share = (
-            math.inf
-        )  # of the last hot round (none to compare with when it set a pace)
+        self._recovery = 0.0  # seconds back to the ceiling: longer when it was found twice
+        # The share of the last hot round (none to compare with when it set the pace).
+        self._hot_share = math.inf
         self._futile = 0
         self._tolerated = 0.0
         self._tolerated_until = -math.inf
@@ -215,10 +221,11 @@ class AdaptiveThrottle:
             return
         now = self._clock()
         gap = now - self._last
-        if not self._answers or (
-            gap > policy.window and gap * self._answers >= 4 * (self._last - self._started)
-        ):  # a round starts at its first answer; a pause starts another (it says nothing)
-            self._new_round(now)
+        if not self._answers:
+            self._new_round(now)  # a round starts at its first answer
+        elif gap > policy.window and gap * self._answers >= 4 * (self._last - self._started):
+            self._started += gap  # a pause, which says nothing about the server, is left out
+            self._refused_at += gap
         self._last = now
         self._answers += 1
         if rate_limited:
@@ -239,11 +246,11 @@ class AdaptiveThrottle:
     def _pace(self, now: float) -> float:
         policy = self._policy
         assert policy is not None
-        x = (now - self._cut_at) / policy.recovery - 1.0
+        x = (now - self._cut_at) / self._recovery - 1.0
         if x <= _CUBIC_UNTIL:
             growth = 1.0 + policy.backoff * x * x * x
         else:
-            growth = (1.0 + policy.backoff * _CUBIC_UNTIL**3) * 4.0 ** (x - _CUBIC_UNTIL)
+            growth = (1.0 + policy.backoff * _CUBIC_UNTIL**3) * 4.0 ** min(x - _CUBIC_UNTIL, 100)
         return max(policy.min_rate, self._ceiling * growth)
 
     def _judge(self, policy: ThrottlePolicy, now: float) -> None:
@@ -254,15 +261,16 @@ class AdaptiveThrottle:
             trigger = max(trigger, 2 * self._tolerated)
         paced = self._bucket is not None
         if rejected < _MIN_REJECTIONS or share < trigger:
-            if (
+            if (  # lifted only without rate-limit answers: they keep a client in back-off
                 paced
-                and now - self._cut_at >= policy.recovery
+                and rejected < _MIN_REJECTIONS
+                and now - self._cut_at >= self._recovery
                 and self._pace(now) >= 2 * answers / elapsed
             ):
                 logger.debug("pace lifted: calm at %.1f req/s", answers / elapsed)
                 self._bucket = None
             return
-        recent = paced and now - self._cut_at < policy.recovery
+        recent = paced and now - self._cut_at < self._recovery
         if recent and share >= _FELL * self._hot_share:
             self._futile += 1
             if self._futile >= policy.futile_cuts:
@@ -278,8 +286,10 @@ class AdaptiveThrottle:
         refused_for = now - self._refused_at
         if refused_for >= policy.window / 2:
             accepted = max(self._accepted_after / refused_for, accepted * (1.0 - share))
-        self._ceiling = min(accepted, self._pace(now)) if paced else accepted
-        self._cut_at, self._hot_share = now, share
+        ceiling = min(accepted, self._pace(now)) if paced else accepted
+        confirmed = paced and abs(ceiling - self._ceiling) <= _SAME * self._ceiling
+        self._recovery = policy.recovery * (_CONFIRMED if confirmed else 1.0)
+        self._ceiling, self._cut_at, self._hot_share = ceiling, now, share
         rate = self._pace(now)
         if self._bucket is None:
             self._hot_share = math.inf
