@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import statistics
 import sys
@@ -83,8 +84,33 @@ def worst_start(rate: float, seeds: int = 20_000) -> tuple[int, int]:
     return -seed, hits
 
 
+class Decisions(logging.Handler):
+    """Counts the throttle's decisions from its DEBUG log: paces set or cut, paces ended."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.cuts = self.ends = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("paced at"):
+            self.cuts += 1
+        elif record.msg.startswith("pace lifted"):
+            self.ends += 1
+
+
 async def measure(case: Case, info: SandboxInfo) -> dict[str, Any]:
     """Run ``case.calls`` reads from 32 workers; what came of them and how fast."""
+    decisions = Decisions()
+    log = logging.getLogger("tuyaio.ratelimit")
+    log.addHandler(decisions)
+    log.setLevel(logging.DEBUG)
+    try:
+        return {**await _measure(case, info), "cuts": decisions.cuts, "ends": decisions.ends}
+    finally:
+        log.removeHandler(decisions)
+
+
+async def _measure(case: Case, info: SandboxInfo) -> dict[str, Any]:
     async with TuyaClient(
         info.client_id,
         info.secret,
@@ -143,7 +169,7 @@ def run_case(case: Case) -> dict[str, Any]:
         f"  {case.group:9} throttle={'on ' if case.throttle else 'off'} seed={case.seed:<5} "
         f"fail={case.fail_rate:<4g} {result['goodput']:7.1f}/s ok={result['ok']} "
         f"failed={result['failed']} 1199={result['rate_limited']} ({result['share_1199']:.1%}) "
-        f"lowest pace={result['lowest_pace']}",
+        f"lowest pace={result['lowest_pace']} cuts={result['cuts']} ends={result['ends']}",
         file=sys.stderr,
     )
     return result
@@ -160,6 +186,8 @@ def summary(case: Case, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "share_1199": statistics.median(run["share_1199"] for run in runs),
         "worst_share_1199": max(run["share_1199"] for run in runs),
         "failed": sum(run["failed"] for run in runs),
+        "cuts": sum(run["cuts"] for run in runs),
+        "ends": sum(run["ends"] for run in runs),
         "lowest_pace": min(paces) if paces else None,
     }
 

@@ -163,7 +163,7 @@ async def test_a_burst_of_1199s_slows_the_client_to_the_server_limit(
     assert [o.error for o in outcomes if not o.ok] == []
     paces = [rate for rate in rates if rate is not None]
     assert paces, "the 1199s never set a pace"
-    assert min(paces) <= 40 * 1.1  # at most about what the server accepts
+    assert min(paces) < 2 * 40  # near what the server accepts (exactly: tests/test_throttle.py)
     # The first 64 at once overrun the burst, and telling a limit from sporadic 1199s takes a
     # quarter second of answers; the long run is measured in benchmarks/throttle.py.
     assert sandbox.state.rate_limited >= 3

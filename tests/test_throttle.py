@@ -16,6 +16,9 @@ import pytest
 import tuyaio
 from tuyaio.ratelimit import AdaptiveThrottle, ThrottlePolicy
 
+KEEP = 1 - ThrottlePolicy().backoff
+"""What a cut keeps of the rate the server accepted."""
+
 
 class FakeTime:
     """A clock that moves only when told to, or when something sleeps on it."""
@@ -132,8 +135,8 @@ def one_round(throttle: AdaptiveThrottle, clock: FakeTime, answers: int, rejecte
         (19, 10, None),  # too few answers to judge
         (40, 7, None),  # under 20 %
         (40, 2, None),  # too few rate-limit answers
-        (40, 8, 0.9 * 32 / 0.25),  # 20 %: 0.9 × what the server accepted
-        (100, 90, 0.9 * 10 / 0.25),
+        (40, 8, KEEP * 32 / 0.25),  # 20 %: 0.85 × what the server accepted
+        (100, 90, KEEP * 10 / 0.25),
         (100, 100, 1.0),  # nothing accepted: min_rate
     ],
 )
@@ -147,8 +150,9 @@ def test_the_pace_grows_back_slowly_near_the_accepted_rate_then_fast() -> None:
     throttle, clock = make()
     one_round(throttle, clock, 100, 50)
     ceiling = 50 / 0.2501
-    assert throttle.rate == pytest.approx(0.9 * ceiling)
-    expected = {0.5: 1 - 0.1 * 0.5**3, 1.0: 1.0, 2.0: 1.1, 2.5: 1.3375, 3.5: 4 * 1.3375}
+    assert throttle.rate == pytest.approx(KEEP * ceiling)
+    b = 1 - KEEP
+    expected = {0.5: 1 - b / 8, 1.0: 1.0, 2.0: 1 + b, 2.5: 1 + b * 3.375, 3.5: 4 * (1 + b * 3.375)}
     for after, growth in expected.items():
         clock.now = 100.2511 + after
         assert throttle.rate == pytest.approx(ceiling * growth, rel=1e-3), after
@@ -157,14 +161,14 @@ def test_the_pace_grows_back_slowly_near_the_accepted_rate_then_fast() -> None:
 def test_a_limit_found_again_is_probed_three_times_more_slowly() -> None:
     throttle, clock = make()
     one_round(throttle, clock, 100, 50)  # the server accepted 200/s
-    clock.now += 2.0  # the pace is 10 % above that
+    clock.now += 2.0  # the pace is 15 % above that
     one_round(throttle, clock, 100, 50)  # and it accepted 200/s again: the same limit
     cut_at, ceiling = clock.now, 50 / 0.2501
-    assert throttle.rate == pytest.approx(0.9 * ceiling)
+    assert throttle.rate == pytest.approx(KEEP * ceiling)
     clock.now = cut_at + 3.0
     assert throttle.rate == pytest.approx(ceiling)
     clock.now = cut_at + 6.0
-    assert throttle.rate == pytest.approx(1.1 * ceiling)
+    assert throttle.rate == pytest.approx((2 - KEEP) * ceiling)
 
 
 def test_recovery_is_measured_in_seconds_after_a_burst_of_rejections() -> None:
@@ -173,7 +177,7 @@ def test_recovery_is_measured_in_seconds_after_a_burst_of_rejections() -> None:
     run(throttle, clock, 0.5, 3000, sporadic(itertools.cycle([True] * 9 + [False])))
     paced = throttle.rate
     assert paced is not None
-    assert paced < 400  # 90 % refused: about 0.9 × the 300/s accepted
+    assert paced < 300  # 90 % refused: about 0.85 × the 300/s accepted
     run(throttle, clock, 6.0, 3000, sporadic(itertools.repeat(False)))
     assert throttle.rate is None or throttle.rate >= 2900
 
@@ -215,6 +219,15 @@ def test_the_pace_never_goes_below_min_rate() -> None:
     assert throttle.rate == 5.0
 
 
+def test_rejections_the_pace_cannot_explain_cut_nothing() -> None:
+    throttle, clock = make()
+    one_round(throttle, clock, 100, 90)  # paced at 0.85 × 40/s = 34/s
+    paced = throttle.rate
+    assert paced is not None
+    one_round(throttle, clock, 40, 20)  # the server accepted 80/s, more than the pace allows:
+    assert throttle.rate > paced  # refusals of requests sent before the pace; no cut
+
+
 def test_a_pace_left_alone_for_an_hour_is_still_a_number() -> None:
     throttle, clock = make()
     one_round(throttle, clock, 100, 50)
@@ -235,7 +248,7 @@ def test_a_pause_is_left_out_of_the_round() -> None:
     # Accepted once refused: 12 answers in the sending time since the first refusal, without the
     # pause (counted in, the pace would be about a third of that).
     refused_for = clock.now - refused_at - 0.515
-    assert throttle.rate == pytest.approx(0.9 * 12 / refused_for, rel=0.01)
+    assert throttle.rate == pytest.approx(KEEP * 12 / refused_for, rel=0.01)
 
 
 def test_switched_off_it_never_paces() -> None:

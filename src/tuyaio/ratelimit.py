@@ -105,7 +105,7 @@ _MIN_ANSWERS = 20
 """Answers a round needs before it is judged: fewer say too little about a share."""
 _MIN_REJECTIONS = 3
 """Rate-limit answers a round needs to count as hot, whatever its share."""
-_FELL = 0.75
+_FELL = 1.0
 """A cut helped when the next hot round's share is below this part of the one before it."""
 _CUBIC_UNTIL = 1.5
 """The pace grows cubically until ``recovery`` × (1 + this) after a cut, then 4-fold per
@@ -145,7 +145,7 @@ class ThrottlePolicy:
     """The share of rate-limit answers in a round that makes it hot."""
     window: float = attrs.field(default=0.25, validator=_seconds)
     """The shortest round, in seconds."""
-    backoff: float = attrs.field(default=0.1, validator=_share)
+    backoff: float = attrs.field(default=0.15, validator=_share)
     """How far below the accepted rate a hot round sets the pace."""
     recovery: float = attrs.field(default=1.0, validator=_seconds)
     """Seconds after a cut at which the pace is back at the rate the server accepted."""
@@ -270,6 +270,9 @@ class AdaptiveThrottle:
                 logger.debug("pace lifted: calm at %.1f req/s", answers / elapsed)
                 self._bucket = None
             return
+        accepted = (answers - rejected) / elapsed
+        if paced and accepted >= self._pace(max(self._started, self._cut_at)):
+            return  # the server accepted all the pace allows: requests sent before it were refused
         recent = paced and now - self._cut_at < self._recovery
         if recent and share >= _FELL * self._hot_share:
             self._futile += 1
@@ -282,7 +285,6 @@ class AdaptiveThrottle:
                 return
         elif not recent:
             self._futile = 0
-        accepted = (answers - rejected) / elapsed
         refused_for = now - self._refused_at
         if refused_for >= policy.window / 2:
             accepted = max(self._accepted_after / refused_for, accepted * (1.0 - share))
@@ -297,9 +299,10 @@ class AdaptiveThrottle:
                 rate, max(1, int(rate * _BURST_S)), clock=self._clock, sleep=self._sleep
             )
         logger.debug(
-            "paced at %.1f req/s: %d of %d answers rate-limited in %.2f s",
+            "paced at %.1f req/s: %d of %d answers rate-limited in %.2f s (%.2f s since the first)",
             rate,
             rejected,
             answers,
             elapsed,
+            refused_for,
         )
