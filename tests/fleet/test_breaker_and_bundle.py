@@ -138,3 +138,16 @@ def test_bad_fleet_arguments_name_the_argument(
 ) -> None:
     with pytest.raises(error, match=match):
         Fleet("redis://127.0.0.1:1/0", key="k", **options)  # type: ignore[arg-type]
+
+
+async def test_a_hung_redis_is_tried_no_sooner_than_a_try_took() -> None:
+    now = [0.0]
+    breaker = Breaker(clock=lambda: now[0], rand=lambda: 1.0)
+    watcher = breaker.changed()
+    breaker.trip("Redis did not answer", took=0.5)  # each try costs its caller a timeout
+    assert breaker.retry_at == 0.5
+    assert watcher.done()  # callers queued behind the one that waited go to the fallback
+    now[0] = 0.5
+    watcher = breaker.changed()
+    assert breaker.check() is True
+    assert watcher.done()  # and so do those queued behind a try of Redis
