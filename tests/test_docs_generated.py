@@ -126,3 +126,28 @@ def test_docstrings_become_linked_markdown() -> None:
     assert "typed:\n\n```python\nclient = TuyaClient(...)\n```" in text
     assert "```pycon\n>>> 1 + 1\n2\n```" in text
     assert ":class:" not in text
+
+
+def test_code_spans_in_the_guides_name_their_reference_entries() -> None:
+    index = hooks.reference_index()
+    cases = {
+        "TuyaClient.from_env": "tuyaio.TuyaClient.from_env",
+        "tuyaio.NotFoundError": "tuyaio.errors.NotFoundError",
+        "MaintenanceStatus": "tuyaio.models.MaintenanceStatus",
+        "client.maintenance.get_task": (
+            "tuyaio.resources.maintenance.MaintenanceResource.get_task"
+        ),
+        "batch.run": "tuyaio.batch.run",
+        "tuyaio.batch.run": "tuyaio.batch.run",
+        "page_size": None,
+        "run": None,
+    }
+    for text, expected in cases.items():
+        assert hooks.identifier_of(text, index) == expected, text
+    html = (
+        "<p><code>RetryPolicy</code> and <a href='#'><code>RetryPolicy</code></a></p>"
+        "<pre><code>RetryPolicy</code></pre>"
+    )
+    linked = hooks.link_code(html, index)
+    assert linked.count("<autoref") == 1
+    assert '<autoref identifier="tuyaio.RetryPolicy" optional><code>RetryPolicy</code>' in linked
