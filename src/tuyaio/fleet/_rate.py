@@ -21,9 +21,11 @@ class RedisRateLimiter(RedisBacked):
     by a Lua script on a GCRA schedule timed by Redis's clock. A limiter books one slot at a time
     (its callers queue), so a worker that dies leaves one slot unused at most; the ``timeout``
     for Redis counts the commands of the callers queued before a call too. With
-    ``local_fallback_rate``, a worker paces itself alone while Redis fails. No call waits more
-    than ``max_wait`` for its slot (default: 60 s, or 100 intervals if longer): a schedule further
-    ahead starts again, so ``max_wait`` must exceed the number of limiters times ``1 / rate``.
+    ``local_fallback_rate``, a worker paces itself alone while Redis fails (bursts of ``burst``),
+    and a caller still waiting for its local turn when Redis answers again books a fleet slot
+    too. No call waits more than ``max_wait`` for its slot (default: 60 s, or 100 intervals if
+    longer): a schedule further ahead starts again, so ``max_wait`` must exceed the number of
+    limiters times ``1 / rate``.
     """
 
     _alone = "pacing this worker alone"
