@@ -54,10 +54,12 @@ def _executable(name: str) -> str:
     return executable
 
 
-def start_redis(directory: Path, *options: str) -> tuple[subprocess.Popen[bytes], RedisServer]:
+def start_redis(
+    directory: Path, *options: str, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], RedisServer]:
     """Start a redis-server of one's own (stop it with :func:`stop_redis`); skips without one.
-    ``options``: more ``--name value`` pairs."""
-    return _start(_executable("redis-server"), directory, options)
+    ``options``: more ``--name value`` pairs; ``port``: this one (default: a free one)."""
+    return _start(_executable("redis-server"), directory, options, port)
 
 
 def stop_redis(process: subprocess.Popen[bytes]) -> None:
@@ -68,12 +70,12 @@ def stop_redis(process: subprocess.Popen[bytes]) -> None:
 
 
 def _start(
-    executable: str, directory: Path, extra: tuple[str, ...] = ()
+    executable: str, directory: Path, extra: tuple[str, ...] = (), port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], RedisServer]:
     """Start redis-server on a free port; a few tries in case another process takes the port."""
     redis = pytest.importorskip("redis", reason="pip install 'tuyaio[redis]'")
     for _ in range(3):
-        server = RedisServer("127.0.0.1", _free_port())
+        server = RedisServer("127.0.0.1", port or _free_port())
         options = {
             "bind": server.host,
             "port": str(server.port),
@@ -237,7 +239,7 @@ def start_sentinels(directory: Path, down_after_ms: int = 400) -> SentinelServer
     try:
         (directory / "master").mkdir()
         (directory / "replica").mkdir()
-        master, master_server = start_redis(directory / "master")
+        master, master_server = start_redis(directory / "master", "--repl-diskless-sync-delay", "0")
         started.append(master)
         replica, replica_server = start_redis(
             directory / "replica", "--replicaof", master_server.host, str(master_server.port)
@@ -276,8 +278,16 @@ def start_sentinels(directory: Path, down_after_ms: int = 400) -> SentinelServer
 
 
 def _wait_sentinels_ready(servers: SentinelServers) -> None:
-    """Until every Sentinel knows the replica and the two other Sentinels."""
+    """Until the replica is in sync and every Sentinel knows it and the two other Sentinels."""
     import redis
+
+    replica = servers.replica_server
+    deadline = time.monotonic() + _START_TIMEOUT_S * 3
+    with redis.Redis(host=replica.host, port=replica.port, socket_timeout=1) as probe:
+        while probe.info("replication").get("master_link_status") != "up":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the replica did not sync with the master")
+            time.sleep(0.05)
 
     deadline = time.monotonic() + _START_TIMEOUT_S * 3
     seen: list[object] = []

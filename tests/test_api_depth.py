@@ -221,8 +221,10 @@ async def test_find_created_resolves_every_unknown_create(
         if t["task_id"] not in seeded
     }
     found_some = missing_some = False
+    # settle=0: this sandbox processes a request before answering or not at all, so the first
+    # search is final (the default would wait SETTLE_S for each create that did not happen).
     for room, error in unknown_tasks:
-        found = await client.maintenance.find_created(error)
+        found = await client.maintenance.find_created(error, settle=0)
         expected = by_room.get(room)
         assert (found.task_id if found else None) == expected, room
         found_some, missing_some = found_some or found is not None, missing_some or found is None
@@ -230,7 +232,7 @@ async def test_find_created_resolves_every_unknown_create(
     assert missing_some
     accounts = {r["userAccount"]: r["recordId"] for r in sandbox.state.records(lighting)}
     for account, error in unknown_records:
-        record = await client.construction.find_created(error)
+        record = await client.construction.find_created(error, settle=0)
         assert (record.record_id if record else None) == accounts.get(account), account
     assert int(unknown_records[0][1].identifiers["start_time"]) % 1000 == 0  # milliseconds
 

@@ -126,3 +126,42 @@ def test_docstrings_become_linked_markdown() -> None:
     assert "typed:\n\n```python\nclient = TuyaClient(...)\n```" in text
     assert "```pycon\n>>> 1 + 1\n2\n```" in text
     assert ":class:" not in text
+
+
+def test_code_spans_in_the_guides_name_their_reference_entries() -> None:
+    index = hooks.reference_index()
+    cases = {
+        "TuyaClient.from_env": "tuyaio.TuyaClient.from_env",
+        "tuyaio.NotFoundError": "tuyaio.errors.NotFoundError",
+        "MaintenanceStatus": "tuyaio.models.MaintenanceStatus",
+        "client.maintenance.get_task": (
+            "tuyaio.resources.maintenance.MaintenanceResource.get_task"
+        ),
+        "batch.run": "tuyaio.batch.run",
+        "tuyaio.batch.run": "tuyaio.batch.run",
+        "page_size": None,
+        "run": None,
+    }
+    for text, expected in cases.items():
+        assert hooks.identifier_of(text, index) == expected, text
+    html = (
+        "<p><code>RetryPolicy</code> and <a href='#'><code>RetryPolicy</code></a></p>"
+        "<pre><code>RetryPolicy</code></pre>"
+    )
+    linked = hooks.link_code(html, index)
+    assert linked.count("<autoref") == 1
+    assert '<autoref identifier="tuyaio.RetryPolicy" optional><code>RetryPolicy</code>' in linked
+
+
+def test_unpacked_keywords_are_shown_as_parameters() -> None:
+    griffe = pytest.importorskip("griffe")
+    docstrings = _tool("griffe_docstrings")
+    package = griffe.load("tuyaio", search_paths=[str(ROOT / "src")])
+    docstrings.SiteDocstrings().on_package(pkg=package, loader=None)
+    create = package["resources.construction.ConstructionResource.create_record"]
+    shown = {p.name: p for p in create.parameters}
+    assert "fields" not in shown
+    assert shown["start_time"].default is None  # required
+    assert shown["remark"].default == "…"
+    rooms = package["resources.construction.ConstructionResource.list_rooms"]
+    assert {"authorization_status", "room_name"} <= {p.name for p in rooms.parameters}

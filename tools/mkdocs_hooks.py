@@ -18,6 +18,7 @@ The functions work without MkDocs (tests/test_docs_generated.py calls :func:`exp
 from __future__ import annotations
 
 import argparse
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -199,6 +200,96 @@ def exit_codes_table() -> str:
     return _table(("exit code", "meaning"), [(int(c), m) for c, m in EXIT_MEANINGS.items()])
 
 
+SAMPLES = (
+    ("maintenance list {project} --limit 3", True),
+    ("maintenance list {project} --limit 3", False),
+    ("maintenance list {project} --limit 1 --json", False),
+    (
+        "construction rooms {lighting} --authorization-status not-authorized --limit 2 --jsonl",
+        False,
+    ),
+    ("doctor --project-id {project}", True),
+)
+"""Commands run against a sandbox for the command line's page: (arguments, on a terminal?)."""
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def _in_thread(run: Callable[[Any], list[str]]) -> list[str]:
+    """``run(sandbox)`` while a small sandbox serves from a thread of its own."""
+    import asyncio
+    import threading
+
+    from tuyaio.sandbox import Sandbox, SandboxConfig
+
+    ready, box = threading.Event(), {}
+
+    async def serve() -> None:
+        stop = box["stop"] = asyncio.Event()
+        box["loop"] = asyncio.get_running_loop()
+        async with Sandbox(SandboxConfig(tasks=30, rooms=20, records=3, latency_ms=0)) as sandbox:
+            box["sandbox"] = sandbox
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        if not ready.wait(30):
+            raise RuntimeError("the sandbox for the command line's samples did not start")
+        return run(box["sandbox"])
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(30)
+
+
+def cli_samples() -> str:
+    """What the commands of :data:`SAMPLES` print, run against a sandbox."""
+    import os
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from tuyaio.cli import main
+
+    def run(sandbox: Any) -> list[str]:
+        env = {
+            "TUYA_BASE_URL": sandbox.base_url,
+            "TUYA_CLIENT_ID": sandbox.client_id,
+            "TUYA_CLIENT_SECRET": sandbox.secret,
+        }
+        ids = {"project": sandbox.project_id, "lighting": sandbox.lighting_project_id}
+        blocks = []
+        columns = os.environ.get("COLUMNS")
+        os.environ["COLUMNS"] = "80"
+        try:
+            for args, tty in SAMPLES:
+                argv = args.format(**ids).split()
+                out, err = _Stream(tty), _Stream(False)
+                with redirect_stdout(out), redirect_stderr(err):
+                    main(argv, environ=env)
+                shown = "$ tuyaio " + " ".join(argv) + ("" if tty else " | cat")
+                text = _ANSI.sub("", out.getvalue() + err.getvalue())
+                text = "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+                where = "on a terminal" if tty else "into a pipe (stderr still on the terminal)"
+                blocks.append(f"{where}:\n\n```text\n{shown}\n{text}\n```\n")
+        finally:
+            if columns is None:
+                os.environ.pop("COLUMNS", None)
+            else:
+                os.environ["COLUMNS"] = columns
+        return blocks
+
+    return "\n".join(_in_thread(run))
+
+
 # --- version, changelog -----------------------------------------------------------------------
 
 
@@ -220,6 +311,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "codes": codes_table,
     "regions": regions_table,
     "cli": cli_reference,
+    "cli-samples": cli_samples,
     "exit-codes": exit_codes_table,
     "version": version,
     "changelog": changelog,
@@ -250,3 +342,94 @@ def on_config(config: Any, **_kwargs: Any) -> Any:
     """MkDocs: the version in the site's name (shown in the header of every page)."""
     config["site_name"] = f"tuyaio {version()}"
     return config
+
+
+# --- links from the guides to the reference ---------------------------------------------------
+
+DOCUMENTED_MODULES = (
+    "tuyaio.models",
+    "tuyaio.errors",
+    "tuyaio.batch",
+    "tuyaio.events",
+    "tuyaio.otel",
+    "tuyaio.quota",
+    "tuyaio.fleet",
+    "tuyaio.sandbox",
+    "tuyaio.client_options",
+)
+"""Modules whose public names the reference documents under the module's path."""
+
+RESOURCES = {
+    "maintenance": "tuyaio.resources.maintenance.MaintenanceResource",
+    "construction": "tuyaio.resources.construction.ConstructionResource",
+    "directory": "tuyaio.resources.directory.DirectoryResource",
+}
+
+_SKIPPED = re.compile(r"<pre\b.*?</pre>|<a\b.*?</a>|<h[1-6]\b.*?</h[1-6]>", re.S)
+_CODE = re.compile(r"<code>(?P<name>[A-Za-z_][\w.]*)(?P<call>\(\))?</code>")
+
+
+def reference_index() -> dict[str, str]:
+    """Public name → the identifier of its reference entry (classes and constants by bare name,
+    functions by ``module.name``)."""
+    import importlib
+
+    import tuyaio
+
+    index: dict[str, str] = {}
+    for name in tuyaio.__all__:
+        if name[0].isupper():
+            index[name] = f"tuyaio.{name}"
+    for module_name in DOCUMENTED_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # pragma: no cover - an extra is missing
+            continue
+        short = module_name.rsplit(".", 1)[-1]
+        for name in getattr(module, "__all__", ()):
+            identifier = f"{module_name}.{name}"
+            index[f"{short}.{name}"] = identifier
+            if name[0].isupper():
+                index[name] = identifier
+    for name in tuyaio.__all__:  # what the reference documents at the package's path
+        if name in {"TuyaClient", "Timeout", "RetryPolicy", "Stats", "REGIONS", "AsyncPager"}:
+            index[name] = f"tuyaio.{name}"
+    index["to_json_data"] = "tuyaio.to_json_data"
+    return index
+
+
+def identifier_of(text: str, index: dict[str, str]) -> str | None:
+    """The reference entry a code span such as ``client.maintenance.get_task`` names, if any."""
+    name = text.removeprefix("tuyaio.")
+    parts = name.split(".")
+    if parts[0] == "client" and len(parts) == 3 and parts[1] in RESOURCES:
+        return f"{RESOURCES[parts[1]]}.{parts[2]}"
+    for size in (2, 1):
+        head = ".".join(parts[:size])
+        if len(parts) >= size and head in index:
+            return ".".join([index[head], *parts[size:]])
+    return None
+
+
+def link_code(html: str, index: dict[str, str]) -> str:
+    """Code spans in prose that name a public object become (optional) autorefs links."""
+
+    def link(match: re.Match[str]) -> str:
+        identifier = identifier_of(match["name"], index)
+        if identifier is None:
+            return match[0]
+        return f'<autoref identifier="{identifier}" optional>{match[0]}</autoref>'
+
+    parts, last = [], 0
+    for skipped in _SKIPPED.finditer(html):
+        parts += [_CODE.sub(link, html[last : skipped.start()]), skipped[0]]
+        last = skipped.end()
+    parts.append(_CODE.sub(link, html[last:]))
+    return "".join(parts)
+
+
+def on_page_content(html: str, *, page: Any, **_kwargs: Any) -> str:
+    """MkDocs: link the guides' code spans to the reference."""
+    if page.file.src_uri.startswith("reference/") and page.file.src_uri != "reference/index.md":
+        return html
+    return link_code(html, reference_index())

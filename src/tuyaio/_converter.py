@@ -443,9 +443,10 @@ def _decode_with_converter(data: Any, type_: Any, *, method: str, route: str) ->
             errors = tuple(cattrs.transform_error(exc, path="result"))
         except (ValueError, RecursionError):  # nested too deeply, or a number too long to print
             raw, errors = b"", ("the result is nested too deeply or too large @ result",)
-        raise DecodeError(
-            errors=errors, body_excerpt=excerpt(raw), method=method, route=route
-        ) from exc
+        failure = DecodeError(errors=errors, body_excerpt=excerpt(raw), method=method, route=route)
+    # Raised outside the handler, with no cause: cattrs' exceptions quote the values (a token the
+    # server echoed); the paths in ``errors`` say what was wrong.
+    raise failure
 
 
 def decode(data: Any, type_: Any, *, method: str, route: str) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .conftest import Capture, run_cli
 
 SMALL = [
@@ -55,6 +57,16 @@ def test_demo_for_people() -> None:
     for heading in ("Workflow", "read through 10% faults", "Totals"):
         assert heading in result.out
     assert "token grant" in result.out
+
+
+def test_demo_shows_its_progress_on_a_terminal() -> None:
+    result = run_cli("demo", *SMALL, "--json", stderr=Capture(tty=True))
+    assert result.code == 0, result.err
+    assert result.json()["ok"] is True
+    err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "\n", result.err)  # colours, cursor moves
+    steps = [line.strip() for line in err.splitlines() if line.strip().startswith("step ")]
+    assert len(steps) == 2 * len(result.json()["steps"])
+    assert steps[0].endswith("…")
 
 
 def test_demo_into_a_pipe_writes_only_its_rows() -> None:

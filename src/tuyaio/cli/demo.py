@@ -2,7 +2,7 @@
 
 Knowing only its credentials, a facilities team looks up its project, workers, rooms and devices
 in the directory, opens maintenance tasks with them, walks the task list and accepts the finished
-work in one concurrent batch; a lighting contractor is authorised for some rooms and the
+work in one concurrent batch; a lighting contractor is authorized for some rooms and the
 authorization is cancelled; then the read routes start failing and the client's retries carry a
 batch through. Every step goes through the public API, and the summary counts what it cost.
 """
@@ -72,6 +72,8 @@ async def _demo(args: argparse.Namespace, out: Output) -> int:
     try:
         summary = await run_demo(args, out)
     except DemoCheckFailed as failure:
+        if out.format is Format.JSON:
+            out.document({"ok": False, "error": f"demo check failed: {failure}", "exit_code": 1})
         print(f"tuyaio: demo check failed: {failure}", file=sys.stderr)
         return ExitCode.API_ERROR
     if out.format is Format.TABLE:
@@ -83,7 +85,7 @@ async def _demo(args: argparse.Namespace, out: Output) -> int:
 
 async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
     """Run the workflow on a fresh in-process sandbox; return the summary as JSON-ready data."""
-    from ..sandbox import FAULT_ENVELOPE_500, FAULT_HTTP_503, FaultConfig, Sandbox, SandboxConfig
+    from ..sandbox import FAULT_HTTP_502, FAULT_HTTP_503, FaultConfig, Sandbox, SandboxConfig
 
     jitter = min(10.0, args.latency_ms)
     config = SandboxConfig(
@@ -102,9 +104,11 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
             attempts, begun = client.stats.attempts, time.perf_counter()
             entry: dict[str, Any] = {"name": name, "result": ""}
             steps.append(entry)
+            out.progress(f"step {len(steps)}: {name}…")
             yield entry
             entry["requests"] = client.stats.attempts - attempts
             entry["seconds"] = round(time.perf_counter() - begun, 3)
+            out.progress(f"step {len(steps)}: {entry['result']}")
 
         async with client:
             with step("look up the IDs (directory)") as done:
@@ -154,7 +158,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
                 _check(sample.status is MaintenanceStatus.ACCEPTANCE_COMPLETE, "not accepted")
                 done["result"] = f"{len(outcomes)} accepted, {args.concurrency} at a time"
 
-            with step("authorise a lighting contractor") as done:
+            with step("authorize a lighting contractor") as done:
                 free = AuthorizationStatus.NOT_AUTHORIZED
                 async with lighting.iter_rooms(site, authorization_status=free) as site_rooms:
                     picked = [r.room_id async for r in site_rooms if r.room_type is RoomType.ROOM][
@@ -185,7 +189,8 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
 
             with step(f"read through {args.fail_rate:.0%} faults (batch)") as done:
                 retries, faults = client.stats.retries, sum(sandbox.state.faults.values())
-                kinds = {FAULT_ENVELOPE_500, FAULT_HTTP_503}
+                # Gateway pages: retried up to max_retries (an envelope 500 only twice).
+                kinds = {FAULT_HTTP_502, FAULT_HTTP_503}
                 sandbox.configure(
                     faults=FaultConfig(rate=args.fail_rate, routes=_READS, kinds=kinds)
                 )
@@ -199,7 +204,8 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
                     )
                 sandbox.configure(faults=FaultConfig())
                 ok = sum(result.ok for result in results)
-                _check(ok == len(reads), f"{len(reads) - ok} reads failed despite retries")
+                failed = next((r.error for r in results if not r.ok), None)
+                _check(failed is None, f"{len(reads) - ok} reads failed despite retries: {failed}")
                 injected = sum(sandbox.state.faults.values()) - faults
                 done["result"] = f"{ok}/{len(reads)} ok through {injected} injected faults"
         return {

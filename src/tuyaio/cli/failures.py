@@ -84,6 +84,7 @@ _TERMS = {
     "allow_insecure_http=True": "--allow-insecure-http",
     "secret": "--client-secret",
     "rooms": "--room",
+    "FaultConfig.routes": "--fault-routes",
     "room_ids": "--room-id",
     "start_time": "--start",
     "end_time": "--end",

@@ -189,7 +189,7 @@ class Output:
     def __init__(self, fmt: Format = Format.TABLE) -> None:
         self.format = fmt
         self._fitted: tuple[Column, ...] = ()
-        self.written = False
+        self.written: bool = False
         """Whether anything was written to stdout (a failed ``--json`` run writes its error
         document only if nothing was)."""
 
@@ -210,6 +210,11 @@ class Output:
             self.write(text)
         else:
             sys.stderr.write(text)
+
+    def progress(self, text: str) -> None:
+        """A line of progress for a person watching: to stderr, only when it is a terminal."""
+        if sys.stderr.isatty():
+            self.note(text)
 
     def note(self, text: str, *, style: str = "dim") -> None:
         """A line for people, not data: to stderr (dimmed on a terminal); tabs are kept."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 
 from ..ratelimit import TokenBucket
@@ -20,9 +21,11 @@ class RedisRateLimiter(RedisBacked):
     by a Lua script on a GCRA schedule timed by Redis's clock. A limiter books one slot at a time
     (its callers queue), so a worker that dies leaves one slot unused at most; the ``timeout``
     for Redis counts the commands of the callers queued before a call too. With
-    ``local_fallback_rate``, a worker paces itself alone while Redis fails. No call waits more
-    than ``max_wait`` for its slot (default: 60 s, or 100 intervals if longer): a schedule further
-    ahead starts again, so ``max_wait`` must exceed the number of limiters times ``1 / rate``.
+    ``local_fallback_rate``, a worker paces itself alone while Redis fails (bursts of ``burst``),
+    and a caller still waiting for its local turn when Redis answers again books a fleet slot
+    too. No call waits more than ``max_wait`` for its slot (default: 60 s, or 100 intervals if
+    longer): a schedule further ahead starts again, so ``max_wait`` must exceed the number of
+    limiters times ``1 / rate``.
     """
 
     _alone = "pacing this worker alone"
@@ -48,7 +51,7 @@ class RedisRateLimiter(RedisBacked):
         self._fallback: TokenBucket | None = None
         if local_fallback_rate is not None:
             fallback_rate = check_positive_number("local_fallback_rate", local_fallback_rate)
-            self._fallback = TokenBucket(fallback_rate)
+            self._fallback = TokenBucket(fallback_rate, self._burst)
         if max_wait is None:
             max_wait = max(60.0, 100 / self._rate)
         self._max_wait = check_positive_number("max_wait", max_wait)
@@ -73,8 +76,15 @@ class RedisRateLimiter(RedisBacked):
         """Return when the fleet may send one more request (or raise RedisUnavailableError)."""
         try:
             await self._book()
+            return
         except RedisUnavailableError as error:
-            await self._fall_back(error, self._fallback).acquire()
+            fallback = self._fall_back(error, self._fallback)
+        await fallback.acquire()
+        if self._breaker.down is None:
+            # Redis came back while this caller waited its local turn: it books a slot of the
+            # fleet's too, or the local queue would drain on top of the fleet's rate.
+            with contextlib.suppress(RedisUnavailableError):
+                await self._book()
 
     def _paced(self) -> float:
         return self._paced_s - max(0.0, self._pacing_until - asyncio.get_running_loop().time())

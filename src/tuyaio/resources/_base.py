@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Generic, Self, TypeVar
 
@@ -23,9 +23,16 @@ from ..options import Options
 from ..pagination import AsyncPager
 from ..routes import Call, Route
 from ..transport import Reconcile, Transport
-from ..validation import check_page, check_page_size, check_positive_number
+from ..validation import check_number, check_page, check_page_size, check_positive_number
 
-__all__ = ["CONSTRUCTION_PAGING", "MAINTENANCE_PAGING", "Listing", "Paging", "Resource"]
+__all__ = [
+    "CONSTRUCTION_PAGING",
+    "MAINTENANCE_PAGING",
+    "SETTLE_S",
+    "Listing",
+    "Paging",
+    "Resource",
+]
 
 T = TypeVar("T")
 
@@ -111,6 +118,12 @@ class Listing(Generic[T]):
         return Page(items=items, total=total, page_no=page_no, page_size=page_size)
 
 
+SETTLE_S = 60.0
+"""How long after a create was last sent ``find_created`` keeps looking before it answers ``None``:
+a server may finish a request after its client gave up. A guess: Tuya documents no bound on how
+long a request may still run (docs/protocol.md, "Outcome unknown")."""
+
+
 def _window(error: OutcomeUnknownError, margin: float) -> tuple[datetime, datetime]:
     """When an object that a failed create made would have been created (server clock)."""
     if error.first_sent_ms is None or error.last_sent_ms is None:
@@ -139,6 +152,31 @@ class Resource:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+    async def _find_settled(
+        self,
+        error: OutcomeUnknownError,
+        search: Callable[[], Awaitable[T | None]],
+        settle: float,
+        interval: float,
+    ) -> T | None:
+        """``search()`` until it finds the object, or until a search that began ``settle``
+        seconds or more after the create was last sent (server clock) found nothing: ``None``.
+        Searches are ``interval`` seconds apart; the waits use the client's clock seam."""
+        if error.last_sent_ms is None:
+            raise ValueError("the error does not say when the create was sent")
+        settle = check_number("settle", settle)
+        if settle < 0:
+            raise ValueError(f"settle must be 0 or more, got {settle}")
+        interval = check_positive_number("interval", interval)
+        clock = self._transport.clock
+        settled_ms = error.last_sent_ms + int(settle * 1000)
+        while True:
+            began_ms = clock.now_ms()
+            found = await search()
+            if found is not None or began_ms >= settled_ms:
+                return found
+            await clock.source.sleep(max(0.0, min(interval, (settled_ms - clock.now_ms()) / 1000)))
 
     def _within(self, options: Options) -> Self:
         """This resource with other per-call options."""

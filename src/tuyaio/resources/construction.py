@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -26,7 +27,7 @@ from ..options import Options
 from ..pagination import AsyncPager
 from ..routes import Route
 from ..validation import check_aware, check_enum_values, check_ids
-from ._base import CONSTRUCTION_PAGING, Listing, Resource
+from ._base import CONSTRUCTION_PAGING, SETTLE_S, Listing, Resource
 
 __all__ = ["ConstructionResource", "RecordFields", "RecordFilters", "RoomFilters"]
 
@@ -163,18 +164,27 @@ class ConstructionResource(Resource):
         call = _RECORD.build(body=encode(request), identifiers=_identifiers(request))
         return await self._fetch(call, CreatedRecord)
 
-    async def find_created(self, error: OutcomeUnknownError) -> ConstructionRecordDetail | None:
+    async def find_created(
+        self, error: OutcomeUnknownError, *, settle: float = SETTLE_S, interval: float = 2.0
+    ) -> ConstructionRecordDetail | None:
         """The record that a :meth:`create_record` which raised ``error`` created, or ``None``.
 
         Looks through the project's records by the same operator whose window overlaps the
         request's for one with the same account, operator, start and end (to the millisecond)
         and rooms. Certain unless an identical record existed before the attempt (records carry
-        no creation time); ``None`` means the create did not happen. See docs/protocol.md,
+        no creation time). The server may still be processing the create: until ``settle``
+        seconds have passed since it was last sent, a search that finds nothing is repeated
+        every ``interval`` seconds. ``None`` means a search that began ``settle`` seconds or more
+        after the last send found nothing: the create did not happen. See docs/errors.md,
         "Outcome unknown".
         """
         ids = error.identifiers
         if error.route != _RECORD.template or "start_time" not in ids:
             raise ValueError("find_created takes the OutcomeUnknownError of a create_record")
+        search = functools.partial(self._search_created, ids)
+        return await self._find_settled(error, search, settle, interval)
+
+    async def _search_created(self, ids: Mapping[str, str]) -> ConstructionRecordDetail | None:
         start, end = from_ms(int(ids["start_time"])), from_ms(int(ids["end_time"]))
         rooms = sorted(json.loads(ids.get("room_ids", "[]")))
         records = self.iter_records(
