@@ -151,3 +151,17 @@ def test_code_spans_in_the_guides_name_their_reference_entries() -> None:
     linked = hooks.link_code(html, index)
     assert linked.count("<autoref") == 1
     assert '<autoref identifier="tuyaio.RetryPolicy" optional><code>RetryPolicy</code>' in linked
+
+
+def test_unpacked_keywords_are_shown_as_parameters() -> None:
+    griffe = pytest.importorskip("griffe")
+    docstrings = _tool("griffe_docstrings")
+    package = griffe.load("tuyaio", search_paths=[str(ROOT / "src")])
+    docstrings.SiteDocstrings().on_package(pkg=package, loader=None)
+    create = package["resources.construction.ConstructionResource.create_record"]
+    shown = {p.name: p for p in create.parameters}
+    assert "fields" not in shown
+    assert shown["start_time"].default is None  # required
+    assert shown["remark"].default == "…"
+    rooms = package["resources.construction.ConstructionResource.list_rooms"]
+    assert {"authorization_status", "room_name"} <= {p.name for p in rooms.parameters}

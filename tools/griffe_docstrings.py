@@ -5,7 +5,9 @@ readers, become Markdown the documentation site renders and links.
   link to the object's reference entry, its target resolved from the docstring's scope;
 - a literal block introduced by ``::`` becomes a fenced ``python`` block;
 - a doctest (``>>>`` lines and their output) becomes a fenced ``pycon`` block instead of nested
-  block quotes.
+  block quotes;
+- ``**fields: Unpack[RecordFields]`` in a signature becomes the TypedDict's keyword parameters
+  (``= …`` for the optional ones), so the page shows what the call takes.
 
 The docstrings themselves stay as they are: ``help()`` shows them unchanged.
 """
@@ -105,6 +107,39 @@ def markdown(obj: griffe.Object | griffe.Alias, text: str) -> str:
     return _blocks(_roles(obj, text))
 
 
+def _unpacked(function: griffe.Function, pkg: griffe.Module) -> None:
+    """Replace ``**kwargs: Unpack[TD]`` by the keyword parameters of the TypedDict ``TD``."""
+    params = list(function.parameters)
+    last = params[-1] if params else None
+    annotation = getattr(last, "annotation", None)
+    if last is None or last.kind is not griffe.ParameterKind.var_keyword:
+        return
+    if not isinstance(annotation, griffe.ExprSubscript) or str(annotation.left) != "Unpack":
+        return
+    path = resolve(function, str(annotation.slice))
+    if path is None or not path.startswith(pkg.path + "."):
+        return
+    typed = pkg[path.removeprefix(pkg.path + ".")]
+    optional_all = typed.keywords.get("total") == "False" if hasattr(typed, "keywords") else False
+    keywords = []
+    for name, member in typed.members.items():
+        if not member.is_attribute or name.startswith("_"):
+            continue
+        hint = member.annotation
+        optional = optional_all
+        if isinstance(hint, griffe.ExprSubscript) and str(hint.left) == "NotRequired":
+            hint, optional = hint.slice, True
+        keywords.append(
+            griffe.Parameter(
+                name,
+                annotation=hint,
+                kind=griffe.ParameterKind.keyword_only,
+                default="…" if optional else None,
+            )
+        )
+    function.parameters = griffe.Parameters(*params[:-1], *keywords)
+
+
 class SiteDocstrings(griffe.Extension):
     """Rewrites every docstring of a loaded package once, before mkdocstrings renders it."""
 
@@ -119,4 +154,6 @@ class SiteDocstrings(griffe.Extension):
             seen.add(id(obj))
             if obj.docstring is not None:
                 obj.docstring.value = markdown(obj, obj.docstring.value)
+            if obj.is_function:
+                _unpacked(obj, pkg)
             stack.extend(member for member in obj.members.values() if not member.is_alias)

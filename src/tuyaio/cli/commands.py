@@ -269,7 +269,7 @@ LIGHTING_PROJECTS = Listing(
 )
 _task = partial(_said, noun="task", key="task_id")
 _record = partial(_said, noun="authorization record", key="record_id")
-COMMANDS = {
+COMMANDS: dict[str, tuple[Command, ...]] = {
     "maintenance": (
         Command("list", "iter_tasks", "stream every task, newest first", [PROJECT], TASKS),
         Command("get", "get_task", "one task with its rooms", IN_TASK, _detail("maintenance task")),

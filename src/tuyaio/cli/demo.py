@@ -2,7 +2,7 @@
 
 Knowing only its credentials, a facilities team looks up its project, workers, rooms and devices
 in the directory, opens maintenance tasks with them, walks the task list and accepts the finished
-work in one concurrent batch; a lighting contractor is authorised for some rooms and the
+work in one concurrent batch; a lighting contractor is authorized for some rooms and the
 authorization is cancelled; then the read routes start failing and the client's retries carry a
 batch through. Every step goes through the public API, and the summary counts what it cost.
 """
@@ -158,7 +158,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
                 _check(sample.status is MaintenanceStatus.ACCEPTANCE_COMPLETE, "not accepted")
                 done["result"] = f"{len(outcomes)} accepted, {args.concurrency} at a time"
 
-            with step("authorise a lighting contractor") as done:
+            with step("authorize a lighting contractor") as done:
                 free = AuthorizationStatus.NOT_AUTHORIZED
                 async with lighting.iter_rooms(site, authorization_status=free) as site_rooms:
                     picked = [r.room_id async for r in site_rooms if r.room_type is RoomType.ROOM][

@@ -189,7 +189,7 @@ class Output:
     def __init__(self, fmt: Format = Format.TABLE) -> None:
         self.format = fmt
         self._fitted: tuple[Column, ...] = ()
-        self.written = False
+        self.written: bool = False
         """Whether anything was written to stdout (a failed ``--json`` run writes its error
         document only if nothing was)."""
 
