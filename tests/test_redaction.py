@@ -197,10 +197,6 @@ async def test_a_sign_under_its_own_name_never_reaches_an_error(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the transport does not pass the request's sign to parse_envelope(sign=...) yet",
-)
 async def test_a_bare_sign_never_reaches_an_error(
     echo: tuple[Echo, str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -235,10 +231,6 @@ def test_an_envelope_made_by_hand_still_decodes() -> None:
     assert Envelope({"a": 1}, None, None).decode(lambda result: result["a"]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the transport's secrets hold the current tokens only, not the ones they replaced",
-)
 async def test_a_replaced_token_echoed_after_a_refresh_never_reaches_an_error() -> None:
     tokens = iter(["old-access-token-0123456789abcdef", "new-access-token-0123456789abcdef"])
     state = {"first": ""}

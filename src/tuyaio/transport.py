@@ -420,6 +420,7 @@ class Transport:
                 route=call.route,
                 headers=answer.headers,
                 secrets=self._secrets,
+                sign=headers["sign"],
                 now_ms=self.clock.now_ms,
             )
         except ApiError as error:
@@ -503,9 +504,7 @@ class Transport:
         raise final from error
 
     def _secrets(self) -> tuple[str, ...]:
-        token = self.tokens.current
-        secret = self._credentials.secret
-        return (secret,) if token is None else (secret, token.access_token, token.refresh_token)
+        return (self._credentials.secret, *self.tokens.secrets())
 
     async def token(self) -> Token:
         """A valid access token, fetched or renewed only if needed, within the client's
