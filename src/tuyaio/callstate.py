@@ -81,6 +81,7 @@ class CallState:
     first_sent_ms: int | None = None
     """When the first attempt was sent, on the server's clock."""
     in_flight: bool = attrs.field(default=False, init=False)
+    """The latest attempt was sent and has not been decided on yet."""
     sent_at: float = attrs.field(default=0.0, init=False)
     """When the latest attempt was sent (monotonic seconds)."""
     _budget: RetryBudget | None = attrs.field(default=None, init=False)

@@ -134,8 +134,6 @@ class Transport:
         options: Options,
         quota: CallQuota | None = None,
         throttle: AdaptiveThrottle | None = None,
-        clock: Clock = SYSTEM_CLOCK,
-        rand: Callable[[], float] = random.random,
     ) -> None:
         self._credentials = credentials
         self._base_url = base_url
@@ -144,13 +142,12 @@ class Transport:
         self._limiter = rate_limiter
         self._throttle = throttle
         self._quota = quota
-        self._time = clock
-        self._rand = rand
+        self._time = SYSTEM_CLOCK
         self._closed = False
         self._scopes: set[asyncio.Timeout] = set()
         self.options = options
         self.usage: Usage = Usage()
-        self.clock: ServerClock = ServerClock(clock)
+        self.clock: ServerClock = ServerClock(SYSTEM_CLOCK)
         self.stats: Stats = Stats()
         self.tokens: TokenManager = TokenManager(
             fetch=self._fetch_token,
@@ -233,7 +230,7 @@ class Transport:
                 monotonic(),
                 sent_token=token is not None,
                 can_reconcile=reconcile is not None,
-                rand=self._rand(),
+                rand=random.random(),
             )
             if options.hooks:
                 emit(options.hooks, attempt_event(call, failure, state, decision, monotonic()))
@@ -423,6 +420,7 @@ class Transport:
                 route=call.route,
                 headers=answer.headers,
                 secrets=self._secrets,
+                sign=headers["sign"],
                 now_ms=self.clock.now_ms,
             )
         except ApiError as error:
@@ -506,9 +504,7 @@ class Transport:
         raise final from error
 
     def _secrets(self) -> tuple[str, ...]:
-        token = self.tokens.current
-        secret = self._credentials.secret
-        return (secret,) if token is None else (secret, token.access_token, token.refresh_token)
+        return (self._credentials.secret, *self.tokens.secrets())
 
     async def token(self) -> Token:
         """A valid access token, fetched or renewed only if needed, within the client's
