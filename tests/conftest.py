@@ -19,6 +19,16 @@ SandboxFactory = Callable[..., Awaitable[Sandbox]]
 ClientFactory = Callable[..., Awaitable[TuyaClient]]
 
 
+def task_args(sandbox: Sandbox, n: int = 0) -> dict[str, Any]:
+    """``create_task`` keywords that the sandbox accepts: its ``n``-th worker and ``n``-th room of
+    the first project (each modulo their count), with every device of that room."""
+    state = sandbox.state
+    room = state.project_rooms(sandbox.project_id)[n % sandbox.config.maintenance_rooms]
+    devices = [device["device_id"] for device in state.room_devices(room["room_id"])]
+    worker = state.workers.items[n % sandbox.config.workers]
+    return {"worker_id": worker["worker_id"], "rooms": {room["room_id"]: devices}}
+
+
 @pytest.fixture
 async def exit_stack() -> AsyncIterator[AsyncExitStack]:
     async with AsyncExitStack() as stack:
@@ -59,6 +69,49 @@ async def sandbox(make_sandbox: SandboxFactory) -> Sandbox:
 async def client(sandbox: Sandbox, make_client: ClientFactory) -> TuyaClient:
     """A client for the default sandbox."""
     return await make_client(sandbox)
+
+
+@asynccontextmanager
+async def client_answering(
+    result: Callable[[web.Request, bytes], Any],
+) -> AsyncIterator[TuyaClient]:
+    """A client for a loopback server that grants tokens and answers every other call with a
+    success envelope around ``result(request, body)``."""
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.path.startswith("/v1.0/token"):
+            answer: Any = {"access_token": "a", "refresh_token": "r", "expire_time": 7200}
+        else:
+            answer = result(request, body)
+        return web.json_response({"success": True, "t": 1_700_000_000_000, "result": answer})
+
+    async with (
+        loopback_server(handle) as base_url,
+        TuyaClient("id", "secret", base_url=base_url, retry=FAST_RETRY) as client,
+    ):
+        yield client
+
+
+class Recorder:
+    """For :func:`client_answering`: records every business request as ``(method, path, query,
+    body)`` and answers with ``result``."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.result: Any = {"total": 0}
+
+    def __call__(self, request: web.Request, body: bytes) -> Any:
+        self.requests.append((request.method, request.path, dict(request.query), body))
+        return self.result
+
+
+@pytest.fixture
+async def recorded() -> AsyncIterator[tuple[Recorder, TuyaClient]]:
+    """A :class:`Recorder` and a client of the loopback server it answers for."""
+    recorder = Recorder()
+    async with client_answering(recorder) as client:
+        yield recorder, client
 
 
 @asynccontextmanager

@@ -37,7 +37,7 @@ from tuyaio.sandbox import (
     Sandbox,
 )
 
-from .conftest import FAST_RETRY, ClientFactory, SandboxFactory, loopback_server
+from .conftest import FAST_RETRY, ClientFactory, SandboxFactory, loopback_server, task_args
 
 CREATE_TASK = "POST /v1.0/osaas/projects/{project_id}/maintenance/task"
 CREATE_RECORD = "POST /v2.0/illumination/construction/record"
@@ -92,7 +92,7 @@ async def test_hooks_see_retries_tokens_waits_and_unknown_outcomes_but_no_secret
     await client.maintenance.list_tasks(project)
     sandbox.configure(faults=FaultConfig(rate=1.0, kinds={FAULT_ABORT_AFTER}, routes={CREATE_TASK}))
     with pytest.raises(OutcomeUnknownError):
-        await client.maintenance.create_task(project, worker_id="w1", rooms={"r1": ["d1"]})
+        await client.maintenance.create_task(project, **task_args(sandbox))
 
     calls = [e for e in events if isinstance(e, CallEvent)]
     attempts = [e for e in events if isinstance(e, AttemptEvent)]
@@ -190,12 +190,12 @@ async def test_find_created_resolves_every_unknown_create(
     )
     unknown_tasks: list[tuple[str, OutcomeUnknownError]] = []
     created_tasks: set[str] = set()
+    seeded = {task["task_id"] for task in sandbox.state.tasks(project)}
     for n in range(40):
-        room = f"room-{n}"
+        args = task_args(sandbox, n)
+        room = next(iter(args["rooms"]))
         try:
-            created_tasks.add(
-                await client.maintenance.create_task(project, worker_id="w", rooms={room: ["d"]})
-            )
+            created_tasks.add(await client.maintenance.create_task(project, **args))
         except OutcomeUnknownError as error:
             unknown_tasks.append((room, error))
     unknown_records: list[tuple[str, OutcomeUnknownError]] = []
@@ -217,11 +217,15 @@ async def test_find_created_resolves_every_unknown_create(
     assert unknown_records
 
     by_room = {
-        t["room_device_relations"][0]["room_id"]: t["task_id"] for t in sandbox.state.tasks(project)
+        t["room_device_relations"][0]["room_id"]: t["task_id"]
+        for t in sandbox.state.tasks(project)
+        if t["task_id"] not in seeded
     }
     found_some = missing_some = False
+    # settle=0: this sandbox processes a request before answering or not at all, so the first
+    # search is final (the default would wait SETTLE_S for each create that did not happen).
     for room, error in unknown_tasks:
-        found = await client.maintenance.find_created(error)
+        found = await client.maintenance.find_created(error, settle=0)
         expected = by_room.get(room)
         assert (found.task_id if found else None) == expected, room
         found_some, missing_some = found_some or found is not None, missing_some or found is None
@@ -229,7 +233,7 @@ async def test_find_created_resolves_every_unknown_create(
     assert missing_some
     accounts = {r["userAccount"]: r["recordId"] for r in sandbox.state.records(lighting)}
     for account, error in unknown_records:
-        record = await client.construction.find_created(error)
+        record = await client.construction.find_created(error, settle=0)
         assert (record.record_id if record else None) == accounts.get(account), account
     assert int(unknown_records[0][1].identifiers["start_time"]) % 1000 == 0  # milliseconds
 

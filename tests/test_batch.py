@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tuyaio import batch
+from tuyaio import OutcomeUnknownError, batch
 
 
 class Probe:
@@ -83,53 +83,117 @@ async def test_a_million_inputs_do_not_make_a_million_tasks() -> None:
     assert tasks_seen <= 2 * 16 + 2
 
 
-async def test_stop_on_error_cancels_the_rest() -> None:
+async def test_stop_on_error_starts_nothing_more_and_reports_every_started_call() -> None:
     probe = Probe(delay=0.01)
     before = asyncio.all_tasks()
     outcomes = await batch.run(probe, range(1, 100), concurrency=4, stop_on_error=True)
-    assert not outcomes[-1].ok
-    assert outcomes[-1].input == 7
-    assert all(o.ok for o in outcomes[:-1])
+    assert [o.input for o in outcomes] == list(range(1, probe.calls + 1))
+    assert [o.input for o in outcomes if not o.ok] == [7]
     assert asyncio.all_tasks() - before == set()
     assert probe.calls < 99
 
 
-async def test_leaving_early_cancels_calls_in_flight() -> None:
+@pytest.mark.parametrize("ordered", [True, False])
+async def test_stream_stop_on_error_yields_the_results_that_finished_after_the_failure(
+    ordered: bool,
+) -> None:
+    release = asyncio.Event()
     started: list[int] = []
-    cancelled: list[int] = []
+
+    async def first_fails_late(n: int) -> int:
+        started.append(n)
+        if n == 0:
+            await asyncio.sleep(0)
+            raise ValueError("bad 0")
+        await release.wait()
+        return n
+
+    async def run_it() -> list[batch.Outcome[int, int]]:
+        stream = batch.stream(
+            first_fails_late, range(10), concurrency=4, ordered=ordered, stop_on_error=True
+        )
+        async with aclosing(stream):
+            return [outcome async for outcome in stream]
+
+    runner = asyncio.ensure_future(run_it())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    release.set()
+    outcomes = await runner
+    assert sorted(o.input for o in outcomes) == sorted(started)  # every started call, none dropped
+    assert 4 <= len(started) <= 5  # the failure frees a slot before it is seen
+    assert [o.input for o in outcomes if not o.ok] == [0]
+
+
+async def test_leaving_early_lets_the_started_calls_finish_and_reports_them() -> None:
+    started: list[int] = []
+    reported: list[batch.Outcome[int, int]] = []
 
     async def slow_after_first(n: int) -> int:
         started.append(n)
-        try:
-            await asyncio.sleep(0 if n == 0 else 30)
-        except asyncio.CancelledError:
-            cancelled.append(n)
-            raise
+        await asyncio.sleep(0 if n == 0 else 0.01)
         return n
+
+    def progress(p: batch.Progress) -> None:
+        assert p.outcome is not None
+        reported.append(p.outcome)
 
     before = asyncio.all_tasks()
     async with (
         asyncio.timeout(5),
-        aclosing(batch.stream(slow_after_first, range(100), concurrency=4)) as outcomes,
+        aclosing(
+            batch.stream(slow_after_first, range(100), concurrency=4, progress=progress)
+        ) as outcomes,
     ):
         async for outcome in outcomes:
             assert outcome.result == 0
             break
     assert asyncio.all_tasks() - before == set()
-    assert sorted(cancelled) == sorted(n for n in started if n != 0)
-    assert 1 <= len(cancelled) <= 4
+    assert sorted(o.input for o in reported) == sorted(started)
+    assert all(o.ok for o in reported)
+    assert 4 <= len(started) <= 5  # the first finished at once and freed its slot
 
 
-async def test_cancelling_the_batch_is_not_an_outcome() -> None:
+async def test_a_cancelled_batch_reports_the_started_calls_before_it_stops() -> None:
+    release = asyncio.Event()
+    reported: list[batch.Outcome[int, int]] = []
+
+    async def held(n: int) -> int:
+        await release.wait()
+        return n
+
+    runner = asyncio.ensure_future(
+        batch.run(held, range(10), concurrency=2, progress=lambda p: reported.append(p.outcome))
+    )
+    await asyncio.sleep(0.01)
+    runner.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not runner.done()  # the two started calls are let finish
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+    assert sorted((o.input, o.result) for o in reported) == [(0, 0), (1, 1)]
+
+
+async def test_a_second_cancellation_reports_each_started_call_as_outcome_unknown() -> None:
+    reported: list[batch.Outcome[int, int]] = []
+
     async def forever(n: int) -> int:
         await asyncio.sleep(30)
         return n
 
-    runner = asyncio.ensure_future(batch.run(forever, range(10), concurrency=2))
+    runner = asyncio.ensure_future(
+        batch.run(forever, range(10), concurrency=2, progress=lambda p: reported.append(p.outcome))
+    )
+    await asyncio.sleep(0.01)
+    runner.cancel()
     await asyncio.sleep(0.01)
     runner.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(runner, 5)
+    assert [o.input for o in reported] == [0, 1]
+    assert all(isinstance(o.error, OutcomeUnknownError) for o in reported)
 
 
 def test_concurrency_must_be_positive() -> None:

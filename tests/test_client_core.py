@@ -440,7 +440,7 @@ async def test_a_refused_refresh_falls_back_to_a_new_grant(
 
 async def test_request_posts_a_json_body(sandbox: Sandbox, client: TuyaClient) -> None:
     project = sandbox.project_id
-    relations = [{"room_id": "r7", "device_ids": ["d1", "d2"]}]
+    relations = [{"room_id": "145267896505007", "device_ids": ["00122433019", "00122433020"]}]
     task_id = await client.request(
         "POST",
         f"/v1.0/osaas/projects/{project}/maintenance/task",
@@ -449,9 +449,11 @@ async def test_request_posts_a_json_body(sandbox: Sandbox, client: TuyaClient) -
     assert isinstance(task_id, str)
     stored = sandbox.state.tasks[project].by_id.get(task_id)
     assert stored is not None
-    assert stored["worker_username"] == "worker3001@example.com"
+    assert stored["worker_username"] == "worker01@example.com"
     detail = await client.maintenance.get_task(project, task_id)
-    assert detail.rooms == (RoomDevices(room_id="r7", device_ids=("d1", "d2")),)
+    assert detail.rooms == (
+        RoomDevices(room_id="145267896505007", device_ids=("00122433019", "00122433020")),
+    )
 
 
 async def test_clients_sharing_a_token_store_share_one_grant(

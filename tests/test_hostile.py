@@ -22,10 +22,9 @@ from aiohttp import web
 
 import tuyaio
 from tuyaio import (
-    ClientClosedError,
     DecodeError,
+    IncompleteListingError,
     OutcomeUnknownError,
-    RequestTimeoutError,
     RetryPolicy,
     TuyaClient,
     TuyaError,
@@ -141,8 +140,14 @@ async def create_task(client: TuyaClient) -> Any:
 
 HUGE_TOTAL = '{"success":true,"result":{"total":' + "9" * 400 + ',"tasks":[]}}'
 OVERSIZED = json.dumps({"success": True, "result": {"total": 5, "tasks": [{"task_id": "1"}] * 30}})
-SAME_PAGE = json.dumps(
+SAME_ITEM = json.dumps(
     {"success": True, "result": {"total": 2**31 - 1, "tasks": [{"task_id": "x"}] * 99}}
+)
+SAME_PAGE = json.dumps(
+    {
+        "success": True,
+        "result": {"total": 2**31 - 1, "tasks": [{"task_id": f"{i}"} for i in range(99)]},
+    }
 )
 
 
@@ -155,12 +160,13 @@ SAME_PAGE = json.dumps(
         (deep_json, create_task, OutcomeUnknownError, 1),
         (raw('{"success":true,"result":{"total":1e400,"tasks":[]}}'), list_tasks, DecodeError, 1),
         (raw(HUGE_TOTAL), list_tasks, DecodeError, 1),
-        (raw(SAME_PAGE), walk_tasks, None, 20),
+        (raw(SAME_ITEM), walk_tasks, IncompleteListingError, 1),
+        (raw(SAME_PAGE), walk_tasks, IncompleteListingError, 20),
         (raw(OVERSIZED), list_tasks, DecodeError, 1),
     ],
     ids=[
         *("endless", "gzip-bomb", "deep-json", "deep-json-create", "float-total"),
-        *("huge-total", "same-page", "oversized-page"),
+        *("huge-total", "same-item", "same-page", "oversized-page"),
     ],
 )  # fmt: skip
 async def test_every_hostile_answer_ends_in_a_typed_error_within_bounds(
@@ -173,14 +179,12 @@ async def test_every_hostile_answer_ends_in_a_typed_error_within_bounds(
     server, base_url = hostile
     server.answer = answer
     async with client_for(base_url, max_body_bytes=1_000_000) as client:
-        started = time.monotonic()
         if error is None:
             await call(client)
         else:
             with pytest.raises(error) as caught:
                 await call(client)
             no_secrets(caught.value)
-        assert time.monotonic() - started < 20
         assert server.calls <= max_calls
         if isinstance(error, type) and issubclass(error, OutcomeUnknownError):
             assert caught.value.identifiers["worker_id"] == "w1"
@@ -268,43 +272,6 @@ async def test_messages_are_bounded(hostile: tuple[Hostile, str]) -> None:
         with pytest.raises(tuyaio.PermissionDeniedError) as caught:
             await list_tasks(client)
     assert len(str(caught.value)) < 1_000
-
-
-async def test_a_hung_server_fails_a_read_within_the_deadline(
-    hostile: tuple[Hostile, str],
-) -> None:
-    server, base_url = hostile
-    release = asyncio.Event()
-
-    async def hang(request: web.Request) -> web.StreamResponse:
-        await asyncio.wait_for(release.wait(), 30)
-        return web.Response()
-
-    server.answer = hang
-    policy = RetryPolicy(base_delay=0.01, max_delay=0.05, deadline=1.5)
-    async with client_for(base_url, retry=policy, timeout=0.4) as client:
-        started = time.monotonic()
-        with pytest.raises(RequestTimeoutError) as caught:
-            await list_tasks(client)
-        elapsed = time.monotonic() - started
-    release.set()
-    assert elapsed < 2.5
-    assert caught.value.attempts >= 2
-    assert f"after {caught.value.attempts} attempts" in str(caught.value)
-
-
-async def test_closing_the_client_fails_every_call_waiting_for_a_token(
-    hostile: tuple[Hostile, str],
-) -> None:
-    server, base_url = hostile
-    server.grant_delay = 5.0
-    client = client_for(base_url)
-    calls = [asyncio.ensure_future(list_tasks(client)) for _ in range(500)]
-    calls.append(asyncio.ensure_future(client.authenticate()))
-    await asyncio.sleep(0.2)
-    await client.close()
-    outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
-    assert [type(outcome) for outcome in outcomes] == [ClientClosedError] * 501
 
 
 def every_error() -> list[TuyaError]:

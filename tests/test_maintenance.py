@@ -39,7 +39,9 @@ def client_side_tasks() -> list[asyncio.Task[object]]:
 async def test_full_lifecycle(sandbox: Sandbox, client: TuyaClient) -> None:
     project = sandbox.project_id
     task_id = await client.maintenance.create_task(
-        project, worker_id="1306411812723001", rooms={"145267896505001": ["00122433001", "dev2"]}
+        project,
+        worker_id="1306411812723001",
+        rooms={"145267896505001": ["00122433001", "00122433003"]},
     )
     assert isinstance(task_id, str)
     assert task_id.isdigit()
@@ -49,7 +51,7 @@ async def test_full_lifecycle(sandbox: Sandbox, client: TuyaClient) -> None:
     assert detail.task_id == task_id
     assert detail.status is MaintenanceStatus.PENDING_MAINTENANCE
     assert detail.rooms == (
-        RoomDevices(room_id="145267896505001", device_ids=("00122433001", "dev2")),
+        RoomDevices(room_id="145267896505001", device_ids=("00122433001", "00122433003")),
     )
     assert isinstance(detail.created_at, datetime)
     assert detail.created_at.tzinfo is not None
@@ -253,10 +255,12 @@ async def test_rooms_as_room_devices_and_server_side_validation(
     sandbox: Sandbox, client: TuyaClient
 ) -> None:
     task_id = await client.maintenance.create_task(
-        sandbox.project_id, worker_id="w1", rooms=[RoomDevices(room_id="r1", device_ids=("d1",))]
+        sandbox.project_id,
+        worker_id="1306411812723002",
+        rooms=[RoomDevices(room_id="145267896505002", device_ids=("00122433004",))],
     )
     detail = await client.maintenance.get_task(sandbox.project_id, task_id)
-    assert detail.rooms[0].device_ids == ("d1",)
+    assert detail.rooms[0].device_ids == ("00122433004",)
     with pytest.raises(InvalidParameterError):
         await client.request(
             "GET",

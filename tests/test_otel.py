@@ -40,7 +40,7 @@ from tuyaio.sandbox import (
     Sandbox,
 )
 
-from .conftest import ClientFactory, SandboxFactory
+from .conftest import ClientFactory, SandboxFactory, task_args
 
 LIST_TASKS = "/v1.0/osaas/projects/{project_id}/maintenance/tasks"
 GET_TASK = "/v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}"
@@ -125,7 +125,7 @@ async def _day(sandbox: Sandbox, client: TuyaClient) -> set[str]:
     create = f"POST {CREATE_TASK}"
     sandbox.configure(faults=FaultConfig(rate=1.0, kinds={FAULT_ABORT_AFTER}, routes={create}))
     with pytest.raises(OutcomeUnknownError):
-        await client.maintenance.create_task(project, worker_id="w1", rooms={"r1": ["d1"]})
+        await client.maintenance.create_task(project, **task_args(sandbox))
     return set(task_ids)
 
 

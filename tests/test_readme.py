@@ -25,3 +25,16 @@ def test_readme_python_block_runs(
     index: int, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     run_block(BLOCKS[index], f"block {index}", tmp_path, request)
+
+
+def test_every_readme_table_renders_as_a_table() -> None:
+    """A paragraph between table rows ends the table: the rows after it render as raw text."""
+    from markdown_it import MarkdownIt
+
+    text = README.read_text()
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    rows = [line for line in text.splitlines() if line.startswith("|")]
+    assert rows
+    assert "<p>|" not in html
+    assert "\n|" not in html.replace("<td>|", "")
+    assert html.count("<tr>") == len(rows) - html.count("<table>")  # the |---| lines are no rows

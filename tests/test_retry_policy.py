@@ -59,11 +59,19 @@ def test_caller_and_quota_errors_are_never_retried(error: Exception) -> None:
 
 
 def test_backoff_doubles_and_is_capped_and_gives_up_after_max_retries() -> None:
-    error = ServerError(code=500)
+    error = ServerError(http_status=503)
     delays = [POLICY.delay(n, error, idempotent=True, rand=0.0) for n in range(6)]
     assert delays == [0.25, 0.5, 1.0, 2.0, None, None]
     capped = RetryPolicy(max_retries=10, max_delay=3.0)
     assert capped.delay(9, error, idempotent=True, rand=0.0) == 3.0
+
+
+def test_an_envelope_500_is_retried_twice_at_most_and_a_create_never() -> None:
+    # Tuya answers 500 for every failure, a bad ID included: repeating it is mostly wasted.
+    error = ServerError(code=500, http_status=200)
+    delays = [POLICY.delay(n, error, idempotent=True, rand=0.0) for n in range(4)]
+    assert delays == [0.25, 0.5, None, None]
+    assert POLICY.delay(0, error, idempotent=False, rand=0.0) is None
 
 
 def test_retry_after_is_waited_for_in_full_up_to_max_retry_after_then_gives_up() -> None:

@@ -293,7 +293,7 @@ def test_a_bad_setting_is_refused_naming_it(field: str, value: object, error: ty
 
 def test_the_client_takes_a_policy_or_none_and_nothing_else() -> None:
     base = {"client_id": "id", "secret": "s", "base_url": "http://127.0.0.1:1"}
-    assert tuyaio.TuyaClient(**base, throttle=None)._transport._throttle.rate is None
+    assert tuyaio.TuyaClient(**base, throttle=None)._transport._throttle is None
     tuyaio.TuyaClient(**base, throttle=ThrottlePolicy(trigger=0.5))
     with pytest.raises(TypeError, match="throttle must be a ThrottlePolicy or None"):
         tuyaio.TuyaClient(**base, throttle=0.5)  # type: ignore[arg-type]

@@ -13,7 +13,17 @@ and the check fails on:
   ``#fragment`` names no element of that page.
 
 Links to other sites are not followed (CI has no network), and the browser is told not to reach
-out on its own. Exit status 0 when every page is clean, 1 otherwise (each problem on one line).
+out on its own. The site is served under the path of mkdocs.yml's ``site_url`` (``--base-path``),
+as it will be published.
+
+Before the browser, the built HTML is read for what a reader would see as broken or missing
+(:func:`content_problems`): Sphinx roles, ``~`` targets, ``::`` or ``>>>`` shown literally,
+internals (``attrs.field(…)``, ``MappingProxyType(…)``); a reference of fewer than four pages or a
+page over 250 KB; no page for ``tuyaio.otel``, ``tuyaio.events``, ``tuyaio.quota`` or the
+changelog; no version on the home page; a public error class or a mapped Tuya code missing from
+the errors and protocol pages; a command or option of the command line missing from its page.
+
+Exit status 0 when every page is clean, 1 otherwise (each problem on one line).
 """
 
 from __future__ import annotations
@@ -36,7 +46,10 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import aiohttp
 from aiohttp import web
 
+ROOT = Path(__file__).resolve().parent.parent
 PAGE_TIMEOUT_S = 30.0
+MAX_PAGE_BYTES = 250_000
+REQUIRED_PAGES = ("reference/otel", "reference/events", "reference/quota", "changelog")
 SETTLE_S = 0.3  # after the load event: late scripts (search worker, clipboard) report errors
 CHROMIUM_FLAGS = [
     "--headless",
@@ -68,12 +81,112 @@ class Problems:
         self.lines.append(f"{page}: {what}")
 
 
+# --- what the pages say ---------------------------------------------------------------------
+
+_PRE = re.compile(r"<pre\b.*?</pre>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+_SHOWN_BROKEN = {
+    "a Sphinx role": re.compile(r":(?:class|func|meth|data|attr|exc|mod|obj|const):"),
+    "a ~ target": re.compile(r"~tuyaio\."),
+    "a literal-block marker (::)": re.compile(r"\w::(?:\s|$)"),
+    "a doctest outside a code block (>>>)": re.compile(r">>>"),
+    "an internal default (attrs.field)": re.compile(r"attrs\.field\("),
+    "an internal value (MappingProxyType)": re.compile(r"MappingProxyType\("),
+}
+
+
+def page_text(html: str) -> str:
+    """What a reader sees of a page outside its code blocks (tags dropped, entities decoded)."""
+    from html import unescape
+
+    main = html.split('<div class="md-content"', 1)[-1]
+    return unescape(_TAG.sub(" ", _PRE.sub(" ", main)))
+
+
+def _read(site: Path, page: str) -> str:
+    path = site / page / "index.html"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def content_problems(site: Path) -> list[str]:
+    """What the built pages show wrongly or leave out (see the module's docstring)."""
+    problems = Problems()
+    for path in sorted(site.rglob("*.html")):
+        page = "/" + path.relative_to(site).as_posix()
+        html = path.read_text(encoding="utf-8")
+        text = page_text(html)
+        for what, pattern in _SHOWN_BROKEN.items():
+            found = pattern.search(text)
+            if found:
+                context = " ".join(text[max(0, found.start() - 40) : found.end() + 40].split())
+                problems.add(page, f"shows {what}: …{context}…")
+        if "<blockquote>\n<blockquote>" in html:
+            problems.add(page, "nested block quotes (a squashed >>> example?)")
+    reference = list((site / "reference").glob("*/index.html"))
+    if len(reference) < 4:
+        problems.add("/reference/", f"the reference has {len(reference)} pages, fewer than 4")
+    for path in reference:
+        if path.stat().st_size > MAX_PAGE_BYTES:
+            size = path.stat().st_size // 1000
+            problems.add("/" + path.relative_to(site).as_posix(), f"{size} KB, over 250 KB")
+    for page in REQUIRED_PAGES:
+        if not _read(site, page):
+            problems.add(f"/{page}/", "missing")
+    _coverage(site, problems)
+    return problems.lines
+
+
+def _coverage(site: Path, problems: Problems) -> None:
+    """The facts the code holds appear on their pages: version, errors and codes, the CLI."""
+    import tuyaio
+    from tuyaio import errors
+    from tuyaio.cli.app import build_parser
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from mkdocs_hooks import error_classes
+
+    from tuyaio.cli.completion import commands
+
+    if tuyaio.__version__ not in page_text((site / "index.html").read_text(encoding="utf-8")):
+        problems.add("/", f"the version ({tuyaio.__version__}) is not on the home page")
+    pages = "".join(page_text(_read(site, p)) for p in ("errors", "protocol", "reference/errors"))
+    for cls in error_classes():
+        if cls.__name__ not in pages:
+            problems.add(
+                "/errors/", f"{cls.__name__} is on neither the errors nor the protocol page"
+            )
+    for code in sorted(set(errors._CODE_TABLE) | set(errors._HINTS)):
+        if str(code) not in pages:
+            problems.add(
+                "/errors/", f"Tuya code {code} is on neither the errors nor the protocol page"
+            )
+    cli = page_text(_read(site, "cli"))
+    for path, parser in commands(build_parser()):
+        if " ".join(path) not in cli:
+            problems.add("/cli/", f"the command {' '.join(path)!r} is not on the page")
+        for action in parser._actions:
+            for flag in action.option_strings:
+                if flag not in cli:
+                    problems.add("/cli/", f"{' '.join(path)} {flag} is not on the page")
+
+
+def site_prefix() -> str:
+    """The path of mkdocs.yml's ``site_url`` (``/`` without one): where the site is published."""
+    config = ROOT / "mkdocs.yml"
+    found = re.search(r"^site_url:\s*(\S+)", config.read_text(encoding="utf-8"), re.M)
+    path = urlsplit(found[1]).path if found else "/"
+    return "/" + path.strip("/") + "/" if path.strip("/") else "/"
+
+
 # --- the site on 127.0.0.1 -----------------------------------------------------------------
 
 
-def resolve(site: Path, url_path: str) -> Path | None:
-    """The file a static server would answer for ``url_path``, or None (a 404)."""
-    relative = unquote(url_path).lstrip("/")
+def resolve(site: Path, url_path: str, prefix: str = "/") -> Path | None:
+    """The file a static server would answer for ``url_path`` (the site published under
+    ``prefix``), or None (a 404)."""
+    if not url_path.startswith(prefix):
+        return None
+    relative = unquote(url_path[len(prefix) :]).lstrip("/")
     target = (site / relative).resolve()
     if site.resolve() not in (target, *target.parents):
         return None
@@ -83,15 +196,17 @@ def resolve(site: Path, url_path: str) -> Path | None:
 
 
 @contextlib.asynccontextmanager
-async def serve(site: Path, statuses: dict[str, int]) -> AsyncIterator[str]:
-    """Serve ``site`` on a free loopback port; every request's status lands in ``statuses``."""
+async def serve(site: Path, statuses: dict[str, int], prefix: str = "/") -> AsyncIterator[str]:
+    """Serve ``site`` under ``prefix`` on a free loopback port; every request's status lands in
+    ``statuses``."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        path = resolve(site, request.path)
+        path = resolve(site, request.path, prefix)
         if path is None:
             statuses[request.path] = 404
             return web.Response(status=404, text="not found")
-        if not request.path.endswith("/") and (site / request.path.lstrip("/")).is_dir():
+        relative = unquote(request.path[len(prefix) :]).lstrip("/")
+        if not request.path.endswith("/") and relative and (site / relative).is_dir():
             statuses[request.path] = 301
             raise web.HTTPMovedPermanently(request.path + "/")
         statuses[request.path] = 200
@@ -275,18 +390,19 @@ def site_pages(site: Path) -> list[str]:
     )
 
 
-async def check(site: Path, pages: list[str], executable: str) -> list[str]:
-    """Every problem of the site at ``site``, one line each (none: the site is fine)."""
+async def check(site: Path, pages: list[str], executable: str, prefix: str = "/") -> list[str]:
+    """Every problem of the site at ``site`` published under ``prefix``, one line each (none:
+    the site is fine)."""
     problems = Problems()
     statuses: dict[str, int] = {}
     if not pages:
         return [f"{site}: no HTML page (build the site first: mkdocs build --strict)"]
     ids: dict[str, set[str]] = {}
     links: list[tuple[str, str]] = []  # (page, internal link)
-    async with serve(site, statuses) as base, chromium(executable) as browser:
+    async with serve(site, statuses, prefix) as base, chromium(executable) as browser:
         origin = urlsplit(base).netloc
         for page in pages:
-            found = await load(browser, base + page, page, problems)
+            found = await load(browser, base + prefix.rstrip("/") + page, page, problems)
             if not found.get("title"):
                 problems.add(page, "the page has no title (an empty or broken page)")
             ids[page] = set(found["ids"])
@@ -298,10 +414,11 @@ async def check(site: Path, pages: list[str], executable: str) -> list[str]:
     for page, link in sorted(set(links)):
         target, fragment = urldefrag(link)
         path = urlsplit(target).path or "/"
-        if resolve(site, path) is None:
+        if resolve(site, path, prefix) is None:
             problems.add(page, f"dead link: {path}")
             continue
-        if fragment and path in ids and unquote(fragment) not in ids[path]:
+        page_path = "/" + path[len(prefix) :]
+        if fragment and page_path in ids and unquote(fragment) not in ids[page_path]:
             problems.add(page, f"dead link: {path}#{fragment} (no such anchor)")
     for path, status in sorted(statuses.items()):
         if status >= 400:
@@ -319,8 +436,19 @@ def main() -> int:
         default=os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium",
         help="the Chromium executable (default: chromium on PATH)",
     )
+    parser.add_argument(
+        "--base-path",
+        default=site_prefix(),
+        help="the URL path the site is published under (default: site_url's in mkdocs.yml)",
+    )
+    parser.add_argument(
+        "--no-browser", action="store_true", help="only read the built pages (no Chromium)"
+    )
     args = parser.parse_args()
-    lines = asyncio.run(check(args.site, site_pages(args.site), args.chromium))
+    prefix = "/" + args.base_path.strip("/") + "/" if args.base_path.strip("/") else "/"
+    lines = content_problems(args.site)
+    if not args.no_browser:
+        lines += asyncio.run(check(args.site, site_pages(args.site), args.chromium, prefix))
     for line in lines:
         print(line)
     if lines:

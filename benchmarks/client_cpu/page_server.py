@@ -12,8 +12,9 @@ It answers three routes and nothing else, and checks no signature:
 - ``GET /v2.0/illumination/construction/task/rooms`` with a JSON body: page ``page`` of size
   ``pageSize`` of a listing of ``total`` rooms, where ``projectId`` is ``rooms-{total}``. Pages
   alternate between two different runs of rooms (page 1 the first ``pageSize`` rooms, page 2 the
-  next ``pageSize``, page 3 the first again …), so no page repeats the one before it (tuyaio's
-  pager stops at a page that does) while the server keeps only two bodies per page size.
+  next ``pageSize``, page 3 the first again …), each room ID ending in the page number, so no room
+  comes twice (tuyaio's pager raises on one that does) while the server keeps only two bodies per
+  page size and writes the page number into a copy.
 
 The bodies are serialised once (the first time a page size is asked for, in the warm-up) and kept,
 so a request costs the server little more than aiohttp's parsing and one write. It stops by itself
@@ -43,6 +44,8 @@ __all__ = ["ROOMS_PATH", "PageCache", "main", "rooms_project"]
 TOKEN_PATH = "/v1.0/token"
 _TASKS = "/maintenance/tasks/"
 _CACHE_LIMIT = 64
+_PAGE_MARK = "PPPPPPPP"
+"""Stands for the page number (8 digits) in a cached page body."""
 _JSON = "application/json"
 
 
@@ -92,9 +95,12 @@ class PageCache:
             if len(self._pages) >= _CACHE_LIMIT:
                 self._pages.clear()
             start = variant * size
-            items = self.rooms[start : start + count]
+            items = [
+                {**room, "roomId": f"{room['roomId']}-{_PAGE_MARK}"}
+                for room in self.rooms[start : start + count]
+            ]
             body = self._pages[key] = _envelope({"total": total, "list": items})
-        return body
+        return body.replace(_PAGE_MARK.encode(), b"%08d" % page)
 
     @staticmethod
     def token() -> bytes:

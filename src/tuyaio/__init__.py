@@ -1,7 +1,8 @@
 """tuyaio: an asyncio client for the Tuya Cloud OpenAPI.
 
 Smart Engineering maintenance tasks (``client.maintenance``) and Smart Lighting construction
-management (``client.construction``), signed, token-managed, retried and typed::
+management (``client.construction``), with the directory their IDs come from
+(``client.directory``), signed, token-managed, retried and typed::
 
     async with tuyaio.TuyaClient(client_id, secret, region="eu") as client:
         async for task in client.maintenance.iter_tasks(project_id):

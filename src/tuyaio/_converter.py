@@ -5,6 +5,8 @@
 - Maintenance models (v1.0) speak snake_case, with renames; the status comes from
   ``maintenance_status`` or, failing that, ``construction_status`` (§5).
 - Construction models (v2.0) speak camelCase, derived from the attribute names, with renames.
+- Directory models speak their family's naming: Smart Engineering snake_case, Smart Lighting
+  camelCase; ``gmt_create``/``gmt_modified`` (``gmtCreate``) become ``created_at``/``modified_at``.
 - Timestamps are epoch milliseconds on the wire and timezone-aware UTC ``datetime`` here.
 - IDs and other strings accept a JSON number and keep its exact decimal text.
 - Missing list fields and ``null`` lists become empty tuples; unknown keys are ignored; unknown enum
@@ -34,7 +36,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from .envelope import excerpt
 from .errors import DecodeError
-from .models import construction, maintenance
+from .models import construction, directory, maintenance
 from .models.common import FallbackEnum
 
 __all__ = ["FAMILIES", "WireFamily", "decode", "encode", "from_ms", "to_ms", "wire_name"]
@@ -99,7 +101,23 @@ CONSTRUCTION = WireFamily(
     naming=_camel,
     renames={"room_names": "roomName"},
 )
-FAMILIES = (MAINTENANCE, CONSTRUCTION)
+DIRECTORY = WireFamily(
+    models=(
+        directory.Project,
+        directory.Worker,
+        directory.ProjectRoom,
+        directory.ProjectRoomDetail,
+        directory.Device,
+    ),
+    naming=_snake,
+    renames={"created_at": "gmt_create", "modified_at": "gmt_modified"},
+)
+LIGHTING_DIRECTORY = WireFamily(
+    models=(directory.LightingProject,),
+    naming=_camel,
+    renames={"created_at": "gmtCreate"},
+)
+FAMILIES = (MAINTENANCE, CONSTRUCTION, DIRECTORY, LIGHTING_DIRECTORY)
 """Every wire family; each model is declared in exactly one."""
 
 
@@ -425,9 +443,10 @@ def _decode_with_converter(data: Any, type_: Any, *, method: str, route: str) ->
             errors = tuple(cattrs.transform_error(exc, path="result"))
         except (ValueError, RecursionError):  # nested too deeply, or a number too long to print
             raw, errors = b"", ("the result is nested too deeply or too large @ result",)
-        raise DecodeError(
-            errors=errors, body_excerpt=excerpt(raw), method=method, route=route
-        ) from exc
+        failure = DecodeError(errors=errors, body_excerpt=excerpt(raw), method=method, route=route)
+    # Raised outside the handler, with no cause: cattrs' exceptions quote the values (a token the
+    # server echoed); the paths in ``errors`` say what was wrong.
+    raise failure
 
 
 def decode(data: Any, type_: Any, *, method: str, route: str) -> Any:

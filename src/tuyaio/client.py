@@ -6,29 +6,28 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 import aiohttp
 import attrs
 from yarl import URL
 
+from .client_options import ClientOptions
+from .clock import loop_time
+from .envelope import Envelope
 from .events import Hook
+from .exchange import DEFAULT_MAX_BODY_BYTES, AiohttpExchange
+from .options import Options, Timeout, check_hooks, timeout_from
 from .quota import CallQuota, LocalCallQuota, Usage
-from .ratelimit import RateLimiter, ThrottlePolicy, TokenBucket
+from .ratelimit import AdaptiveThrottle, RateLimiter, ThrottlePolicy, TokenBucket
 from .regions import resolve_base_url
-from .resources import ConstructionResource, MaintenanceResource
+from .resources import ConstructionResource, DirectoryResource, MaintenanceResource
 from .retry import RetryPolicy
 from .routes import Route, check_raw_path, method_name
 from .signing import QueryValue, encode_query
 from .tokens import MemoryTokenStore, Token, TokenStore
-from .transport import DEFAULT_MAX_BODY_BYTES, Credentials, Options, Stats, Transport
-from .validation import (
-    check_bool,
-    check_count,
-    check_optional_bool,
-    check_positive_number,
-    field_check,
-)
+from .transport import Credentials, Stats, Transport
+from .validation import check_bool, check_count, check_optional_bool, check_positive_number
 
 __all__ = ["Timeout", "TuyaClient"]
 
@@ -39,27 +38,6 @@ _RESERVED_HEADERS = frozenset(
     | {"signature-headers", "content-type"}
 )
 """Headers the protocol itself sets and signs (in lower case: names ignore case)."""
-
-
-_limit: Any = attrs.validators.optional(field_check(check_positive_number))
-
-
-@attrs.frozen(kw_only=True)
-class Timeout:
-    """Limits for one attempt, in seconds (``None``: no limit); each retry gets them afresh.
-
-    Each limit is ``None`` or a finite number above 0.
-    """
-
-    total: float | None = attrs.field(default=30.0, validator=_limit)
-    connect: float | None = attrs.field(default=10.0, validator=_limit)
-
-
-def _timeout(value: float | Timeout) -> aiohttp.ClientTimeout:
-    if not isinstance(value, Timeout):
-        seconds = check_positive_number("timeout", value)
-        value = Timeout(total=seconds, connect=min(10.0, seconds))
-    return aiohttp.ClientTimeout(total=value.total, connect=value.connect)
 
 
 def _credential(name: str, value: object) -> str:
@@ -73,7 +51,7 @@ def _credential(name: str, value: object) -> str:
 def _limiter(rate_limit: float | RateLimiter | None) -> RateLimiter | None:
     if rate_limit is None or isinstance(rate_limit, RateLimiter):
         return rate_limit
-    return TokenBucket(check_positive_number("rate_limit", rate_limit))
+    return TokenBucket(check_positive_number("rate_limit", rate_limit), clock=loop_time)
 
 
 def _client_headers(
@@ -154,38 +132,49 @@ class TuyaClient:
         )
         check_bool("allow_insecure_http", allow_insecure_http)
         options = Options(
-            timeout=_timeout(timeout),
+            timeout=timeout_from(timeout),
             retry=retry,
-            hooks=tuple(hooks),
+            hooks=check_hooks(hooks),
             headers=_client_headers(lang, headers),
+        )
+        exchange = AiohttpExchange(
+            session, max_body_bytes=check_count("max_body_bytes", max_body_bytes, minimum=1)
         )
         self._transport = Transport(
             credentials=credentials,
             base_url=resolve_base_url(region, base_url, allow_insecure_http=allow_insecure_http),
-            session=session,
+            exchange=exchange,
+            connections=exchange.connections,
             token_store=token_store if token_store is not None else MemoryTokenStore(),
             rate_limiter=_limiter(rate_limit),
             options=options,
-            max_body_bytes=check_count("max_body_bytes", max_body_bytes, minimum=1),
             quota=LocalCallQuota(call_quota) if isinstance(call_quota, int) else call_quota,
-            throttle=throttle,
+            throttle=None if throttle is None else AdaptiveThrottle(throttle),
         )
         self._options = options
         self._owner = True
 
     @classmethod
-    def from_env(cls, *, environ: Mapping[str, str] | None = None, **options: Any) -> TuyaClient:
+    def from_env(
+        cls,
+        *,
+        environ: Mapping[str, str] | None = None,
+        client_id: str | None = None,
+        secret: str | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> TuyaClient:
         """A client from ``TUYA_CLIENT_ID``, ``TUYA_CLIENT_SECRET`` and ``TUYA_REGION`` or
         ``TUYA_BASE_URL`` (``environ``, default ``os.environ``).
 
-        Keyword arguments are passed on and win over the environment: ``client_id`` and
+        The other keyword arguments (:class:`~tuyaio.client_options.ClientOptions`) are those of
+        the constructor. Keyword arguments win over the environment: ``client_id`` and
         ``secret`` replace their variables, and ``region`` or ``base_url`` makes both endpoint
         variables ignored. Setting both ``TUYA_REGION`` and ``TUYA_BASE_URL`` is a ValueError,
         as is a missing or malformed value; each message names the variable to fix.
         """
         env = os.environ if environ is None else environ
-        client_id = options.pop("client_id", None) or env.get("TUYA_CLIENT_ID")
-        secret = options.pop("secret", None) or env.get("TUYA_CLIENT_SECRET")
+        client_id = client_id or env.get("TUYA_CLIENT_ID")
+        secret = secret or env.get("TUYA_CLIENT_SECRET")
         if not client_id or not secret:
             missing = [
                 f"TUYA_{variable} is not set and no {keyword} was given"
@@ -206,7 +195,7 @@ class TuyaClient:
                     "neither TUYA_REGION (e.g. eu) nor TUYA_BASE_URL is set, "
                     "and no region or base_url was given"
                 )
-            options.update(region=region, base_url=base_url)
+            options["region"], options["base_url"] = region, base_url
         try:
             return cls(client_id, secret, **options)
         except ValueError as error:
@@ -228,6 +217,11 @@ class TuyaClient:
     def construction(self) -> ConstructionResource:
         """Smart Lighting construction management (v2.0)."""
         return ConstructionResource(self._transport, self._options)
+
+    @cached_property
+    def directory(self) -> DirectoryResource:
+        """Where the IDs come from: projects, workers, rooms and devices."""
+        return DirectoryResource(self._transport, self._options)
 
     @property
     def usage(self) -> Usage:
@@ -285,9 +279,9 @@ class TuyaClient:
         added = _client_headers(lang, headers)
         names = {name.lower() for name, _ in added}
         options = Options(
-            timeout=current.timeout if timeout is None else _timeout(timeout),
+            timeout=current.timeout if timeout is None else timeout_from(timeout),
             retry=current.retry if retry is None else retry,
-            hooks=current.hooks if hooks is None else tuple(hooks),
+            hooks=current.hooks if hooks is None else check_hooks(hooks),
             headers=tuple(h for h in current.headers if h[0].lower() not in names) + added,
             extra_query={**current.extra_query, **encode_query(extra_query)},
             extra_body={**current.extra_body, **(extra_body or {})},
@@ -334,8 +328,7 @@ class TuyaClient:
             route.build(query=params, body=json, body_name="json", idempotent=idempotent),
             extra_headers=extra_headers,
         )
-        envelope = await self._transport.send(call, self._options)
-        return envelope.exact_result()
+        return await self._transport.send(call, self._options, Envelope.exact_result)
 
     async def close(self) -> None:
         """Close the client: calls still waiting fail with :class:`ClientClosedError`."""

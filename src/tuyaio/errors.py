@@ -22,6 +22,7 @@ __all__ = [
     "DataCenterSuspendedError",
     "DecodeError",
     "Hint",
+    "IncompleteListingError",
     "InvalidParameterError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -221,6 +222,34 @@ class OutcomeUnknownError(TuyaError):
         )
 
 
+@attrs.define(kw_only=True, eq=False, str=False)
+class IncompleteListingError(TuyaError):
+    """A listing walk cannot yield every item exactly once: a page is shorter than the listing's
+    own ``total`` says, or serves again items the walk already yielded (docs/listings.md).
+
+    ``page_no``/``page_size``: the page (as asked for); ``total``: the total that page reported;
+    ``served``: its items; ``expected``: the items its ``total`` implies; ``yielded``: the items
+    the walk yielded before it. Every item yielded before the error was yielded once.
+    """
+
+    page_no: int = 0
+    page_size: int = 0
+    total: int = 0
+    served: int = 0
+    expected: int = 0
+    yielded: int = 0
+    detail: str = ""
+
+    @property
+    def summary(self) -> str:
+        """Which page, what it served against what its total implies, and why."""
+        return (
+            f"listing incomplete at page {self.page_no} (size {self.page_size}): {self.detail}; "
+            f"served {self.served} items, {self.expected} expected from total {self.total}, "
+            f"{self.yielded} yielded before it"
+        )
+
+
 @attrs.frozen
 class Hint:
     """What a Tuya code usually means, and the fix to try first."""
@@ -259,10 +288,12 @@ _HINTS: Mapping[int, Hint] = {
     1101: Hint("a parameter is out of range", _ARGUMENTS_FIX),
     1109: Hint("a parameter is illegal", _ARGUMENTS_FIX),
     1106: Hint(
-        "permission denied: usually the wrong data center for this project, or the API "
-        "service is not authorised for the cloud project",
-        "use the region the project was created in (region or TUYA_REGION), and authorise the API "
-        "service (Smart Engineering / Smart Lighting) in the cloud project",
+        "permission denied: these credentials may not use this project or API (a project ID "
+        "the cloud project is not linked to, an API service not authorised, or another data "
+        "center than the project's)",
+        "check the project ID first (the cloud project must be linked to that Smart Engineering "
+        "or Smart Lighting project), then authorise the API service in the cloud project, then "
+        "check the region (region or TUYA_REGION)",
     ),
     1000: Hint("the object does not exist", "check the ID (list the objects to find it)"),
     1108: Hint("the path is not one the server knows", "check the IDs and the endpoint"),

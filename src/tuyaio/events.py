@@ -9,9 +9,16 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
+
+from ._converter import from_ms
+
+if TYPE_CHECKING:
+    from .callstate import CallState, Decision
+    from .errors import TuyaError
+    from .routes import Call
 
 __all__ = [
     "AttemptEvent",
@@ -21,6 +28,8 @@ __all__ = [
     "RateLimitWaitEvent",
     "RetryReason",
     "TokenEvent",
+    "attempt_event",
+    "call_event",
     "emit",
     "last_call",
     "remember",
@@ -125,3 +134,46 @@ def emit(hooks: Sequence[Hook], event: Event) -> None:
             logger.warning(
                 "a tuyaio hook raised on %s; ignored", type(event).__name__, exc_info=True
             )
+
+
+def attempt_event(
+    call: Call, error: TuyaError, state: CallState, decision: Decision, now: float
+) -> AttemptEvent:
+    """The event of ``call``'s latest attempt, which failed with ``error``."""
+    return AttemptEvent(
+        method=call.method,
+        route=call.route,
+        path_args={} if call.secret_path else call.path_args,
+        attempt=state.attempts,
+        http_status=getattr(error, "http_status", None),
+        code=getattr(error, "code", None),
+        tid=getattr(error, "tid", None),
+        elapsed_s=now - (state.sent_at or state.started),
+        retry=decision.reason,
+        retry_in_s=decision.delay,
+    )
+
+
+def call_event(
+    method: str,
+    route: str,
+    path_args: Mapping[str, str],
+    attempts: int,
+    elapsed: float,
+    t: int | None,
+    tid: str | None,
+    error: TuyaError | None,
+) -> CallEvent:
+    """The event of a finished call: its result's metadata, or its error."""
+    return CallEvent(
+        method=method,
+        route=route,
+        path_args=path_args,
+        attempts=attempts,
+        elapsed_s=elapsed,
+        http_status=200 if error is None else getattr(error, "http_status", None),
+        code=getattr(error, "code", None),
+        tid=tid,
+        server_time=None if t is None else from_ms(t),
+        error=None if error is None else type(error).__name__,
+    )

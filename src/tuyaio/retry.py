@@ -36,6 +36,16 @@ def is_outcome_unknown(error: BaseException) -> bool:
     return isinstance(error, (TransportError, ServerError))
 
 
+_ENVELOPE_500_RETRIES = 2
+"""Retries of a safe call answered with envelope code 500: Tuya's documents show 500 as the
+failure of every call, a bad ID included, so repeating it more is likely wasted (a guess; see
+docs/protocol.md, "Code 500")."""
+
+
+def _is_envelope_500(error: BaseException) -> bool:
+    return isinstance(error, ServerError) and error.code == 500 and error.http_status == 200
+
+
 _count = field_check(lambda name, value: check_count(name, value, minimum=0))
 _seconds = [field_check(check_number), attrs.validators.ge(0)]
 _optional_seconds: Any = attrs.validators.optional(
@@ -74,6 +84,8 @@ class RetryPolicy:
         """
         if attempt >= self.max_retries:
             return None
+        if attempt >= _ENVELOPE_500_RETRIES and _is_envelope_500(error):
+            return None
         nothing_happened = isinstance(error, (RateLimitedError, ConnectError))
         if not nothing_happened and not (idempotent and is_outcome_unknown(error)):
             return None
@@ -95,6 +107,9 @@ class Action(enum.Enum):
     """The token was refused: drop it, get another, send again (once per call)."""
     CORRECT_CLOCK = "correct_clock"
     """The server judged our time off: adopt its clock, send again (once per call)."""
+    RECONCILE = "reconcile"
+    """A repeat was refused after an earlier attempt's outcome was unknown: read the server's
+    state to learn whether that attempt did the work."""
     GIVE_UP = "give_up"
     """Raise the failure."""
 

@@ -7,14 +7,22 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol, TypeGuard, runtime_checkable
+from typing import Literal, Protocol, TypeGuard, runtime_checkable
 
 import attrs
 
 from .clock import ServerClock
 from .errors import DecodeError, TokenInvalidError
+from .routes import GRANT, REFRESH, Call
 
-__all__ = ["MemoryTokenStore", "Token", "TokenManager", "TokenStore", "token_from_result"]
+__all__ = [
+    "MemoryTokenStore",
+    "Token",
+    "TokenManager",
+    "TokenStore",
+    "token_call",
+    "token_from_result",
+]
 
 _MAX_RENEWAL_MARGIN_MS = 60_000
 _MAX_LIFETIME_S = 30 * 24 * 3600
@@ -109,6 +117,7 @@ class TokenManager:
     _clock: ServerClock
     _token: Token | None = attrs.field(default=None, init=False)
     _rejected: Token | None = attrs.field(default=None, init=False)
+    _replaced: Token | None = attrs.field(default=None, init=False)
     _renewal: asyncio.Task[Token] | None = attrs.field(default=None, init=False)
 
     def __repr__(self) -> str:
@@ -118,6 +127,16 @@ class TokenManager:
     def current(self) -> Token | None:
         """The token in use, if any (``None`` before the first call or after a rejection)."""
         return self._token
+
+    def secrets(self) -> tuple[str, ...]:
+        """The access and refresh tokens in use, refused and last replaced: values that no error
+        may show (a server may echo any of them)."""
+        return tuple(
+            value
+            for token in (self._token, self._rejected, self._replaced)
+            if token is not None
+            for value in (token.access_token, token.refresh_token)
+        )
 
     def fresh(self) -> Token | None:
         """The token in use if it is not due for renewal, without waiting; else ``None``."""
@@ -154,13 +173,19 @@ class TokenManager:
         async with self._store.lock(self._key):
             stored = await self._store.get(self._key)
             if stored is not None and stored.is_fresh(self._clock.now_ms()):
-                self._token, self._rejected = stored, None
+                self._adopt(stored)
                 return stored
             previous = stored or self._token or self._rejected
             token = await self._refresh_or_grant(previous)
             await self._store.set(self._key, token)
-            self._token, self._rejected = token, None
+            self._adopt(token)
             return token
+
+    def _adopt(self, token: Token) -> None:
+        replaced = self._token or self._rejected
+        if replaced is not None and replaced.access_token != token.access_token:
+            self._replaced = replaced
+        self._token, self._rejected = token, None
 
     async def _refresh_or_grant(self, previous: Token | None) -> Token:
         if previous is not None:
@@ -172,6 +197,16 @@ class TokenManager:
 def _consume_exception(task: asyncio.Task[Token]) -> None:
     if not task.cancelled():
         task.exception()
+
+
+def token_call(refresh_token: str | None) -> tuple[Call, Literal["grant", "refresh"]]:
+    """The call that refreshes with ``refresh_token`` (one that fits in a path), else a grant."""
+    if refresh_token is not None:
+        try:
+            return REFRESH.build({"refresh_token": refresh_token}), "refresh"
+        except ValueError:
+            pass
+    return GRANT.build(query={"grant_type": 1}), "grant"
 
 
 def _header_safe(value: object) -> TypeGuard[str]:

@@ -1,76 +1,69 @@
-"""The one request path: sign → send → decode the envelope → decide, in a short loop.
+"""The one request path: wait for a turn → sign → exchange → read the envelope → decide, in a
+short loop.
 
-The decisions live elsewhere, without I/O: signing in :mod:`~tuyaio.signing`, reading an answer in
-:mod:`~tuyaio.envelope`, what to do after a failure in :class:`~tuyaio.retry.RetryBudget`. Every
-attempt is signed afresh (new ``t`` and ``nonce``) over the same body bytes. Nothing here knows an
-endpoint. The hot path awaits only where something can wait: a valid token, a free connection and
-an idle limiter cost no event-loop round trip.
+Decisions live elsewhere, without I/O: what a call may still spend and what to do after a failure
+in :class:`~tuyaio.callstate.CallState`, signing in :mod:`~tuyaio.signing`, reading an answer in
+:mod:`~tuyaio.envelope`; HTTP itself behind :class:`~tuyaio.exchange.Exchange`. Every wait (a token,
+the pacing, the quota, a connection, a back-off) ends by the call's deadline or at :meth:`close`.
+The hot path awaits only where something can wait: a valid token, a free connection and an idle
+limiter cost no event-loop round trip.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import os
 import random
-import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, NoReturn
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, NoReturn, TypeVar
 from urllib.parse import quote
 
-import aiohttp
 import attrs
 from yarl import URL
 
 from ._aio import Slots
-from ._converter import from_ms
-from .clock import ServerClock
+from .callstate import CallState
+from .clock import SYSTEM_CLOCK, Clock, ServerClock
 from .envelope import Envelope, parse_envelope
 from .errors import (
     ApiError,
     CallBudgetExceededError,
     ClientClosedError,
-    ConnectError,
-    OutcomeUnknownError,
+    DecodeError,
     RateLimitedError,
-    RequestTimeoutError,
     TransportError,
     TuyaError,
-    UnexpectedResponseError,
 )
 from .events import (
-    AttemptEvent,
-    CallEvent,
     Hook,
     RateLimitWaitEvent,
-    RetryReason,
     TokenEvent,
+    attempt_event,
+    call_event,
     emit,
     remember,
 )
+from .exchange import Exchange, ExchangeError
+from .options import Options
 from .quota import CallQuota, Usage
-from .ratelimit import AdaptiveThrottle, RateLimiter, ThrottlePolicy
-from .retry import Action, RetryBudget, RetryPolicy, is_outcome_unknown
-from .routes import GRANT, REFRESH, Call, serialize
+from .ratelimit import AdaptiveThrottle, RateLimiter
+from .retry import Action
+from .routes import Call
 from .signing import signed_headers
-from .tokens import Token, TokenManager, TokenStore, token_from_result
+from .tokens import Token, TokenManager, TokenStore, token_call, token_from_result
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "Credentials", "Options", "Stats", "Transport"]
+__all__ = ["Credentials", "Reconcile", "Stats", "Transport"]
 
 logger: logging.Logger = logging.getLogger("tuyaio")
 
-DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
-"""The largest answer read (after decompression): far above any real page (10,000 rooms are about
-3 MB); a larger one fails the attempt with :class:`UnexpectedResponseError`."""
+T = TypeVar("T")
 
-_CONNECTIONS = 100
-"""Connections of the session a client makes for itself."""
-
-Reconcile = Callable[[], Awaitable[Any]]
-"""Reads the server's state after a repeated action was refused: the action's result if the
-server is in the requested state, else ``None``."""
+Reconcile = Callable[[Options], Awaitable[Any]]
+"""Reads the server's state after a repeated action was refused, within the given options (the
+time the call has left): the action's result if the server is in the requested state, else
+``None``."""
 
 
 @attrs.frozen
@@ -79,35 +72,6 @@ class Credentials:
 
     client_id: str
     secret: str = attrs.field(repr=False)
-
-
-@attrs.frozen(kw_only=True)
-class Options:
-    """Per-call settings that :meth:`TuyaClient.with_options` can change."""
-
-    timeout: aiohttp.ClientTimeout
-    retry: RetryPolicy
-    hooks: tuple[Hook, ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()
-    """Signed headers sent with every call (``lang``…); a call's own headers win."""
-    extra_query: Mapping[str, str] = attrs.field(factory=dict)
-    """Query parameters added to every call (encoded); a call's own win."""
-    extra_body: Mapping[str, Any] = attrs.field(factory=dict)
-    """Keys added to every JSON object body (a listing's on a GET too); a call's own win."""
-
-    def apply(self, call: Call) -> Call:
-        """``call`` with these headers and extra parameters (itself when there are none)."""
-        if not (self.headers or self.extra_query or self.extra_body):
-            return call
-        own = {name.lower() for name, _ in call.extra_headers}
-        headers = call.extra_headers + tuple(h for h in self.headers if h[0].lower() not in own)
-        query = {**self.extra_query, **call.query}
-        body = call.body
-        if self.extra_body and body:
-            document = json.loads(body)
-            if isinstance(document, dict):
-                body = serialize({**self.extra_body, **document})
-        return attrs.evolve(call, extra_headers=headers, query=query, body=body)
 
 
 @attrs.define
@@ -122,6 +86,13 @@ class Stats:
     clock_corrections: int = 0
     rate_limited: int = 0
     reconciled: int = 0
+
+
+class _Stop(Exception):
+    """A wait before sending ended the call (deadline, close, quota): nothing was sent."""
+
+    def __init__(self, error: TuyaError) -> None:
+        self.error = error
 
 
 def _wire_url(base_url: URL, call: Call) -> URL:
@@ -144,113 +115,39 @@ def _failure_key(error: TuyaError) -> str:
     return f"HTTP {status}" if status else type(error).__name__
 
 
-def _retry_reason(error: TuyaError, action: Action) -> RetryReason | None:
-    if action is Action.GIVE_UP:
-        return None
-    if action is Action.RENEW_TOKEN:
-        return "token"
-    if action is Action.CORRECT_CLOCK:
-        return "clock"
-    if isinstance(error, RateLimitedError):
-        return "rate_limit"
-    return "server_error" if isinstance(error, ApiError) else "transport"
-
-
-def _attempt_event(
-    call: Call, error: TuyaError, attempt: int, action: Action, delay: float, started: float
-) -> AttemptEvent:
-    return AttemptEvent(
-        method=call.method,
-        route=call.route,
-        path_args={} if call.secret_path else call.path_args,
-        attempt=attempt,
-        http_status=getattr(error, "http_status", None),
-        code=getattr(error, "code", None),
-        tid=getattr(error, "tid", None),
-        elapsed_s=time.monotonic() - started,
-        retry=_retry_reason(error, action),
-        retry_in_s=delay if action is Action.RETRY else 0.0,
-    )
-
-
-def _call_event(
-    method: str,
-    route: str,
-    path_args: Mapping[str, str],
-    attempts: int,
-    elapsed: float,
-    t: int | None,
-    tid: str | None,
-    error: TuyaError | None,
-) -> CallEvent:
-    return CallEvent(
-        method=method,
-        route=route,
-        path_args=path_args,
-        attempts=attempts,
-        elapsed_s=elapsed,
-        http_status=200 if error is None else getattr(error, "http_status", None),
-        code=getattr(error, "code", None),
-        tid=tid,
-        server_time=None if t is None else from_ms(t),
-        error=None if error is None else type(error).__name__,
-    )
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The decoded body, never more than ``limit`` bytes held (inflated bytes counted)."""
-    length = response.content_length
-    if length is not None and length > limit:
-        raise _BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _envelope(envelope: Envelope) -> Envelope:
+    return envelope
 
 
 class Transport:
-    """Sends calls for one set of credentials over one aiohttp session."""
+    """Sends calls for one set of credentials through one :class:`~tuyaio.exchange.Exchange`."""
 
     def __init__(
         self,
         *,
         credentials: Credentials,
         base_url: URL,
-        session: aiohttp.ClientSession | None,
+        exchange: Exchange,
+        connections: int,
         token_store: TokenStore,
         rate_limiter: RateLimiter | None,
         options: Options,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         quota: CallQuota | None = None,
-        clock: ServerClock | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rand: Callable[[], float] = random.random,
-        throttle: ThrottlePolicy | None = ThrottlePolicy(),  # noqa: B008 - frozen
+        throttle: AdaptiveThrottle | None = None,
     ) -> None:
         self._credentials = credentials
         self._base_url = base_url
-        self._session = session
-        self._owns_session = session is None
-        limit = _CONNECTIONS if session is None else getattr(session.connector, "limit", 0)
-        self._slots = Slots(limit) if limit else None
+        self._exchange = exchange
+        self._slots = Slots(connections) if connections else None
         self._limiter = rate_limiter
-        self._throttle = AdaptiveThrottle(throttle)
-        self._max_body_bytes = max_body_bytes
+        self._throttle = throttle
         self._quota = quota
-        self.usage: Usage = Usage()
-        self._sleep = sleep
-        self._rand = rand
+        self._time = SYSTEM_CLOCK
         self._closed = False
+        self._scopes: set[asyncio.Timeout] = set()
         self.options = options
-        self.clock: ServerClock = clock or ServerClock()
+        self.usage: Usage = Usage()
+        self.clock: ServerClock = ServerClock(SYSTEM_CLOCK)
         self.stats: Stats = Stats()
         self.tokens: TokenManager = TokenManager(
             fetch=self._fetch_token,
@@ -258,6 +155,13 @@ class Transport:
             key=f"{base_url.authority}:{credentials.client_id}",
             clock=self.clock,
         )
+
+    def use(self, exchange: Exchange, clock: Clock, connections: int = 0) -> None:
+        """Send through ``exchange`` and read ``clock`` from now on (tests: a scripted exchange
+        and virtual time), with at most ``connections`` requests open (0: no limit)."""
+        self._exchange, self._time = exchange, clock
+        self._slots = Slots(connections) if connections else None
+        self.clock.source = clock
 
     def __repr__(self) -> str:
         client_id = self._credentials.client_id
@@ -279,30 +183,26 @@ class Transport:
         return self._closed
 
     async def close(self) -> None:
-        """Stop: calls waiting or in flight fail with :class:`ClientClosedError`."""
+        """Stop: a call still waiting fails with ``ClientClosedError(in_flight=False)``, one in
+        flight with ``in_flight=True`` (or :class:`OutcomeUnknownError` for a create)."""
         if self._closed:
             return
         self._closed = True
+        for scope in list(self._scopes):
+            scope.reschedule(0)  # ends the wait now, as if its deadline had passed
         await self.tokens.close()
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                cookie_jar=aiohttp.DummyCookieJar(),
-                connector=aiohttp.TCPConnector(limit=_CONNECTIONS, ttl_dns_cache=300),
-            )
-            # aiohttp re-sends a GET/DELETE once, with the same signature, when a kept-alive
-            # connection drops; our own loop retries instead, re-signed and counted.
-            if hasattr(self._session, "_retry_connection"):
-                self._session._retry_connection = False
-        return self._session
+        await self._exchange.close()
 
     async def send(
-        self, call: Call, options: Options, *, reconcile: Reconcile | None = None
-    ) -> Envelope:
-        """Send ``call`` until it succeeds or its budget is spent; return its envelope.
+        self,
+        call: Call,
+        options: Options,
+        decode: Callable[[Envelope], T] = _envelope,  # type: ignore[assignment]
+        *,
+        reconcile: Reconcile | None = None,
+    ) -> T:
+        """Send ``call`` until it succeeds or its budget is spent; its envelope, read by
+        ``decode`` within the call (a failure to read it is the call's failure).
 
         ``reconcile`` serves an action that is safe to repeat: when a repeat is refused after an
         earlier attempt's outcome was unknown, the earlier attempt may have done the work, so the
@@ -310,77 +210,40 @@ class Transport:
         """
         call = options.apply(call)
         url = _wire_url(self._base_url, call)
-        budget: RetryBudget | None = None  # made at the first failure: most calls have none
-        attempt = 1
-        deadline = options.retry.deadline
-        started = time.monotonic()
-        unknown_before = False
-        # Where a create's object would show up if its outcome turns out unknown.
-        first_sent_ms = None if call.idempotent else self.clock.now_ms()
-        logged = logger.isEnabledFor(logging.DEBUG)
+        monotonic = self._time.monotonic
+        state = CallState(call, options.retry, options.timeout, monotonic())
         while True:
-            token = None
-            if call.authenticated:
-                if self._closed or self._throttle.limited or self._limiter is not None:
-                    token = await self._pace(call, options.hooks)
-                else:  # the common case, without a coroutine: a valid token, nothing to wait for
-                    token = self.tokens.fresh() or await self._valid_token(call)
-            timeout = self._attempt_timeout(options.timeout, deadline, started)
-            if timeout is None:  # the wait for a token or a turn used the whole deadline
-                failure: TuyaError = RequestTimeoutError(
-                    detail="the deadline passed before the call could be sent",
-                    method=call.method,
-                    route=call.route,
-                )
-                self._give_up(call, options, failure, attempt - 1, started, None)
-            if self._quota is not None:
-                await self._spend_quota(call)
-            attempt_started = time.monotonic() if options.hooks else 0.0
-            # Token calls never wait for a slot: the callers holding them may wait on it.
-            slots = self._slots if call.authenticated else None
-            queued = False
-            if slots is not None and not slots.take():
-                await slots.wait()
-                queued = True
+            # Without pacing, a quota or a token to wait for, nothing is awaited before sending.
+            token = self.tokens.fresh() if call.authenticated and self._unpaced() else None
             try:
-                if queued:
-                    # A call that queued for a connection sends the token renewed meanwhile
-                    # (renewals never wait for a connection: holding one here is safe).
-                    self._check_open(call)
-                    token = self.tokens.fresh() or await self._valid_token(call)
-                if logged:
-                    envelope = await self._logged_attempt(attempt, call, url, token, timeout)
-                else:
-                    envelope = await self._attempt(call, url, token, timeout)
+                if token is None and (call.authenticated or self._quota is not None):
+                    token = await self._ready(call, state, options.hooks)
+                envelope = await self._attempt(call, url, state, token)
+            except _Stop as stop:
+                self._fail(call, options, state, stop.error)
             except (ApiError, TransportError) as error:
-                failure = error
+                failure: TuyaError = error
             else:
-                self._finished(call, options, attempt, started, envelope=envelope)
-                return envelope
-            finally:
-                if slots is not None:
-                    slots.release()
-            if reconcile is not None and unknown_before and isinstance(failure, ApiError):
-                result = await reconcile()
-                if result is not None:
-                    self.stats.reconciled += 1
-                    envelope = Envelope(result=result, t=None, tid=failure.tid)
-                    self._finished(call, options, attempt, started, envelope=envelope)
-                    return envelope
-            unknown_before = unknown_before or is_outcome_unknown(failure)
-            if budget is None:
-                budget = RetryBudget(options.retry)
-            action, delay = budget.decide(
-                failure, idempotent=call.idempotent, sent_token=token is not None, rand=self._rand()
+                return self._succeeded(call, options, state, envelope, decode)
+            decision = state.decide(
+                failure,
+                monotonic(),
+                sent_token=token is not None,
+                can_reconcile=reconcile is not None,
+                rand=random.random(),
             )
-            if deadline is not None and time.monotonic() - started + delay >= deadline:
-                action = Action.GIVE_UP
             if options.hooks:
-                event = _attempt_event(call, failure, attempt, action, delay, attempt_started)
-                emit(options.hooks, event)
+                emit(options.hooks, attempt_event(call, failure, state, decision, monotonic()))
+            action = decision.action
+            if action is Action.RECONCILE and reconcile is not None:
+                result = await reconcile(options.within(state.left(monotonic())))
+                if result is None:
+                    self._fail(call, options, state, failure)
+                self.stats.reconciled += 1
+                envelope = Envelope(result=result, t=None, tid=getattr(failure, "tid", None))
+                return self._succeeded(call, options, state, envelope, decode)
             if action is Action.GIVE_UP or self._closed:
-                self._give_up(call, options, failure, attempt, started, first_sent_ms)
-            attempt = budget.attempts
+                self._fail(call, options, state, failure)
             if action is Action.RENEW_TOKEN and token is not None:
                 self.stats.token_rejections += 1
                 await self.tokens.invalidate(token)
@@ -389,21 +252,214 @@ class Transport:
                 self.stats.clock_corrections += 1
             else:
                 self.stats.retries += 1
-                await self._sleep(delay)
+                try:
+                    await self._wait(call, state, self._time.sleep(decision.delay))
+                except _Stop as stop:
+                    self._fail(call, options, state, stop.error)
 
-    async def _spend_quota(self, call: Call) -> None:
+    def _succeeded(
+        self,
+        call: Call,
+        options: Options,
+        state: CallState,
+        envelope: Envelope,
+        decode: Callable[[Envelope], T],
+    ) -> T:
+        """The call's result, read from its envelope; a result that cannot be read fails the call
+        (a create's as :class:`OutcomeUnknownError`: it was done, but its answer is lost)."""
+        try:
+            result = decode(envelope)
+        except DecodeError as error:
+            state.may_have_acted = True
+            self._fail(call, options, state, error)
+        self._finished(call, options, state, envelope=envelope)
+        return result
+
+    def _unpaced(self) -> bool:
+        """True when nothing can make a call wait for its turn (no pacing, no quota, open)."""
+        throttle = self._throttle
+        return not (
+            self._closed
+            or self._limiter is not None
+            or self._quota is not None
+            or (throttle is not None and throttle.limited)
+        )
+
+    async def _ready(self, call: Call, state: CallState, hooks: tuple[Hook, ...]) -> Token | None:
+        """The token to send, once the call's turn has come (pacing, quota)."""
+        if not call.authenticated:
+            if self._quota is not None:
+                await self._spend_quota(call, state)
+            return None
+        if self._unpaced():
+            return self.tokens.fresh() or await self._renewed(call, state)
+        return await self._pace(call, state, hooks)
+
+    async def _pace(self, call: Call, state: CallState, hooks: tuple[Hook, ...]) -> Token:
+        # The token is taken before pacing, so that a renewal never queues behind paced calls
+        # (which would then all leave at once); a call whose token was renewed while it waited
+        # for its turn takes another turn, so that the pace holds when the calls leave.
+        self._check_open(call)
+        token = self.tokens.fresh() or await self._renewed(call, state)
+        for turn in (1, 2):
+            if self._throttle is not None and self._throttle.limited:
+                await self._waited(call, state, hooks, "adaptive", self._throttle.acquire())
+            if self._limiter is not None:
+                await self._waited(call, state, hooks, "client", self._limiter.acquire())
+            fresh = self.tokens.fresh()
+            if fresh is not None or turn == 2:
+                break
+            token = await self._renewed(call, state)
+        if self._quota is not None:
+            await self._spend_quota(call, state)
+        return self.tokens.fresh() or token
+
+    async def _spend_quota(self, call: Call, state: CallState) -> None:
         assert self._quota is not None
-        if not await self._quota.take():
-            raise CallBudgetExceededError(
-                method=call.method, route=call.route, quota=repr(self._quota)
+        if not await self._wait(call, state, self._quota.take()):
+            quota = repr(self._quota)
+            raise _Stop(CallBudgetExceededError(method=call.method, route=call.route, quota=quota))
+
+    async def _renewed(self, call: Call, state: CallState) -> Token:
+        """A token that is not due for renewal, waited for within the call's time."""
+        return await self._wait(call, state, self.tokens.get())
+
+    async def _waited(
+        self,
+        call: Call,
+        state: CallState,
+        hooks: tuple[Hook, ...],
+        limiter: Literal["adaptive", "client"],
+        turn: Awaitable[None],
+    ) -> None:
+        started = self._time.monotonic()
+        await self._wait(call, state, turn)
+        waited = self._time.monotonic() - started
+        if hooks and waited >= 0.001:
+            event = RateLimitWaitEvent(
+                method=call.method, route=call.route, limiter=limiter, waited_s=waited
             )
+            emit(hooks, event)
+
+    async def _wait(self, call: Call, state: CallState, waiting: Awaitable[T]) -> T:
+        """``waiting``'s result, unless the call's deadline passes or the client is closed first
+        (then :class:`_Stop`)."""
+        left = state.left(self._time.monotonic())
+        if left is not None and left <= 0:
+            if asyncio.iscoroutine(waiting):
+                waiting.close()
+            raise _Stop(state.expired())
+        try:
+            async with asyncio.timeout(left) as scope:
+                self._scopes.add(scope)
+                try:
+                    return await waiting
+                finally:
+                    self._scopes.discard(scope)
+        except (TimeoutError, asyncio.CancelledError) as error:
+            task = asyncio.current_task()
+            if self._closed and (task is None or not task.cancelling()):
+                raise _Stop(self._closed_error(call)) from None
+            if isinstance(error, TimeoutError) and scope.expired():
+                raise _Stop(state.expired()) from None
+            raise
+
+    async def _attempt(
+        self, call: Call, url: URL, state: CallState, token: Token | None
+    ) -> Envelope:
+        """Take a connection, sign, exchange, read the envelope; tell the throttle and the clock."""
+        # Token calls never wait for a slot: the callers holding them may wait on it.
+        slots = self._slots if call.authenticated else None
+        queued = slots is not None and not slots.take()
+        if queued:
+            assert slots is not None
+            await self._wait(call, state, slots.wait())
+        try:
+            if queued:
+                # A call that queued for a connection sends the token renewed meanwhile
+                # (renewals never wait for a connection: holding one here is safe).
+                self._check_open(call)
+                token = self.tokens.fresh() or await self._renewed(call, state)
+            now = self._time.monotonic()
+            timeout = state.attempt_timeout(now)
+            if timeout is None:
+                raise _Stop(state.expired())
+            t = self.clock.now_ms()
+            headers = signed_headers(
+                method=call.method,
+                path=call.path,
+                query=call.query,
+                body=call.body,
+                client_id=self._credentials.client_id,
+                secret=self._credentials.secret,
+                t=str(t),
+                nonce=os.urandom(16).hex(),
+                access_token=token.access_token if token else None,
+                extra_headers=call.extra_headers,
+            )
+            state.sending(now, t)
+            self.stats.attempts += 1
+            failure: TransportError | None = None
+            try:
+                answer = await self._exchange.send(
+                    call.method, url, headers, call.body, timeout, fresh=not call.idempotent
+                )
+            except ExchangeError as error:
+                failure = error.as_error(call.method, call.route, closed=self._closed)
+            if failure is not None:  # raised outside the handler: no context to carry
+                self._debug(call, state, "-", None)
+                raise failure
+        finally:
+            if slots is not None:
+                slots.release()
+        try:
+            envelope = parse_envelope(
+                status=answer.status,
+                body=answer.body,
+                method=call.method,
+                route=call.route,
+                headers=answer.headers,
+                secrets=self._secrets,
+                sign=headers["sign"],
+                now_ms=self.clock.now_ms,
+            )
+        except ApiError as error:
+            self._debug(call, state, error.http_status, error.code)
+            rate_limited = isinstance(error, RateLimitedError)
+            self.stats.rate_limited += rate_limited
+            if self._throttle is not None:
+                self._throttle.record(rate_limited=rate_limited)
+            raise
+        if self._throttle is not None:
+            self._throttle.record(rate_limited=False)
+        if envelope.t is not None:
+            self.clock.observe(envelope.t, now)
+        self._debug(call, state, answer.status, None)
+        return envelope
+
+    def _debug(self, call: Call, state: CallState, status: int | str, code: int | None) -> None:
+        """One DEBUG line per attempt: the route, never the path (it may hold a refresh token)."""
+        if logger.isEnabledFor(logging.DEBUG):
+            took_ms = (self._time.monotonic() - state.sent_at) * 1000
+            text = "%s %s -> %s code=%s attempt=%d %.1fms"
+            logger.debug(text, call.method, call.route, status, code, state.attempts, took_ms)
+
+    def _check_open(self, call: Call) -> None:
+        if self._closed:
+            raise _Stop(self._closed_error(call))
+
+    def _closed_error(self, call: Call) -> ClientClosedError:
+        return ClientClosedError(
+            detail="the client was closed before the call was sent",
+            method=call.method,
+            route=call.route,
+        )
 
     def _finished(
         self,
         call: Call,
         options: Options,
-        attempts: int,
-        started: float,
+        state: CallState,
         *,
         envelope: Envelope | None = None,
         error: TuyaError | None = None,
@@ -411,7 +467,7 @@ class Transport:
         """Count a finished call, remember it for :func:`~tuyaio.last_call`, tell the hooks."""
         usage = self.usage.route(call.key)
         usage.calls += 1
-        usage.attempts += attempts
+        usage.attempts += state.attempts
         if error is None:
             usage.succeeded += 1
         else:
@@ -423,12 +479,12 @@ class Transport:
         else:
             t, tid = envelope.t, envelope.tid
         make = functools.partial(
-            _call_event,
+            call_event,
             call.method,
             call.route,
             {} if call.secret_path else call.path_args,
-            attempts,
-            time.monotonic() - started,
+            state.attempts,
+            self._time.monotonic() - state.started,
             t,
             tid,
             error,
@@ -438,244 +494,47 @@ class Transport:
         else:
             remember(make)
 
-    async def token(self) -> Token:
-        """A valid access token, fetched or renewed only if needed."""
-        call = GRANT.build(query={"grant_type": 1})
-        self._check_open(call)
-        return await self._valid_token(call)
-
-    async def _valid_token(self, call: Call) -> Token:
-        token = self.tokens.fresh()
-        if token is not None:
-            return token
-        try:
-            return await self.tokens.get()
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if self._closed and (task is None or not task.cancelling()):
-                raise ClientClosedError(
-                    detail="the client was closed while waiting for a token",
-                    method=call.method,
-                    route=call.route,
-                ) from None
-            raise
-
-    async def _pace(self, call: Call, hooks: tuple[Hook, ...]) -> Token:
-        # The token is taken before pacing, so that a renewal never queues behind paced calls
-        # (which would then all leave at once), and read again after it, so that a call that
-        # waited for its turn does not send a token renewed meanwhile.
-        self._check_open(call)
-        token = self.tokens.fresh() or await self._valid_token(call)
-        if not self._throttle.limited and self._limiter is None:
-            return token
-        if self._throttle.limited:
-            await self._waited(call, hooks, "adaptive", self._throttle.acquire())
-        if self._limiter is not None:
-            await self._waited(call, hooks, "client", self._limiter.acquire())
-        return await self._valid_token(call)
-
-    async def _waited(
-        self,
-        call: Call,
-        hooks: tuple[Hook, ...],
-        limiter: Literal["adaptive", "client"],
-        turn: Awaitable[None],
-    ) -> None:
-        started = time.monotonic()
-        await turn
-        waited = time.monotonic() - started
-        if hooks and waited >= 0.001:
-            event = RateLimitWaitEvent(
-                method=call.method, route=call.route, limiter=limiter, waited_s=waited
-            )
-            emit(hooks, event)
-
-    def _attempt_timeout(
-        self, limits: aiohttp.ClientTimeout, deadline: float | None, started: float
-    ) -> aiohttp.ClientTimeout | None:
-        if deadline is None:
-            return limits
-        left = deadline - (time.monotonic() - started)
-        if left <= 0:
-            return None
-        if limits.total is not None and limits.total <= left:
-            return limits
-        return attrs.evolve(limits, total=left)
-
-    def _check_open(self, call: Call) -> None:
-        if self._closed:
-            raise ClientClosedError(
-                detail="the client is closed", method=call.method, route=call.route
-            )
-
-    def _give_up(
-        self,
-        call: Call,
-        options: Options,
-        error: TuyaError,
-        attempts: int,
-        started: float,
-        first_sent_ms: int | None,
-    ) -> NoReturn:
-        error.attempts, error.elapsed_s = attempts, round(time.monotonic() - started, 3)
-        if not call.secret_path:
-            error.path_args = call.path_args
-        if not call.idempotent and first_sent_ms is not None and is_outcome_unknown(error):
-            unknown = OutcomeUnknownError(
-                method=call.method,
-                route=call.route,
-                path_args=error.path_args,
-                identifiers=call.identifiers,
-                reason=error.summary,
-                first_sent_ms=first_sent_ms,
-                last_sent_ms=self.clock.now_ms(),
-                attempts=attempts,
-                elapsed_s=error.elapsed_s,
-            )
-            self._finished(call, options, attempts, started, error=unknown)
-            raise unknown from error
-        self._finished(call, options, attempts, started, error=error)
-        raise error
+    def _fail(self, call: Call, options: Options, state: CallState, error: TuyaError) -> NoReturn:
+        final = state.final(
+            error, self._time.monotonic(), self.clock.now_ms(), self.clock.uncertainty_ms
+        )
+        self._finished(call, options, state, error=final)
+        if final is error:
+            raise error
+        raise final from error
 
     def _secrets(self) -> tuple[str, ...]:
-        token = self.tokens.current
-        secret = self._credentials.secret
-        return (secret,) if token is None else (secret, token.access_token, token.refresh_token)
+        return (self._credentials.secret, *self.tokens.secrets())
 
-    async def _attempt(
-        self,
-        call: Call,
-        url: URL,
-        token: Token | None,
-        limits: aiohttp.ClientTimeout,
-    ) -> Envelope:
-        """Sign, send, read and decode one attempt; count it, and tell the throttle."""
-        headers = signed_headers(
-            method=call.method,
-            path=call.path,
-            query=call.query,
-            body=call.body,
-            client_id=self._credentials.client_id,
-            secret=self._credentials.secret,
-            t=str(self.clock.now_ms()),
-            nonce=os.urandom(16).hex(),
-            access_token=token.access_token if token else None,
-            extra_headers=call.extra_headers,
-        )
-        self.stats.attempts += 1
-        limit = self._max_body_bytes
+    async def token(self) -> Token:
+        """A valid access token, fetched or renewed only if needed, within the client's
+        deadline."""
+        call, _ = token_call(None)
+        state = CallState(call, self.options.retry, self.options.timeout, self._time.monotonic())
         try:
-            async with self._http().request(
-                call.method,
-                url,
-                data=call.body or None,
-                headers=headers,
-                timeout=limits,
-                allow_redirects=False,
-            ) as response:
-                status, answer_headers = response.status, response.headers
-                length = response.content_length
-                if (
-                    length is not None
-                    and length <= limit
-                    and "Content-Encoding" not in answer_headers
-                ):
-                    body = await response.read()
-                else:
-                    body = await _read_body(response, limit)
-        except _BodyTooLarge:
-            failure: TransportError = UnexpectedResponseError(
-                detail=f"the answer is larger than max_body_bytes ({limit})",
+            self._check_open(call)
+            return self.tokens.fresh() or await self._renewed(call, state)
+        except _Stop as stop:
+            raise stop.error from None
+
+    async def _fetch_token(self, refresh_token: str | None) -> Token:
+        started = self._time.monotonic()
+        call, kind = token_call(refresh_token)
+
+        def read(envelope: Envelope) -> Token:
+            return token_from_result(
+                envelope.exact_result(),
+                server_ms=envelope.t if envelope.t is not None else self.clock.now_ms(),
                 method=call.method,
                 route=call.route,
             )
-        except (TimeoutError, aiohttp.ClientError, OSError, RuntimeError, ValueError) as error:
-            failure = self._transport_error(call, error)
-        else:
-            try:
-                envelope = parse_envelope(
-                    status=status,
-                    body=body,
-                    method=call.method,
-                    route=call.route,
-                    headers=answer_headers,
-                    secrets=self._secrets,
-                )
-            except ApiError as error:
-                rate_limited = isinstance(error, RateLimitedError)
-                self.stats.rate_limited += rate_limited
-                self._throttle.record(rate_limited=rate_limited)
-                raise
-            self._throttle.record(rate_limited=False)
-            return envelope
-        # Raised outside the handler, with no cause: aiohttp's errors hold the request's headers
-        # (the token and signature) and URL (a refresh token), which must not reach the caller.
-        raise failure
 
-    async def _logged_attempt(
-        self, attempt: int, call: Call, url: URL, token: Token | None, limits: aiohttp.ClientTimeout
-    ) -> Envelope:
-        """:meth:`_attempt` number ``attempt``, with a DEBUG line (the route, not the path)."""
-        started = time.perf_counter()
-        status: int | str = "-"
-        code: int | None = None
-        try:
-            envelope = await self._attempt(call, url, token, limits)
-            status = 200
-            return envelope
-        except ApiError as error:
-            status, code = error.http_status or "-", error.code
-            raise
-        finally:
-            logger.debug(
-                "%s %s -> %s code=%s attempt=%d %.1fms",
-                call.method,
-                call.route,
-                status,
-                code,
-                attempt,
-                (time.perf_counter() - started) * 1000,
-            )
-
-    def _transport_error(self, call: Call, error: BaseException) -> TransportError:
-        where: dict[str, Any] = {"method": call.method, "route": call.route}
-        if self._closed:
-            return ClientClosedError(
-                detail="the client was closed during the call", in_flight=True, **where
-            )
-        if isinstance(error, aiohttp.ConnectionTimeoutError):
-            return ConnectError(detail="timed out while connecting", **where)
-        if isinstance(error, asyncio.TimeoutError):
-            return RequestTimeoutError(detail="the attempt timed out", **where)
-        if isinstance(error, aiohttp.ClientConnectorError):
-            return ConnectError(detail=f"could not connect: {error.os_error.strerror}", **where)
-        if isinstance(error, RuntimeError):
-            return ClientClosedError(detail="the HTTP session is closed", **where)
-        if isinstance(error, ValueError):
-            return UnexpectedResponseError(detail="the answer broke the HTTP protocol", **where)
-        return TransportError(detail=f"connection failed: {type(error).__name__}", **where)
-
-    async def _fetch_token(self, refresh_token: str | None) -> Token:
-        started = time.monotonic()
-        call = GRANT.build(query={"grant_type": 1})
-        if refresh_token is not None:
-            try:
-                call = REFRESH.build({"refresh_token": refresh_token})
-            except ValueError:
-                refresh_token = None
-        envelope = await self.send(call, self.options)
-        if refresh_token is None:
+        token = await self.send(call, self.options, read)
+        if kind == "grant":
             self.stats.token_grants += 1
         else:
             self.stats.token_refreshes += 1
         if self.options.hooks:
-            kind: Literal["grant", "refresh"] = "grant" if refresh_token is None else "refresh"
-            emit(self.options.hooks, TokenEvent(kind=kind, elapsed_s=time.monotonic() - started))
-        if envelope.t is not None:
-            self.clock.observe(envelope.t)
-        return token_from_result(
-            envelope.exact_result(),
-            server_ms=envelope.t if envelope.t is not None else self.clock.now_ms(),
-            method=call.method,
-            route=call.route,
-        )
+            elapsed = self._time.monotonic() - started
+            emit(self.options.hooks, TokenEvent(kind=kind, elapsed_s=elapsed))
+        return token

@@ -25,6 +25,7 @@ __all__ = [
     "check_int",
     "check_number",
     "check_optional_bool",
+    "check_optional_text",
     "check_page",
     "check_page_size",
     "check_positive_number",
@@ -37,6 +38,8 @@ MAX_PREFETCH = 64
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+_MAX_DIGITS = 18
+"""The longest decimal string read as an enum value (a Java ``long`` has 19 digits)."""
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 E = TypeVar("E", bound=Enum)
 H = TypeVar("H", bound=Hashable)
@@ -95,6 +98,17 @@ def check_optional_bool(name: str, value: object) -> bool | None:
     return None if value is None else check_bool(name, value)
 
 
+def check_optional_text(name: str, value: object) -> str | None:
+    """``None`` (not given) or a str that is not blank."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be blank (pass None to leave it out)")
+    return value
+
+
 def check_number(name: str, value: object) -> float:
     """A finite real number; not a bool."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -144,21 +158,34 @@ def check_aware(name: str, value: object) -> datetime:
     return value
 
 
-def check_enum_values(name: str, values: object, enum: type[E]) -> tuple[E, ...]:
-    """A non-empty list of members of ``enum`` (or of its plain values, unknown ones included)."""
+def check_enum_values(
+    name: str, values: object, enum: type[E], *, digit_strings: bool = False
+) -> tuple[E, ...]:
+    """A non-empty list of members of ``enum`` (or of its plain values, unknown ones included);
+    one value alone stands for a list of one. With ``digit_strings``, an int enum's values may
+    also come as decimal strings (``"0"``, what a web form or query string gives a filter)."""
     if isinstance(values, Mapping):
         raise TypeError(f"{name} must be {enum.__name__} values or a list of them, got a mapping")
     if isinstance(values, (str, bytes, bytearray)) or not isinstance(values, Iterable):
         values = (values,)
-    members = tuple(_member(name, value, enum) for value in values)
+    members = tuple(_member(name, value, enum, digit_strings) for value in values)
     if not members:
         raise ValueError(f"{name} must not be empty")
     return members
 
 
-def _member(name: str, value: object, enum: type[E]) -> E:
+def _member(name: str, value: object, enum: type[E], digit_strings: bool) -> E:
     if isinstance(value, enum):
         value = value.value
+    elif (
+        digit_strings
+        and issubclass(enum, int)
+        and isinstance(value, str)
+        and 0 < len(value) <= _MAX_DIGITS
+        and value.isascii()
+        and value.isdigit()
+    ):
+        value = int(value)
     elif isinstance(value, (bool, Enum)) or not isinstance(
         value, int if issubclass(enum, int) else str
     ):

@@ -71,7 +71,8 @@ BAD_ARGUMENTS = [
     ["maintenance", "list", "p1", "--page-size", "0"],
     ["maintenance", "create", "p1", "--worker-id", "w1", "--room", "r1"],
     ["construction", "rooms", "p1", "--authorization-status", "sometimes"],
-    ["construction", "create", "--project-id", "p1", "--user-account", "a"],
+    ["construction", "create", "p1", "--user-account", "a"],
+    ["construction", "update", "p1"],
     ["--region", "mars", "doctor"],
     ["maintenance", "list", "p1", "--json", "--jsonl"],
 ]

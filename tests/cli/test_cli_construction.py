@@ -57,7 +57,7 @@ def test_record_create_get_list_cancel(cli: Any, served: Served) -> None:
     room_ids = [room["room_id"] for room in free if room["room_type"] == 4][:2]
     assert len(room_ids) == 2
     created = cli(
-        "construction", "create", "--project-id", lighting, *RECORD,
+        "construction", "create", lighting, *RECORD,
         "--start", "2030-01-01T08:00:00Z", "--end", "2030-01-01T18:00:00+02:00",
         "--device-types", "light,gateway", "--room-id", room_ids[0], "--room-id", room_ids[1],
         "--remark", "from the CLI tests", "--json",
@@ -100,9 +100,9 @@ def test_mistakes_and_refusals(cli: Any, served: Served) -> None:
     no_start, backwards, unknown = run_many(
         cli,
         [
-            (["construction", "create", "--project-id", lighting, *RECORD,
+            (["construction", "create", lighting, *RECORD,
               "--end", "2030-01-01T18:00:00Z"], None),
-            (["construction", "create", "--project-id", lighting, *RECORD,
+            (["construction", "create", lighting, *RECORD,
               "--start", "2030-01-02T00:00:00Z", "--end", "2030-01-01T00:00:00Z"], None),
             (["construction", "cancel", "1367313487243620352"], None),
         ],
@@ -117,14 +117,41 @@ async def _refuse(_: web.Request) -> web.Response:
     return envelope({"recordId": "rec1", "success": False})
 
 
+async def _record(_: web.Request) -> web.Response:
+    return envelope({"recordId": "rec1"})
+
+
+def test_update_changes_only_the_fields_given(cli: Any, served: Served) -> None:
+    lighting = served.lighting_project_id
+    created = cli(
+        "construction", "create", lighting, *RECORD, "--start", "2030-03-01T08:00:00Z",
+        "--end", "2030-03-01T18:00:00Z", "--remark", "kept", "--json",
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    record_id = created.json()["record_id"]
+    updated = cli(
+        "construction", "update", lighting, record_id, "--end", "2030-03-02T18:00:00Z", "--json"
+    )
+    assert updated.code == 0, updated.err
+    record = cli("construction", "get", record_id, "--json").json()
+    assert record["end_time"].startswith("2030-03-02T18:00")
+    assert record["start_time"].startswith("2030-03-01T08:00")
+    assert (record["operator_name"], record["remark"]) == ("Cli Tester", "kept")
+
+
 def test_create_and_update_answered_success_false_exit_with_the_api_code() -> None:
     """A server that answers every record create or update with ``success=false`` in its result
     (the sandbox always succeeds)."""
-    app = scripted({("POST", "/v2.0/illumination/construction/record"): _refuse})
+    app = scripted(
+        {
+            ("POST", "/v2.0/illumination/construction/record"): _refuse,
+            ("GET", "/v2.0/illumination/construction/task/record/{record_id}"): _record,
+        }
+    )
     window = ["--start", "2030-01-01T08:00:00Z", "--end", "2030-01-02T08:00:00Z"]
     with in_thread(lambda: serving(app)) as base_url:
-        for action in (["create"], ["update", "rec1"]):
-            args = ["construction", *action, "--project-id", "p1", *RECORD, *window, "--json"]
+        for action in (["create", "p1"], ["update", "p1", "rec1"]):
+            args = ["construction", *action, *RECORD, *window, "--json"]
             result = run_cli(*args, env=env_for(base_url), secret="not-a-real-secret")
             assert result.code == API, result
             assert result.json() == {"record_id": "rec1", "success": False}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from .conftest import (
@@ -20,7 +21,7 @@ ROOMS = [
     "--room",
     "145267896505001=00122433001,00122433002",
     "--room",
-    "145267896505002=00122433003",
+    "145267896505002=00122433004",
 ]
 
 
@@ -37,6 +38,10 @@ def test_list_as_json_jsonl_and_table(cli: Any, served: Served) -> None:
             (["maintenance", "list", project, "--limit", "5"], None),
         ],
     )
+    terminal = run_cli(
+        "maintenance", "list", project, "--limit", "5", env=served.env,
+        stdout=Capture(tty=True),
+    )  # fmt: skip
     assert document.code == 0, document.err
     data = document.json()
     assert data["total"] == SESSION_CONFIG["tasks"]
@@ -56,10 +61,19 @@ def test_list_as_json_jsonl_and_table(cli: Any, served: Served) -> None:
     assert [task["task_id"] for task in lines.lines()] == [task["task_id"] for task in tasks[:120]]
 
     assert table.code == 0, table.err
-    assert table.out.splitlines()[0].split()[:3] == ["task", "id", "status"]
-    assert f"5 of {SESSION_CONFIG['tasks']} tasks" in table.out
+    rows = [line.split("\t") for line in table.out.splitlines()]
+    assert [row[0] for row in rows] == [task["task_id"] for task in tasks[:5]]
+    assert {len(row) for row in rows} == {5}
+    assert table.err.splitlines()[0].split("\t")[:2] == ["task id", "status"]
+    assert f"5 of {SESSION_CONFIG['tasks']} tasks" in table.err
+
+    assert terminal.code == 0, terminal.err
+    on_screen = re.sub(r"\x1b\[[0-9;]*m", "", terminal.out).splitlines()
+    assert on_screen[0].split()[:3] == ["task", "id", "status"]
+    assert max(map(len, on_screen)) <= 80  # the columns fit the (default) terminal width
+    assert f"5 of {SESSION_CONFIG['tasks']} tasks" in terminal.err
     for task in tasks[:5]:
-        assert task["task_id"] in table.out
+        assert task["task_id"] in terminal.out
 
 
 class _Head(io.RawIOBase):
@@ -134,7 +148,7 @@ def test_create_get_accept_reopen_delete(cli: Any, served: Served) -> None:
     assert task["status"] == "PENDING_MAINTENANCE"
     assert {room["room_id"]: room["device_ids"] for room in task["rooms"]} == {
         "145267896505001": ["00122433001", "00122433002"],
-        "145267896505002": ["00122433003"],
+        "145267896505002": ["00122433004"],
     }
     assert table.code == 0
     assert "pending maintenance" in table.out

@@ -74,25 +74,67 @@ def test_fault_kinds_choose_the_faults() -> None:
     def use(info: dict[str, Any]) -> Any:
         return asyncio.run(_list(info["env"], info["project_id"]))
 
-    started = time.perf_counter()
     result, error = _while_serving(["--fail-rate", "1", "--fault-kinds", "http_503"], use)
     assert result.code == 0, result.err
     assert getattr(error, "http_status", None) == 503, error
-    assert time.perf_counter() - started < 5
+
+
+DETAIL = "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}"
+
+
+async def _list_then_get(env: dict[str, str], project_id: str) -> Any:
+    async with TuyaClient.from_env(environ=env, retry=RetryPolicy(max_retries=0)) as client:
+        page = await client.maintenance.list_tasks(project_id, page_size=1)
+        try:
+            await client.maintenance.get_task(project_id, page.items[0].task_id)
+        except TuyaError as error:
+            return page.total, error
+        return page.total, None
+
+
+def test_fault_routes_aim_the_faults() -> None:
+    def use(info: dict[str, Any]) -> Any:
+        return asyncio.run(_list_then_get(info["env"], info["project_id"]))
+
+    flags = ["--tasks", "3", "--fail-rate", "1", "--fault-kinds", "http-503"]
+    result, (total, error) = _while_serving([*flags, "--fault-routes", DETAIL], use)
+    assert result.code == 0, result.err
+    assert total == 3  # the listing was spared
+    assert getattr(error, "http_status", None) == 503, error
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--fault-routes", DETAIL],
+        ["--slow-s", "1"],
+        ["--fail-rate", "1", "--fault-routes", "GET /v9/nothing"],
+    ],
+)
+def test_aimed_faults_need_a_rate_and_a_known_route(flags: list[str]) -> None:
+    result = run_cli("sandbox", "serve", *flags, "--max-seconds", "5")
+    assert result.code == USAGE, (flags, result)
+    assert "listening" not in result.out
 
 
 def test_env_prints_only_lines_a_shell_can_eval() -> None:
     result = run_cli("sandbox", "serve", "--env", "--max-seconds", "0.05")
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 5
     names = set()
     for line in lines:
         found = re.fullmatch(r"export (TUYA_[A-Z_]+)=(\S+)", line)
         assert found, line
         assert shlex.split(found[2]) == [found[2]]
         names.add(found[1])
-    assert names == {"TUYA_BASE_URL", "TUYA_CLIENT_ID", "TUYA_CLIENT_SECRET"}
+    assert names == {
+        "TUYA_BASE_URL",
+        "TUYA_CLIENT_ID",
+        "TUYA_CLIENT_SECRET",
+        "TUYA_PROJECT_ID",
+        "TUYA_LIGHTING_PROJECT_ID",
+    }
     assert "listening" in result.err
 
 

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from tuyaio import TuyaClient
-from tuyaio.sandbox import Sandbox, SandboxConfig
+from tuyaio import RetryPolicy, ServerError, TuyaClient
+from tuyaio.client_options import ClientOptions
+from tuyaio.sandbox import FAULT_HTTP_503, FaultConfig, Sandbox, SandboxConfig
 
 
 @pytest.fixture
@@ -31,3 +32,16 @@ async def test_tuya_env_serves_an_app_that_reads_the_environment(
     async with TuyaClient.from_env() as client:
         page = await client.maintenance.list_tasks(tuya_sandbox.project_id, page_size=5)
     assert page.total == 12
+
+
+@pytest.mark.parametrize(
+    "tuya_client_options", [{"retry": RetryPolicy(max_retries=0), "timeout": 2.5}]
+)
+async def test_tuya_client_takes_options(
+    tuya_client: TuyaClient, tuya_sandbox: Sandbox, tuya_client_options: ClientOptions
+) -> None:
+    tuya_sandbox.configure(faults=FaultConfig(rate=1.0, kinds={FAULT_HTTP_503}))
+    with pytest.raises(ServerError) as raised:
+        await tuya_client.maintenance.list_tasks(tuya_sandbox.project_id)
+    assert raised.value.attempts == 1  # no retry
+    assert tuya_client.base_url == tuya_sandbox.base_url

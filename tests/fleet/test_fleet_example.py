@@ -14,6 +14,8 @@ import pytest
 
 from tuyaio.sandbox import Sandbox, SandboxConfig
 
+from ..redis_server import SENTINEL_MASTER, SentinelServers
+
 pytestmark = pytest.mark.slow  # starts taskiq worker processes: run by `pytest -m slow`
 
 pytest.importorskip(
@@ -53,8 +55,19 @@ async def _wait_for_listeners(manager: asyncio.subprocess.Process, count: int) -
             listening += b"Listening started." in line
 
 
+def _redis_env(setup: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    if setup == "sentinel":
+        servers: SentinelServers = request.getfixturevalue("sentinels")
+        addresses = ",".join(f"{host}:{port}" for host, port in servers.sentinel_addresses)
+        return {"REDIS_SENTINELS": addresses, "REDIS_SENTINEL_MASTER": SENTINEL_MASTER}
+    return {"REDIS_URL": request.getfixturevalue("redis_url")}
+
+
+@pytest.mark.parametrize("setup", ["one-server", "sentinel"])
 async def test_every_job_runs_once_on_two_worker_processes(
-    redis_url: str, worker_group: list[asyncio.subprocess.Process]
+    setup: str,
+    request: pytest.FixtureRequest,
+    worker_group: list[asyncio.subprocess.Process],
 ) -> None:
     async with Sandbox(SandboxConfig(tasks=120)) as sandbox:
         env = {
@@ -62,8 +75,8 @@ async def test_every_job_runs_once_on_two_worker_processes(
             "TUYA_BASE_URL": sandbox.base_url,
             "TUYA_CLIENT_ID": sandbox.client_id,
             "TUYA_CLIENT_SECRET": sandbox.secret,
-            "REDIS_URL": redis_url,
             "TUYA_FLEET_RATE": "500",
+            **_redis_env(setup, request),
         }
         tasks = list(sandbox.state.tasks(sandbox.project_id))
         pending = {t["task_id"] for t in tasks if t["status"] == "PENDING_ACCEPTANCE"}

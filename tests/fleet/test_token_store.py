@@ -5,34 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 
 import pytest
 import redis.asyncio as aioredis
 
-from tuyaio.clock import ServerClock
+from tuyaio.clock import Clock, ServerClock
 from tuyaio.fleet import RedisTokenStore, RedisUnavailableError, TokenLockTimeoutError
 from tuyaio.tokens import Token, TokenManager, TokenStore
 
-from .conftest import make_token
+from .conftest import StoreFactory, Timing, make_token
 
 KEY = "127.0.0.1:fleet-client-id"
-StoreFactory = Callable[..., RedisTokenStore]
-
-
-@pytest.fixture
-async def make_store(redis_url: str) -> AsyncIterator[StoreFactory]:
-    """Stores with their own Redis connections, as separate workers would have."""
-    stores: list[RedisTokenStore] = []
-
-    def make(url: str = redis_url, **options: object) -> RedisTokenStore:
-        store = RedisTokenStore(url, **options)  # type: ignore[arg-type]
-        stores.append(store)
-        return store
-
-    yield make
-    for store in stores:
-        await store.aclose()
 
 
 async def test_implements_the_token_store_protocol(make_store: StoreFactory) -> None:
@@ -47,7 +31,7 @@ async def test_round_trip_under_a_key_named_by_client_id(
     token = make_token("a")
     await store.set(KEY, token)
     assert await make_store().get(KEY) == token
-    assert await redis_client.keys("*") == [b"tuyaio:token:127.0.0.1:fleet-client-id"]
+    assert await redis_client.keys("*") == [b"tuyaio:token:{127.0.0.1:fleet-client-id}"]
     assert "access-a" not in repr(store)
     assert "redis://" not in repr(store)
 
@@ -55,7 +39,7 @@ async def test_round_trip_under_a_key_named_by_client_id(
 async def test_a_malformed_record_reads_as_no_token(
     make_store: StoreFactory, redis_client: aioredis.Redis
 ) -> None:
-    await redis_client.hset("tuyaio:token:" + KEY, mapping={"access_token": "x"})
+    await redis_client.hset("tuyaio:token:{" + KEY + "}", mapping={"access_token": "x"})
     assert await make_store().get(KEY) is None
 
 
@@ -114,35 +98,46 @@ async def test_only_the_owner_releases_the_lock(
     assert await redis_client.get(name) == b"someone-else"
 
 
-async def test_a_held_lock_is_kept_alive_past_its_ttl(make_store: StoreFactory) -> None:
-    holder, waiter = make_store(lock_ttl=0.2), make_store(lock_ttl=0.2, lock_wait=0.5)
+async def test_a_held_lock_is_kept_alive_past_its_ttl(
+    make_store: StoreFactory, redis_client: aioredis.Redis
+) -> None:
+    holder, waiter = make_store(lock_ttl=1.0), make_store(lock_wait=0)
+    name = holder.lock_key(KEY)
     async with holder.lock(KEY):
-        started = time.monotonic()
-        with pytest.raises(TokenLockTimeoutError, match=r"more than 0\.5 s"):
+        last = await redis_client.pttl(name)
+        for _ in range(1500):  # until the keep-alive extends it (a guard: 30 s)
+            await asyncio.sleep(0.02)
+            pttl = await redis_client.pttl(name)
+            if pttl > last:
+                break
+            last = pttl
+        else:
+            raise AssertionError("the lock was never extended")
+        with pytest.raises(TokenLockTimeoutError, match=r"more than 0 s"):
             async with waiter.lock(KEY):
                 pass
-        assert time.monotonic() - started >= 0.5
     async with waiter.lock(KEY):
         pass
 
 
 async def test_a_dead_holders_lock_frees_within_its_ttl(
-    make_store: StoreFactory, redis_client: aioredis.Redis
+    make_store: StoreFactory, redis_client: aioredis.Redis, timing: Timing
 ) -> None:
     store = make_store(lock_ttl=0.5)
+    started = time.monotonic()
     # What a worker that died holding the lock leaves behind: no one extends it any more.
     await redis_client.set(store.lock_key(KEY), b"dead-worker", px=500)
-    started = time.monotonic()
     async with store.lock(KEY):
         waited = time.monotonic() - started
-    assert 0.3 < waited < 0.5 + 0.2
+    assert waited > 0.3  # it could not be taken before Redis expired it
+    timing.below(waited, 0.5 + 0.2, "the wait for the lock")
 
 
 async def test_managers_in_many_workers_grant_once_and_refresh_once(
     make_store: StoreFactory,
 ) -> None:
     now = [1_000_000_000.0]
-    clock = ServerClock(lambda: now[0])
+    clock = ServerClock(Clock(time=lambda: now[0]))
     calls: list[str | None] = []
 
     async def fetch(refresh_token: str | None) -> Token:
@@ -205,29 +200,31 @@ async def _silent_server() -> AsyncIterator[str]:
                 writer.close()
 
 
-async def _raises_quickly(call: Awaitable[object], limit: float) -> str:
+async def _raises_quickly(call: Awaitable[object], limit: float, timing: Timing) -> str:
     started = time.monotonic()
     with pytest.raises(RedisUnavailableError) as caught:
         await call
-    assert time.monotonic() - started < limit
+    timing.below(time.monotonic() - started, limit, "the refusal")
     return str(caught.value)
 
 
-async def test_redis_down_is_a_clear_error(make_store: StoreFactory, dead_redis_url: str) -> None:
+async def test_redis_down_is_a_clear_error(
+    make_store: StoreFactory, dead_redis_url: str, timing: Timing
+) -> None:
     store = make_store(dead_redis_url, timeout=0.5)
-    message = await _raises_quickly(store.get(KEY), 1.0)
+    message = await _raises_quickly(store.get(KEY), 1.0, timing)
     assert message.startswith("Redis failed HGETALL: ConnectionError")
-    await _raises_quickly(store.set(KEY, make_token("a")), 1.0)
-    await _raises_quickly(store.clear(KEY, access_token="access-a"), 1.0)
-    await _raises_quickly(store.lock(KEY).__aenter__(), 1.0)
+    await _raises_quickly(store.set(KEY, make_token("a")), 1.0, timing)
+    await _raises_quickly(store.clear(KEY, access_token="access-a"), 1.0, timing)
+    await _raises_quickly(store.lock(KEY).__aenter__(), 1.0, timing)
 
 
 async def test_a_redis_that_never_answers_is_a_clear_error_not_a_hang(
-    make_store: StoreFactory,
+    make_store: StoreFactory, timing: Timing
 ) -> None:
     async with _silent_server() as url:
         store = make_store(url, timeout=0.3)
-        message = await _raises_quickly(store.get(KEY), 1.5)
+        message = await _raises_quickly(store.get(KEY), 1.5, timing)
         assert message == "Redis did not answer HGETALL within 0.3 s"
 
 

@@ -191,7 +191,10 @@ async def test_each_answering_fault_kind(make_sandbox: Any, kind: str) -> None:
 async def test_abort_after_processes_then_drops_the_connection(make_sandbox: Any) -> None:
     sandbox = await make_sandbox(faults=FaultConfig(rate=1.0, kinds={"abort_after"}))
     before = len(sandbox.state.tasks(sandbox.project_id))
-    body = b'{"worker_id":"w1","room_device_relations":[{"room_id":"r","device_ids":["d"]}]}'
+    body = (
+        b'{"worker_id":"1306411812723001",'
+        b'"room_device_relations":[{"room_id":"145267896505001","device_ids":["00122433001"]}]}'
+    )
     async with aiohttp.ClientSession() as session:
         raw = RawClient(sandbox, session)
         await raw.grant()
@@ -290,7 +293,7 @@ async def test_configure_checks_the_values_too(sandbox: Sandbox) -> None:
     with pytest.raises(TypeError, match="secret, tasks cannot change"):
         sandbox.configure(tasks=5, secret="other", latency_ms=1)
     assert sandbox.config.latency_ms == 0
-    assert FaultConfig(routes=["GET /x"]).routes == frozenset({"GET /x"})
+    assert FaultConfig(routes=["GET /v1.0/token"]).routes == frozenset({"GET /v1.0/token"})
     sandbox.configure(latency_ms=0.5, clock_skew_s=-3)
     assert sandbox.config.latency_ms == 0.5
 

@@ -24,10 +24,14 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     0 success, 1 API error (the server said no), 2 usage error, 3 transport error, 130 Ctrl-C.
     """
     try:
-        import rich  # noqa: F401
-    except ImportError:
-        print(_INSTALL_HINT, file=sys.stderr)
-        return 2
-    from .app import run
+        try:
+            import rich  # noqa: F401
+        except ImportError:
+            print(_INSTALL_HINT, file=sys.stderr)
+            return 2
+        from .app import run
 
-    return run(argv, environ=environ)
+        return run(argv, environ=environ)
+    except KeyboardInterrupt:  # while importing: run() handles it once it runs
+        print("tuyaio: interrupted", file=sys.stderr)
+        return 130

@@ -1,5 +1,6 @@
-"""``tuyaio maintenance …`` and ``tuyaio construction …``: one command per method of
-``client.maintenance`` and ``client.construction``, declared as data.
+"""``tuyaio maintenance …``, ``tuyaio construction …`` and ``tuyaio directory …``: one command
+per method of ``client.maintenance``, ``client.construction`` and ``client.directory``, declared
+as data.
 
 Every argument is stored under the name of the method's keyword it fills, and a command calls its
 method with the arguments given (the library's defaults stand for the others).
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from functools import partial
 from typing import Any
 
 import attrs
 
+from ..client import TuyaClient
 from ..models import AuthorizationStatus, CreatedRecord, DeviceType, TaskStatus
 from .argtypes import (
     enum_list,
@@ -26,7 +28,7 @@ from .argtypes import (
     prefetch,
     room_spec,
 )
-from .failures import ExitCode
+from .failures import ExitCode, UsageError, cli_terms
 from .output import Column, Format, Output, add_format_flags, columns
 from .settings import Subparsers, connect
 
@@ -41,6 +43,29 @@ def _arg(*flags: str, **options: Any) -> Arg:
 
 Report = Callable[[Output, argparse.Namespace, Any], int]
 """What a command shows of its method's result; returns the exit code."""
+
+Prepare = Callable[[TuyaClient, dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Completes the arguments given on the command line before the method is called."""
+
+_RECORD_REQUIRED = ("user_account", "country_code", "operator_name", "start_time", "end_time")
+
+
+async def _keep_unchanged(client: TuyaClient, given: dict[str, Any]) -> dict[str, Any]:
+    """``update_record`` replaces the whole record: a field not given keeps the record's value,
+    read first with ``get_record``. (The command line's choice: the API has no partial update.)"""
+    record = await client.construction.get_record(given["record_id"])
+    current: dict[str, Any] = {
+        **{name: getattr(record, name) for name in _RECORD_REQUIRED},
+        "remark": record.remark,
+        "device_types": tuple(info.id for info in record.device_types) or None,
+        "room_ids": tuple(room.room_id for room in record.rooms) or None,
+    }
+    merged = {**{k: v for k, v in current.items() if v is not None}, **given}
+    missing = [name for name in _RECORD_REQUIRED if merged.get(name) is None]
+    if missing:
+        flags = ", ".join(cli_terms(name) for name in missing)
+        raise UsageError(f"the record has no {flags}; give them to update it")
+    return merged
 
 
 @attrs.frozen
@@ -62,6 +87,8 @@ class Command:
     help: str
     args: Sequence[Arg]
     shows: Listing | Report
+    prepare: Prepare | None = None
+    """Completes the method's arguments before the call (``update`` reads the record)."""
 
 
 def _detail(noun: str) -> Report:
@@ -100,31 +127,64 @@ def _enums(flag: str, enum: type[Enum], **options: Any) -> Arg:
     return _arg(flag, type=enum_list(enum), metavar="LIST", help=help_text, **options)
 
 
-PROJECT = _arg("project_id", type=id_text, metavar="PROJECT_ID")
-TASK = _arg("task_id", type=id_text, metavar="TASK_ID")
-RECORD = _arg("record_id", type=id_text, metavar="RECORD_ID")
+PROJECT = _arg(
+    "project_id", type=id_text, metavar="PROJECT_ID", help="the Smart Engineering project's ID"
+)
+LIGHTING_PROJECT = _arg(
+    "project_id", type=id_text, metavar="PROJECT_ID", help="the Smart Lighting project's ID"
+)
+TASK = _arg("task_id", type=id_text, metavar="TASK_ID", help="the maintenance task's ID")
+RECORD = _arg("record_id", type=id_text, metavar="RECORD_ID", help="the authorization record's ID")
 STATUS_FILTERS = (
     _enums("--authorization-status", AuthorizationStatus),
     _enums("--task-status", TaskStatus),
 )
-RECORD_FIELDS = (
-    _arg("--project-id", type=id_text, required=True, metavar="P"),
-    _arg("--user-account", required=True, metavar="A"),
-    _arg("--country-code", required=True, metavar="CC", help="e.g. 86"),
-    _arg("--operator-name", required=True, metavar="N"),
-    _arg("--start", dest="start_time", type=iso_datetime, required=True, metavar="ISO"),
-    _arg("--end", dest="end_time", type=iso_datetime, required=True, metavar="ISO"),
-    _enums("--device-types", DeviceType),
-    _arg("--remark", metavar="TEXT"),
-    _arg(
-        "--room-id",
-        dest="room_ids",
-        type=id_text,
-        action="append",
-        metavar="ID",
-        help="a room to authorise; repeat for more",
-    ),
-)
+
+
+def _record_fields(*, required: bool) -> tuple[Arg, ...]:
+    """The record's fields as flags: all five required to create, any of them to update."""
+    need = {"required": required}
+    kept = "" if required else " (default: the record's)"
+    return (
+        _arg(
+            "--user-account", **need, metavar="A", help="the team's account: phone or e-mail" + kept
+        ),
+        _arg(
+            "--country-code",
+            **need,
+            metavar="CC",
+            help="its calling code without +, e.g. 86" + kept,
+        ),
+        _arg("--operator-name", **need, metavar="N", help="who operates the authorization" + kept),
+        _arg(
+            "--start",
+            dest="start_time",
+            type=iso_datetime,
+            **need,
+            metavar="ISO",
+            help="start of the authorized window (ISO 8601; UTC without an offset)" + kept,
+        ),
+        _arg(
+            "--end",
+            dest="end_time",
+            type=iso_datetime,
+            **need,
+            metavar="ISO",
+            help="end of the authorized window (ISO 8601; UTC without an offset)" + kept,
+        ),
+        _enums("--device-types", DeviceType),
+        _arg("--remark", metavar="TEXT", help="a note on the record" + kept),
+        _arg(
+            "--room-id",
+            dest="room_ids",
+            type=id_text,
+            action="append",
+            metavar="ID",
+            help="a room to authorize; repeat for more" + kept,
+        ),
+    )
+
+
 TASKS = Listing(
     columns(
         "task_id:19 status:20 worker=worker_username:30 nickname=worker_nickname:16 "
@@ -152,7 +212,7 @@ RECORDS = Listing(
 )
 NEW_TASK = [
     PROJECT,
-    _arg("--worker-id", type=id_text, required=True, metavar="W"),
+    _arg("--worker-id", type=id_text, required=True, metavar="W", help="the worker's user ID"),
     _arg(
         "--room",
         dest="rooms",
@@ -164,21 +224,52 @@ NEW_TASK = [
     ),
 ]
 ROOM_FILTERS = [
-    PROJECT,
+    LIGHTING_PROJECT,
     *STATUS_FILTERS,
     _arg("--room-name", metavar="TEXT", help="rooms whose name contains TEXT"),
 ]
 RECORD_FILTERS = [
-    PROJECT,
+    LIGHTING_PROJECT,
     *STATUS_FILTERS,
-    _arg("--operator-name", metavar="NAME"),
+    _arg("--operator-name", metavar="NAME", help="records of this operator"),
     _arg("--start", dest="start_time", type=iso_datetime, metavar="ISO", help="window overlaps"),
     _arg("--end", dest="end_time", type=iso_datetime, metavar="ISO", help="window overlaps"),
 ]
 IN_TASK = [PROJECT, TASK]
+ROOM = _arg("room_id", type=id_text, metavar="ROOM_ID", help="the room's ID")
+PROJECTS = Listing(
+    columns(
+        "project_id:19 name=project_name:20 authorization=authorization_status:14 address:24 "
+        "time_zone=time_zone_id:14 created=created_at:17"
+    ),
+    "projects",
+    default_page_size=99,
+)
+WORKERS = Listing(columns("worker_id:19 username:30 nickname:16"), "workers", 99)
+PROJECT_ROOMS = Listing(
+    columns(
+        "room_id:19 name=room_name:16 no=room_no:6 construction=construction_status:20 "
+        "description:20"
+    ),
+    "rooms",
+    default_page_size=99,
+)
+DEVICES = Listing(
+    columns("device_id:22 product=product_name:20 category:14 code=category_code:6 product_id:18"),
+    "devices",
+    default_page_size=99,
+)
+LIGHTING_PROJECTS = Listing(
+    columns(
+        "project_id:19 name:20 address:24 leader=leader_name:12 time_zone=time_zone_id:14 "
+        "created=created_at:17"
+    ),
+    "lighting projects",
+    default_page_size=1000,
+)
 _task = partial(_said, noun="task", key="task_id")
 _record = partial(_said, noun="authorization record", key="record_id")
-COMMANDS = {
+COMMANDS: dict[str, tuple[Command, ...]] = {
     "maintenance": (
         Command("list", "iter_tasks", "stream every task, newest first", [PROJECT], TASKS),
         Command("get", "get_task", "one task with its rooms", IN_TASK, _detail("maintenance task")),
@@ -206,16 +297,17 @@ COMMANDS = {
         Command(
             "create",
             "create_record",
-            "authorise a construction team",
-            RECORD_FIELDS,
+            "authorize a construction team",
+            [LIGHTING_PROJECT, *_record_fields(required=True)],
             _record("created"),
         ),
         Command(
             "update",
             "update_record",
-            "replace a record's data",
-            [RECORD, *RECORD_FIELDS],
+            "change a record: the fields not given keep the record's values",
+            [LIGHTING_PROJECT, RECORD, *_record_fields(required=False)],
             _record("updated"),
+            prepare=_keep_unchanged,
         ),
         Command(
             "cancel",
@@ -225,12 +317,37 @@ COMMANDS = {
             _record("cancelled", answer="cancelled"),
         ),
     ),
+    "directory": (
+        Command("projects", "iter_projects", "stream Smart Engineering projects", [], PROJECTS),
+        Command(
+            "project", "get_project", "one Smart Engineering project", [PROJECT], _detail("project")
+        ),
+        Command("workers", "iter_workers", "stream the account's workers", [], WORKERS),
+        Command("rooms", "iter_rooms", "stream a project's rooms", [PROJECT], PROJECT_ROOMS),
+        Command("room", "get_room", "one room with its project", [ROOM], _detail("room")),
+        Command("devices", "iter_devices", "stream a project's devices", [PROJECT], DEVICES),
+        Command(
+            "room-devices",
+            "iter_room_devices",
+            "stream a room's devices (wire form a guess)",
+            [ROOM],
+            DEVICES,
+        ),
+        Command(
+            "lighting-projects",
+            "iter_lighting_projects",
+            "stream Smart Lighting projects (wire form from Tuya's SDK)",
+            [_arg("--keyword", metavar="TEXT", help="projects matching TEXT")],
+            LIGHTING_PROJECTS,
+        ),
+    ),
 }
-"""The commands of ``tuyaio maintenance`` and ``tuyaio construction``."""
+"""The commands of ``tuyaio maintenance``, ``tuyaio construction`` and ``tuyaio directory``."""
 
 _GROUPS = {
     "maintenance": ("Smart Engineering maintenance tasks (v1.0)", "maintenance tasks"),
     "construction": ("Smart Lighting construction management (v2.0)", "authorizations and rooms"),
+    "directory": ("Where the IDs come from", "projects, workers, rooms and devices"),
 }
 
 
@@ -253,7 +370,7 @@ def _paging(default_page_size: int) -> list[Arg]:
 
 
 def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
-    """Add ``maintenance`` and ``construction`` with their commands."""
+    """Add ``maintenance``, ``construction`` and ``directory`` with their commands."""
     for group, (help_text, what) in _GROUPS.items():
         parser = commands.add_parser(
             group, help=help_text, description=f"{help_text}, {what}: client.{group}.*"
@@ -275,6 +392,8 @@ async def _run(
 ) -> int:
     given = {key: getattr(args, key) for key in keywords if getattr(args, key) is not None}
     async with connect(args) as client:
+        if command.prepare is not None:
+            given = await command.prepare(client, given)
         method = getattr(getattr(client, group), command.method)
         if isinstance(command.shows, Listing):
             shows = command.shows

@@ -1,9 +1,10 @@
 """``tuyaio demo``: one working day on the built-in sandbox, no credentials, no network.
 
-A facilities team opens maintenance tasks, walks the task list and accepts the finished work in
-one concurrent batch; a lighting contractor is authorised for some rooms and the authorization is
-cancelled; then the read routes start failing and the client's retries carry a batch through.
-Every step goes through the public API, and the summary counts what it cost.
+Knowing only its credentials, a facilities team looks up its project, workers, rooms and devices
+in the directory, opens maintenance tasks with them, walks the task list and accepts the finished
+work in one concurrent batch; a lighting contractor is authorized for some rooms and the
+authorization is cancelled; then the read routes start failing and the client's retries carry a
+batch through. Every step goes through the public API, and the summary counts what it cost.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .settings import Subparsers, connect
 
 __all__ = ["register", "run_demo"]
 
-_WORKERS = ("1306411812723001", "1306411812723002", "1306411812723003")
+_NEW_TASKS = 3
 _READS = {
     "GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}",
     "GET /v2.0/illumination/construction/task/rooms",
@@ -71,6 +72,8 @@ async def _demo(args: argparse.Namespace, out: Output) -> int:
     try:
         summary = await run_demo(args, out)
     except DemoCheckFailed as failure:
+        if out.format is Format.JSON:
+            out.document({"ok": False, "error": f"demo check failed: {failure}", "exit_code": 1})
         print(f"tuyaio: demo check failed: {failure}", file=sys.stderr)
         return ExitCode.API_ERROR
     if out.format is Format.TABLE:
@@ -82,7 +85,7 @@ async def _demo(args: argparse.Namespace, out: Output) -> int:
 
 async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
     """Run the workflow on a fresh in-process sandbox; return the summary as JSON-ready data."""
-    from ..sandbox import FAULT_ENVELOPE_500, FAULT_HTTP_503, FaultConfig, Sandbox, SandboxConfig
+    from ..sandbox import FAULT_HTTP_502, FAULT_HTTP_503, FaultConfig, Sandbox, SandboxConfig
 
     jitter = min(10.0, args.latency_ms)
     config = SandboxConfig(
@@ -93,8 +96,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
     async with Sandbox(config) as sandbox:
         ids = {"client_id": sandbox.client_id, "secret": sandbox.secret}
         client = connect(args, **ids, base_url=sandbox.base_url, retry=_RETRY)
-        tasks, lighting = client.maintenance, client.construction
-        project, site = sandbox.project_id, sandbox.lighting_project_id
+        tasks, lighting, directory = client.maintenance, client.construction, client.directory
 
         @contextmanager
         def step(name: str) -> Iterator[dict[str, Any]]:
@@ -102,19 +104,37 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
             attempts, begun = client.stats.attempts, time.perf_counter()
             entry: dict[str, Any] = {"name": name, "result": ""}
             steps.append(entry)
+            out.progress(f"step {len(steps)}: {name}…")
             yield entry
             entry["requests"] = client.stats.attempts - attempts
             entry["seconds"] = round(time.perf_counter() - begun, 3)
+            out.progress(f"step {len(steps)}: {entry['result']}")
 
         async with client:
+            with step("look up the IDs (directory)") as done:
+                projects = await directory.list_projects(page_size=1)
+                sites = await directory.list_lighting_projects(page_size=1)
+                _check(bool(projects.items and sites.items), "no project listed")
+                project, site = projects.items[0].project_id, sites.items[0].project_id
+                workers = [w.worker_id async for w in directory.iter_workers(limit=_NEW_TASKS)]
+                rooms = [r.room_id async for r in directory.iter_rooms(project, limit=_NEW_TASKS)]
+                devices = {}
+                for room_id in rooms:
+                    devices[room_id] = [
+                        d.device_id async for d in directory.iter_room_devices(room_id)
+                    ]
+                _check(len(workers) == len(rooms) == _NEW_TASKS, "too few workers or rooms")
+                done["result"] = (
+                    f"project {project}: {len(workers)} workers, {len(rooms)} rooms with "
+                    f"{sum(map(len, devices.values()))} devices; lighting project {site}"
+                )
+
             with step("open maintenance tasks") as done:
                 created = [
-                    await tasks.create_task(
-                        project, worker_id=worker, rooms={f"room-{n}": [f"light-{n}", f"sw-{n}"]}
-                    )
-                    for n, worker in enumerate(_WORKERS, start=1)
+                    await tasks.create_task(project, worker_id=worker, rooms={room: devices[room]})
+                    for worker, room in zip(workers, rooms, strict=True)
                 ]
-                done["result"] = f"{len(created)} tasks for {len(_WORKERS)} workers"
+                done["result"] = f"{len(created)} tasks for {len(workers)} workers"
 
             with step("walk the task list") as done, out.meter("tasks") as update:
                 by_status: Counter[str] = Counter()
@@ -138,10 +158,12 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
                 _check(sample.status is MaintenanceStatus.ACCEPTANCE_COMPLETE, "not accepted")
                 done["result"] = f"{len(outcomes)} accepted, {args.concurrency} at a time"
 
-            with step("authorise a lighting contractor") as done:
+            with step("authorize a lighting contractor") as done:
                 free = AuthorizationStatus.NOT_AUTHORIZED
-                async with lighting.iter_rooms(site, authorization_status=free) as rooms:
-                    picked = [r.room_id async for r in rooms if r.room_type is RoomType.ROOM][:4]
+                async with lighting.iter_rooms(site, authorization_status=free) as site_rooms:
+                    picked = [r.room_id async for r in site_rooms if r.room_type is RoomType.ROOM][
+                        :4
+                    ]
                 start = datetime.now(UTC).replace(microsecond=0)
                 saved = await lighting.create_record(
                     site,
@@ -167,7 +189,8 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
 
             with step(f"read through {args.fail_rate:.0%} faults (batch)") as done:
                 retries, faults = client.stats.retries, sum(sandbox.state.faults.values())
-                kinds = {FAULT_ENVELOPE_500, FAULT_HTTP_503}
+                # Gateway pages: retried up to max_retries (an envelope 500 only twice).
+                kinds = {FAULT_HTTP_502, FAULT_HTTP_503}
                 sandbox.configure(
                     faults=FaultConfig(rate=args.fail_rate, routes=_READS, kinds=kinds)
                 )
@@ -181,7 +204,8 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
                     )
                 sandbox.configure(faults=FaultConfig())
                 ok = sum(result.ok for result in results)
-                _check(ok == len(reads), f"{len(reads) - ok} reads failed despite retries")
+                failed = next((r.error for r in results if not r.ok), None)
+                _check(failed is None, f"{len(reads) - ok} reads failed despite retries: {failed}")
                 injected = sum(sandbox.state.faults.values()) - faults
                 done["result"] = f"{ok}/{len(reads)} ok through {injected} injected faults"
         return {
@@ -189,6 +213,8 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
             "sandbox": {"base_url": sandbox.base_url, "latency_ms": args.latency_ms}
             | {"fail_rate": args.fail_rate, "tasks": args.tasks, "rooms": args.rooms},
             "steps": steps,
+            "directory": {"project": project, "lighting_project": site}
+            | {"workers": workers, "rooms": devices},
             "maintenance": {"created": created, "listed": listed, "by_status": by_status}
             | {"accepted": len(outcomes)},
             "construction": {"record": to_json_data(record), "status_after_cancel": status},
@@ -206,7 +232,7 @@ async def run_demo(args: argparse.Namespace, out: Output) -> dict[str, Any]:
 
 def _print_summary(out: Output, summary: dict[str, Any]) -> None:
     sandbox, totals = summary["sandbox"], summary["totals"]
-    out.write(
+    out.say(
         f"tuyaio demo: the built-in sandbox at {sandbox['base_url']} ({sandbox['latency_ms']:g} "
         f"ms latency, {sandbox['tasks']} tasks, {sandbox['rooms']} rooms)\n\n"
     )
@@ -215,7 +241,7 @@ def _print_summary(out: Output, summary: dict[str, Any]) -> None:
         for n, step in enumerate(summary["steps"], start=1)
     ]
     out.table(("#", "step", "result", "requests", "ms"), rows, "Workflow")
-    out.write(
+    out.say(
         f"Totals: {totals['seconds']:.2f} s, {totals['requests']} requests "
         f"({totals['retries']} retries), {totals['token_grants']} token grant(s)\n"
     )

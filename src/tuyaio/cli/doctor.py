@@ -194,5 +194,6 @@ async def _doctor(args: argparse.Namespace, out: Output) -> int:
     out.write(
         printable(f"Verdict: {diagnosis.verdict}") + f"\n{printable(f'Fix: {diagnosis.fix}')}\n\n"
     )
-    print_usage(used, sys.stdout)
+    if not getattr(args, "usage", False):  # --usage prints it on stderr at the end
+        print_usage(used, sys.stdout)
     return diagnosis.exit_code

@@ -7,20 +7,29 @@ from enum import IntEnum
 
 from ..errors import ApiError, TransportError, TuyaError
 
-__all__ = ["ExitCode", "UsageError", "cli_terms", "exit_code_for", "one_line"]
+__all__ = ["EXIT_MEANINGS", "ExitCode", "UsageError", "cli_terms", "exit_code_for", "one_line"]
 
 
 class ExitCode(IntEnum):
-    """The process exit codes of the command line."""
+    """The process exit codes of the command line (what each means: :data:`EXIT_MEANINGS`)."""
 
     OK = 0
     API_ERROR = 1
-    """The server answered and said no (a Tuya error code), or sent data that cannot be written."""
     USAGE = 2
-    """The command line or an argument was wrong; nothing was sent."""
     TRANSPORT = 3
-    """The server could not be reached, or its answer could not be understood."""
     INTERRUPTED = 130
+
+
+EXIT_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success",
+    ExitCode.API_ERROR: "API error: the server answered and said no (Tuya's code, message and "
+    "request id, and what it usually means, on stderr), or sent data that cannot be written",
+    ExitCode.USAGE: "usage error: a missing or wrong argument or setting; nothing was sent",
+    ExitCode.TRANSPORT: "transport error: the server could not be reached or its answer not "
+    "understood",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+"""What each exit code means: the help's epilog and the documentation are made from it."""
 
 
 class UsageError(Exception):
@@ -35,6 +44,7 @@ _FAILURES: tuple[tuple[type[BaseException], str, ExitCode], ...] = (
     (UsageError, "usage error", ExitCode.USAGE),
     (ValueError, "usage error", ExitCode.USAGE),
     (TypeError, "usage error", ExitCode.USAGE),
+    (KeyboardInterrupt, "interrupted", ExitCode.INTERRUPTED),
     (BaseException, "error", ExitCode.TRANSPORT),
 )
 """What an error is called on stderr, and its exit code: the first row it is an instance of."""
@@ -74,6 +84,7 @@ _TERMS = {
     "allow_insecure_http=True": "--allow-insecure-http",
     "secret": "--client-secret",
     "rooms": "--room",
+    "FaultConfig.routes": "--fault-routes",
     "room_ids": "--room-id",
     "start_time": "--start",
     "end_time": "--end",

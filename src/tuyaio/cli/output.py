@@ -1,10 +1,14 @@
 """Where results go: a table for people, ``--json`` (one document) or ``--jsonl`` (one item a line).
 
-Listings are written page by page as they arrive, whatever the format, so memory stays bounded
-and ``| head`` stops the walk at once (the next write raises ``BrokenPipeError``). A ``--json``
-listing that stops early (an error, Ctrl-C) is still closed as one valid document, with an
-``error`` key. Progress goes to stderr, and only when stderr is a terminal. Text from the server is
-written without control characters: escaped in JSON, replaced by ``?`` in text.
+Data goes to stdout, everything else to stderr: table headers and titles, the "N of M" count,
+progress and errors. When stdout is not a terminal, a table is plain tab-separated values (one row
+a line, no padding, no decoration), so ``| cut -f1`` and ``> file`` get only data; on a terminal
+the columns are fitted to its width. Listings are written page by page as they arrive, whatever
+the format, so memory stays bounded and ``| head`` stops the walk at once (the next write raises
+``BrokenPipeError``). A ``--json`` command always writes one valid document, with an ``error`` key
+when it failed (even before its first item). Progress is shown only when stderr is a terminal.
+Text from the server is written without control characters: escaped in JSON, replaced by ``?``
+in text.
 """
 
 from __future__ import annotations
@@ -31,7 +35,17 @@ from ..jsondata import to_json_data
 from ..pagination import AsyncPager
 from .failures import one_line
 
-__all__ = ["Column", "Format", "Output", "add_format_flags", "dumps", "printable", "show"]
+__all__ = [
+    "Column",
+    "Format",
+    "Output",
+    "add_format_flags",
+    "dumps",
+    "error_document",
+    "fit_columns",
+    "printable",
+    "show",
+]
 
 
 class Format(StrEnum):
@@ -122,6 +136,42 @@ def _row(cells: Iterable[str]) -> str:
     return "  ".join(cells).rstrip() + "\n"
 
 
+def _tsv(cells: Iterable[str]) -> str:
+    return "\t".join(cells) + "\n"
+
+
+_UNCUT = ("_id", "_at", "_time")
+"""Fields whose column is never narrowed: an ID or a time cut short is no use."""
+
+
+def fit_columns(columns: Sequence[Column], width: int) -> tuple[Column, ...]:
+    """``columns`` narrowed, widest first, until a row fits in ``width`` terminal cells (or
+    every column is as narrow as it may be: IDs and times are never cut, text down to its
+    header's width)."""
+    widths = [column.width for column in columns]
+    floors = [
+        column.width if column.field.endswith(_UNCUT) else max(len(column.header), 6)
+        for column in columns
+    ]
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    while excess > 0:
+        shrinkable = [
+            n for n, (w, floor) in enumerate(zip(widths, floors, strict=True)) if w > floor
+        ]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda n: widths[n])
+        widths[widest] -= 1
+        excess -= 1
+    return tuple(attrs.evolve(column, width=w) for column, w in zip(columns, widths, strict=True))
+
+
+def error_document(error: BaseException) -> dict[str, Any]:
+    """What a failed ``--json`` command writes: ``ok`` false and the ``error`` line."""
+    reason = one_line(error) if isinstance(error, Exception) else "interrupted"
+    return {"ok": False, "error": printable(reason)}
+
+
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 """What ``json.dumps`` leaves raw but a terminal may act on: DEL, C1 controls (``\\x9b`` starts an
 escape sequence), bidirectional and invisible formatting characters."""
@@ -138,12 +188,41 @@ class Output:
 
     def __init__(self, fmt: Format = Format.TABLE) -> None:
         self.format = fmt
+        self._fitted: tuple[Column, ...] = ()
+        self.written: bool = False
+        """Whether anything was written to stdout (a failed ``--json`` run writes its error
+        document only if nothing was)."""
+
+    @property
+    def terminal(self) -> bool:
+        """Whether stdout is a terminal (tables for people) rather than a pipe or a file (TSV)."""
+        return sys.stdout.isatty()
 
     @property
     def console(self) -> Console:
-        """A rich console on the current ``sys.stdout`` (200 wide when it is not a terminal)."""
-        width = None if sys.stdout.isatty() else 200
-        return Console(highlight=False, width=width, soft_wrap=False)
+        """A rich console on the current ``sys.stdout``, as wide as the terminal."""
+        return Console(highlight=False, soft_wrap=False)
+
+    def say(self, text: str) -> None:
+        """Text for people around the data: to stdout on a terminal, to stderr otherwise."""
+        text = "\n".join(printable(line) for line in text.split("\n"))
+        if self.terminal:
+            self.write(text)
+        else:
+            sys.stderr.write(text)
+
+    def progress(self, text: str) -> None:
+        """A line of progress for a person watching: to stderr, only when it is a terminal."""
+        if sys.stderr.isatty():
+            self.note(text)
+
+    def note(self, text: str, *, style: str = "dim") -> None:
+        """A line for people, not data: to stderr (dimmed on a terminal); tabs are kept."""
+        shown = "\t".join(printable(part) for part in text.split("\t"))
+        if style and sys.stderr.isatty():
+            Console(stderr=True, highlight=False, soft_wrap=True).print(Text(shown), style=style)
+        else:
+            sys.stderr.write(shown + "\n")
 
     @contextmanager
     def meter(self, label: str) -> Iterator[Callable[[int, int | None], None]]:
@@ -174,6 +253,7 @@ class Output:
 
     def write(self, text: str) -> None:
         """Raw text to stdout, flushed (a closed pipe shows here as ``BrokenPipeError``)."""
+        self.written = True
         sys.stdout.write(text)
         sys.stdout.flush()
 
@@ -182,12 +262,20 @@ class Output:
         self.write(dumps(data, indent=indent) + "\n")
 
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[object]], title: str) -> None:
-        """A small table for people (a header row only if ``headers`` has text)."""
+        """A small table: for people on a terminal (a header row only if ``headers`` has text),
+        tab-separated rows otherwise (the title and headers then go to stderr)."""
+        if not self.terminal:
+            self.note(title, style="")
+            if any(headers):
+                self.note(_tsv(headers).rstrip("\n"), style="")
+            self.write("".join(_tsv(show(cell) for cell in row) for row in rows))
+            return
         table = Table(*headers, title=Text(printable(title)), box=box.SIMPLE_HEAD)
         table.title_justify = "left"
         table.show_header = any(headers)
         for row in rows:
             table.add_row(*(Text(show(cell)) for cell in row))
+        self.written = True
         self.console.print(table)
 
     def detail(self, obj: Any, *, title: str) -> None:
@@ -227,10 +315,11 @@ class Output:
                         first, count, total = False, count + len(page.items), page.total
                         update(count, total if limit is None else min(total, limit))
         except (Exception, KeyboardInterrupt, asyncio.CancelledError) as error:
-            if self.format is Format.JSON and not first and not isinstance(error, BrokenPipeError):
-                # Close the started document, so that what was written parses.
-                reason = one_line(error) if isinstance(error, Exception) else "interrupted"
-                self.write(f'\n], "count": {count}, "error": {json.dumps(printable(reason))}}}\n')
+            if self.format is Format.JSON and not isinstance(error, BrokenPipeError):
+                # Close the document (or write a whole one), so that what was written parses.
+                reason = json.dumps(error_document(error)["error"])
+                head = '{"total": null, "items": [' if first else "\n"
+                self.write(f'{head}], "count": {count}, "ok": false, "error": {reason}}}\n')
             raise
         if self.format is Format.JSON:
             head = f'{{"total": {total}, "items": [' if first else "\n"
@@ -238,7 +327,7 @@ class Output:
         elif self.format is Format.TABLE:
             one = noun[:-1] if count == total == 1 else noun
             shown = f"{count} {one}" if count == total else f"{count} of {total} {noun}"
-            self.console.print(shown if count else f"no {noun}", style="dim")
+            self.note(shown if count else f"no {noun}")
 
     def _items(
         self, items: Sequence[Any], columns: Sequence[Column], *, first: bool, total: int
@@ -248,9 +337,18 @@ class Output:
         elif self.format is Format.JSON:
             head = f'{{"total": {total}, "items": [\n' if first else ",\n"
             self.write(head + ",\n".join(dumps(to_json_data(item)) for item in items))
+        elif not self.terminal:
+            if first:
+                self.note(_tsv(column.header for column in columns).rstrip("\n"), style="")
+            fields = [column.field for column in columns]
+            self.write("".join(_tsv(show(getattr(item, f)) for f in fields) for item in items))
         else:
             if first:
-                header = _row(column.fit(column.header) for column in columns)
-                self.console.print(header, style="bold", end="", markup=False)
+                self._fitted = fit_columns(columns, self.console.width)
+                header = _row(column.fit(column.header) for column in self._fitted)
+                self.console.print(header, style="bold", end="", markup=False, soft_wrap=True)
+                self.written = True
             # Fixed-width text: fast enough for 100,000 rows, and streamed chunks line up.
-            self.write("".join(_row(column.cell(item) for column in columns) for item in items))
+            self.write(
+                "".join(_row(column.cell(item) for column in self._fitted) for item in items)
+            )

@@ -2,7 +2,9 @@
 
 It prints its base URL and its own throwaway credentials (they are the sandbox's, not a user's),
 then serves until Ctrl-C, SIGTERM or ``--max-seconds``. With ``--env`` stdout holds only
-``export NAME=value`` lines, for ``eval``; everything else goes to stderr.
+``export NAME=value`` lines, for ``eval`` (the ``TUYA_*`` settings, and ``TUYA_PROJECT_ID`` and
+``TUYA_LIGHTING_PROJECT_ID`` for scripts: tuyaio itself reads no project from the environment);
+everything else goes to stderr. ``--fault-routes`` aims the faults at some routes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..sandbox.config import FAULT_KINDS
 from . import argtypes
@@ -63,14 +65,40 @@ def register(commands: Subparsers, parents: Sequence[argparse.ArgumentParser]) -
         "--fail-rate",
         type=argtypes.probability,
         metavar="P",
-        help="share of business requests that get a fault (of --fault-kinds)",
+        help="share of business requests that get a fault (of --fault-kinds, on --fault-routes)",
     )
     kinds = ", ".join(sorted(FAULT_KINDS))
     add(
         "--fault-kinds",
         type=argtypes.fault_kinds,
         metavar="KIND,KIND",
-        help=f"the faults --fail-rate draws from (default all): {kinds}",
+        help=f"the faults --fail-rate draws from (default all, 5 s slow answers included): {kinds}",
+    )
+    add(
+        "--fault-routes",
+        dest="fault_routes",
+        action="append",
+        metavar="ROUTE",
+        help="fault only this route, written as the method and the route template, e.g. "
+        "'GET /v1.0/osaas/projects/{project_id}/maintenance/tasks/{task_id}'; repeat for more "
+        "(default: every business route)",
+    )
+    add(
+        "--fault-token-routes",
+        action="store_true",
+        help="let faults hit the token routes too (spared by default)",
+    )
+    add(
+        "--slow-s",
+        type=argtypes.non_negative_float,
+        metavar="S",
+        help="how long a slow fault waits before it answers (default 5)",
+    )
+    add(
+        "--retry-after-s",
+        type=argtypes.non_negative_int,
+        metavar="S",
+        help="the Retry-After of an http-429 fault, whole seconds (default 1)",
     )
     add("--max-seconds", type=argtypes.positive_float, metavar="S", help="stop after S seconds")
     add_format_flags(serve, lines=False).add_argument(
@@ -89,11 +117,22 @@ def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
 
     names = [flag[2:].replace("-", "_") for flag, *_ in _CONFIG_FLAGS]
     fields = {name: getattr(args, name) for name in names if name in args}
-    if args.fault_kinds and not args.fail_rate:
-        raise UsageError("--fault-kinds needs --fail-rate (the share of requests that fail)")
+    aimed: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("kinds", args.fault_kinds),
+            ("routes", frozenset(args.fault_routes) if args.fault_routes else None),
+            ("include_token_routes", args.fault_token_routes or None),
+            ("slow_s", args.slow_s),
+            ("retry_after_s", args.retry_after_s),
+        )
+        if value is not None
+    }
+    if aimed and not args.fail_rate:
+        flags = "--fault-kinds, --fault-routes, --fault-token-routes, --slow-s and --retry-after-s"
+        raise UsageError(f"{flags} need --fail-rate (the share of requests that fail)")
     if args.fail_rate:
-        kinds = {"kinds": args.fault_kinds} if args.fault_kinds else {}
-        fields["faults"] = FaultConfig(rate=args.fail_rate, **kinds)
+        fields["faults"] = FaultConfig(rate=args.fail_rate, **aimed)
     return SandboxConfig(**fields)
 
 
@@ -103,6 +142,8 @@ def _announce(out: Output, config: SandboxConfig, base_url: str) -> None:
         "TUYA_BASE_URL": base_url,
         "TUYA_CLIENT_ID": config.client_id,
         "TUYA_CLIENT_SECRET": config.secret,
+        "TUYA_PROJECT_ID": project,
+        "TUYA_LIGHTING_PROJECT_ID": lighting,
     }
     exports = [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
     if out.format is Format.ENV:
@@ -115,7 +156,7 @@ def _announce(out: Output, config: SandboxConfig, base_url: str) -> None:
     else:
         lines = [
             f"tuyaio sandbox listening on {base_url} (Ctrl-C to stop)",
-            "throwaway sandbox credentials, for your shell:",
+            "throwaway sandbox credentials and project IDs, for your shell:",
             *(f"  {line}" for line in exports),
             f"maintenance project: {project} ({config.tasks} tasks)",
             f"lighting project:    {lighting} ({config.rooms} rooms, {config.records} records)",

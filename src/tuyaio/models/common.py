@@ -19,6 +19,8 @@ class FallbackEnum:
 
     ``Status("NEW_THING")`` gives a member named ``UNKNOWN`` whose ``value`` is the raw
     ``"NEW_THING"``; it equals that raw value and no documented member; ``is_known`` is False.
+    An int enum also reads a decimal string, a str enum an int (as its decimal text: a status
+    sent as ``2`` is the unknown ``"2"``).
     """
 
     _name_: str
@@ -26,12 +28,14 @@ class FallbackEnum:
     @classmethod
     def _missing_(cls, value: object) -> Any:
         base: Any = int if issubclass(cls, int) else str
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            return None  # not a value any server sends: a broken answer
         if base is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
             return cls(int(value))  # type: ignore[call-arg]
+        if base is str and isinstance(value, int) and not isinstance(value, bool):
+            return cls(str(value))  # type: ignore[call-arg]  # a status sent as a number
         if isinstance(value, bool) or not isinstance(value, base):
             return None
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            return None  # not a value any server sends: a broken answer
         member: Any = base.__new__(cls, value)
         member._name_ = _UNKNOWN
         member._value_ = value

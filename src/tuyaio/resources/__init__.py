@@ -1,6 +1,8 @@
-"""The API families as awaitable methods: ``client.maintenance`` and ``client.construction``."""
+"""The API families as awaitable methods: ``client.maintenance``, ``client.construction`` and
+``client.directory``."""
 
 from .construction import ConstructionResource
+from .directory import DirectoryResource
 from .maintenance import MaintenanceResource
 
-__all__ = ["ConstructionResource", "MaintenanceResource"]
+__all__ = ["ConstructionResource", "DirectoryResource", "MaintenanceResource"]

@@ -8,21 +8,31 @@ the generic :class:`~tuyaio.pagination.AsyncPager` walks the pages without knowi
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import operator
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
 from .._converter import decode, from_ms
+from ..envelope import Envelope
 from ..errors import DecodeError, OutcomeUnknownError
 from ..models.common import Page
+from ..options import Options
 from ..pagination import AsyncPager
 from ..routes import Call, Route
-from ..transport import Options, Reconcile, Transport
-from ..validation import check_page, check_page_size, check_positive_number
+from ..transport import Reconcile, Transport
+from ..validation import check_number, check_page, check_page_size, check_positive_number
 
-__all__ = ["CONSTRUCTION_PAGING", "MAINTENANCE_PAGING", "Listing", "Paging", "Resource"]
+__all__ = [
+    "CONSTRUCTION_PAGING",
+    "MAINTENANCE_PAGING",
+    "SETTLE_S",
+    "Listing",
+    "Paging",
+    "Resource",
+]
 
 T = TypeVar("T")
 
@@ -37,24 +47,36 @@ class Paging:
 
     page_param: str
     size_param: str
-    items_key: str
+    items_keys: tuple[str, ...]
+    """Where the items are: the first of these keys present and not null."""
     max_page_size: int
     in_body: bool
     """The parameters travel as a JSON body on the GET (docs/protocol.md, "Construction
     listings: parameters in a JSON body on the GET")."""
 
 
-MAINTENANCE_PAGING = Paging("page_no", "page_size", "tasks", 99, in_body=False)
-CONSTRUCTION_PAGING = Paging("page", "pageSize", "list", 10_000, in_body=True)
+MAINTENANCE_PAGING = Paging("page_no", "page_size", ("tasks",), 99, in_body=False)
+CONSTRUCTION_PAGING = Paging("page", "pageSize", ("list", "records"), 10_000, in_body=True)
+"""Tuya's lighting SDK pages carry their items under ``list`` or ``records`` (docs/protocol.md,
+"Listings")."""
 
 
 @attrs.frozen
 class Listing(Generic[T]):
-    """A paged endpoint: its route, the type of its items, and its family's paging."""
+    """A paged endpoint: its route, the type of its items, and its family's paging.
+
+    ``key`` names the attribute that identifies an item (``None``: the whole item), by which a
+    walk notices an item served twice.
+    """
 
     route: Route
     item_type: type[T]
     paging: Paging
+    key: str | None = None
+
+    def item_key(self) -> Callable[[T], Hashable] | None:
+        """What identifies an item, for the pager."""
+        return None if self.key is None else operator.attrgetter(self.key)
 
     def build(
         self, path: Mapping[str, str], filters: Mapping[str, Any], page_no: int, page_size: int
@@ -73,9 +95,15 @@ class Listing(Generic[T]):
         items may be missing or null only on a page past the end; a page never holds more items
         than were asked for.
         """
-        items_key = self.paging.items_key
-        total = result.get("total") if isinstance(result, dict) else None
-        raw_items = result.get(items_key) if isinstance(result, dict) else None
+        keys = self.paging.items_keys
+        items_key, total, raw_items = "|".join(keys), None, None
+        if isinstance(result, dict):
+            total = result.get("total")
+            for key in keys:
+                raw_items = result.get(key)
+                if raw_items is not None:
+                    items_key = key
+                    break
         problem = None
         if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= MAX_TOTAL:
             problem = f"expected {{total: int 0..{MAX_TOTAL}, {items_key}: [...]}} @ result"
@@ -90,12 +118,29 @@ class Listing(Generic[T]):
         return Page(items=items, total=total, page_no=page_no, page_size=page_size)
 
 
+SETTLE_S = 60.0
+"""How long after a create was last sent ``find_created`` keeps looking before it answers ``None``:
+a server may finish a request after its client gave up. A guess: Tuya documents no bound on how
+long a request may still run (docs/protocol.md, "Outcome unknown")."""
+
+
 def _window(error: OutcomeUnknownError, margin: float) -> tuple[datetime, datetime]:
     """When an object that a failed create made would have been created (server clock)."""
     if error.first_sent_ms is None or error.last_sent_ms is None:
         raise ValueError("the error does not say when the create was sent")
     pad = timedelta(seconds=check_positive_number("margin", margin))
     return from_ms(error.first_sent_ms) - pad, from_ms(error.last_sent_ms) + pad
+
+
+def _read(result_type: type[T], call: Call, envelope: Envelope) -> T:
+    result: T = envelope.decode(decode, result_type, method=call.method, route=call.route)
+    return result
+
+
+def _read_page(
+    listing: Listing[T], call: Call, page_no: int, page_size: int, envelope: Envelope
+) -> Page[T]:
+    return envelope.decode(listing.decode, call, page_no, page_size)
 
 
 class Resource:
@@ -108,12 +153,40 @@ class Resource:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+    async def _find_settled(
+        self,
+        error: OutcomeUnknownError,
+        search: Callable[[], Awaitable[T | None]],
+        settle: float,
+        interval: float,
+    ) -> T | None:
+        """``search()`` until it finds the object, or until a search that began ``settle``
+        seconds or more after the create was last sent (server clock) found nothing: ``None``.
+        Searches are ``interval`` seconds apart; the waits use the client's clock seam."""
+        if error.last_sent_ms is None:
+            raise ValueError("the error does not say when the create was sent")
+        settle = check_number("settle", settle)
+        if settle < 0:
+            raise ValueError(f"settle must be 0 or more, got {settle}")
+        interval = check_positive_number("interval", interval)
+        clock = self._transport.clock
+        settled_ms = error.last_sent_ms + int(settle * 1000)
+        while True:
+            began_ms = clock.now_ms()
+            found = await search()
+            if found is not None or began_ms >= settled_ms:
+                return found
+            await clock.source.sleep(max(0.0, min(interval, (settled_ms - clock.now_ms()) / 1000)))
+
+    def _within(self, options: Options) -> Self:
+        """This resource with other per-call options."""
+        return type(self)(self._transport, options)
+
     async def _fetch(
         self, call: Call, result_type: type[T], *, reconcile: Reconcile | None = None
     ) -> T:
-        envelope = await self._transport.send(call, self._options, reconcile=reconcile)
-        result: T = envelope.decode(decode, result_type, method=call.method, route=call.route)
-        return result
+        read = functools.partial(_read, result_type, call)
+        return await self._transport.send(call, self._options, read, reconcile=reconcile)
 
     async def _page(
         self,
@@ -137,8 +210,8 @@ class Resource:
         page_size: int,
     ) -> Page[T]:
         call = listing.build(path, filters, page_no, page_size)
-        envelope = await self._transport.send(call, self._options)
-        return envelope.decode(listing.decode, call, page_no, page_size)
+        read = functools.partial(_read_page, listing, call, page_no, page_size)
+        return await self._transport.send(call, self._options, read)
 
     def _walk(
         self,
@@ -159,4 +232,10 @@ class Resource:
             limit=limit,
             prefetch=prefetch,
             max_page_size=listing.paging.max_page_size,
+            key=listing.item_key(),
+            error_fields={
+                "method": listing.route.method,
+                "route": listing.route.template,
+                "path_args": {} if listing.route.secret_path else dict(path),
+            },
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -22,28 +23,34 @@ from ..models.construction import (
     Room,
     TaskStatus,
 )
+from ..options import Options
 from ..pagination import AsyncPager
 from ..routes import Route
 from ..validation import check_aware, check_enum_values, check_ids
-from ._base import CONSTRUCTION_PAGING, Listing, Resource
+from ._base import CONSTRUCTION_PAGING, SETTLE_S, Listing, Resource
 
 __all__ = ["ConstructionResource", "RecordFields", "RecordFilters", "RoomFilters"]
 
 _PREFIX = "/v2.0/illumination/construction"
 _RECORD = Route("POST", _PREFIX + "/record")
-_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), Room, CONSTRUCTION_PAGING)
-_RECORDS = Listing(Route("GET", _PREFIX + "/task/records"), ConstructionRecord, CONSTRUCTION_PAGING)
+_ROOMS = Listing(Route("GET", _PREFIX + "/task/rooms"), Room, CONSTRUCTION_PAGING, "room_id")
+_RECORDS = Listing(
+    Route("GET", _PREFIX + "/task/records"), ConstructionRecord, CONSTRUCTION_PAGING, "record_id"
+)
 _RECORD_DETAIL = Route("GET", _PREFIX + "/task/record/{record_id}")
 _CANCEL = Route("DELETE", _PREFIX + "/task/cancelAuthorization/{record_id}")
 
 _CREATE, _UPDATE = 1, 2
 
-StatusArg = AuthorizationStatus | int | Iterable[AuthorizationStatus | int]
-TaskStatusArg = TaskStatus | int | Iterable[TaskStatus | int]
+StatusArg = AuthorizationStatus | int | str | Iterable[AuthorizationStatus | int | str]
+TaskStatusArg = TaskStatus | int | str | Iterable[TaskStatus | int | str]
 _STATUSES: dict[str, type[IntEnum]] = {
     "authorization_status": AuthorizationStatus,
     "task_status": TaskStatus,
 }
+_SCALAR_WHEN_ONE = frozenset({"task_status"})
+"""Filters that the documents know only from their sample requests, which send one value as a
+string (``"taskStatus": "1"``): one value goes that way, several as a list."""
 
 
 class RecordFields(TypedDict):
@@ -67,7 +74,9 @@ class RecordFields(TypedDict):
 class RoomFilters(TypedDict, total=False):
     """The filters of ``list_rooms`` and ``iter_rooms`` (``None``: not filtered).
 
-    Statuses take one value or several; ``room_name`` matches rooms whose name contains it.
+    Statuses take one value or several (members, ints or decimal strings); ``room_name`` matches
+    rooms whose name contains it. ``task_status`` is inferred from the sample requests (the
+    parameter tables do not list it): see docs/protocol.md, "Construction listings".
     """
 
     authorization_status: StatusArg | None
@@ -78,7 +87,8 @@ class RoomFilters(TypedDict, total=False):
 class RecordFilters(TypedDict, total=False):
     """The filters of ``list_records`` and ``iter_records`` (``None``: not filtered).
 
-    ``start_time``/``end_time`` (aware) keep the records whose window overlaps them.
+    ``start_time``/``end_time`` (aware) keep the records whose window overlaps them; statuses as in
+    :class:`RoomFilters` (``task_status`` inferred from the sample requests).
     """
 
     authorization_status: StatusArg | None
@@ -121,8 +131,9 @@ def _identifiers(request: RecordRequest) -> dict[str, str]:
 
 def _filters(project_id: str, filters: Mapping[str, Any], declared: Any) -> dict[str, Any]:
     """A listing's filters as its body carries them: statuses as lists of decimal strings
-    (``["0", "1"]``), times in milliseconds. ``projectId`` is a body value, not a path segment:
-    ``""`` (no project) lists nothing."""
+    (``["0", "1"]``), but one ``taskStatus`` as the sample requests send it (``"1"``); times in
+    milliseconds. ``projectId`` is a body value, not a path segment: ``""`` (no project) lists
+    nothing."""
     unknown = filters.keys() - declared.__annotations__.keys()
     if unknown:
         raise TypeError(f"unexpected keyword argument {min(unknown)!r}")
@@ -130,7 +141,10 @@ def _filters(project_id: str, filters: Mapping[str, Any], declared: Any) -> dict
     for name in declared.__annotations__:
         value = filters.get(name)
         if value is not None and name in _STATUSES:
-            value = [str(m.value) for m in check_enum_values(name, value, _STATUSES[name])]
+            members = check_enum_values(name, value, _STATUSES[name], digit_strings=True)
+            value = [str(m.value) for m in members]
+            if name in _SCALAR_WHEN_ONE and len(value) == 1:
+                value = value[0]
         elif value is not None and name.endswith("_time"):
             value = to_ms(check_aware(name, value))
         body[CONSTRUCTION.wire_name(name)] = value
@@ -150,18 +164,27 @@ class ConstructionResource(Resource):
         call = _RECORD.build(body=encode(request), identifiers=_identifiers(request))
         return await self._fetch(call, CreatedRecord)
 
-    async def find_created(self, error: OutcomeUnknownError) -> ConstructionRecordDetail | None:
+    async def find_created(
+        self, error: OutcomeUnknownError, *, settle: float = SETTLE_S, interval: float = 2.0
+    ) -> ConstructionRecordDetail | None:
         """The record that a :meth:`create_record` which raised ``error`` created, or ``None``.
 
         Looks through the project's records by the same operator whose window overlaps the
         request's for one with the same account, operator, start and end (to the millisecond)
         and rooms. Certain unless an identical record existed before the attempt (records carry
-        no creation time); ``None`` means the create did not happen. See docs/protocol.md,
+        no creation time). The server may still be processing the create: until ``settle``
+        seconds have passed since it was last sent, a search that finds nothing is repeated
+        every ``interval`` seconds. ``None`` means a search that began ``settle`` seconds or more
+        after the last send found nothing: the create did not happen. See docs/errors.md,
         "Outcome unknown".
         """
         ids = error.identifiers
         if error.route != _RECORD.template or "start_time" not in ids:
             raise ValueError("find_created takes the OutcomeUnknownError of a create_record")
+        search = functools.partial(self._search_created, ids)
+        return await self._find_settled(error, search, settle, interval)
+
+    async def _search_created(self, ids: Mapping[str, str]) -> ConstructionRecordDetail | None:
         start, end = from_ms(int(ids["start_time"])), from_ms(int(ids["end_time"]))
         rooms = sorted(json.loads(ids.get("room_ids", "[]")))
         records = self.iter_records(
@@ -274,9 +297,9 @@ class ConstructionResource(Resource):
         call = _CANCEL.build({"record_id": record_id})
         detail = _RECORD_DETAIL.build({"record_id": record_id})
 
-        async def cancelled() -> dict[str, bool] | None:
+        async def cancelled(options: Options) -> dict[str, bool] | None:
             try:
-                record = await self._fetch(detail, ConstructionRecordDetail)
+                record = await self._within(options)._fetch(detail, ConstructionRecordDetail)
             except TuyaError:
                 return None
             cancelled = record.authorization_status is AuthorizationStatus.CANCELLED

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from .._converter import encode
 from ..errors import NotFoundError, OutcomeUnknownError, TuyaError, WaitTimeoutError
@@ -16,17 +18,18 @@ from ..models.maintenance import (
     RoomDevices,
     TaskCreation,
 )
+from ..options import Options
 from ..pagination import AsyncPager
 from ..routes import Call, Route
 from ..transport import Reconcile
 from ..validation import check_ids, check_positive_number, check_unique
-from ._base import MAINTENANCE_PAGING, Listing, Resource, _window
+from ._base import MAINTENANCE_PAGING, SETTLE_S, Listing, Resource, _window
 
 __all__ = ["MaintenanceResource"]
 
 _PREFIX = "/v1.0/osaas/projects/{project_id}/maintenance"
 _CREATE = Route("POST", _PREFIX + "/task")
-_TASKS = Listing(Route("GET", _PREFIX + "/tasks"), MaintenanceTask, MAINTENANCE_PAGING)
+_TASKS = Listing(Route("GET", _PREFIX + "/tasks"), MaintenanceTask, MAINTENANCE_PAGING, "task_id")
 _TASK = Route("GET", _PREFIX + "/tasks/{task_id}")
 _REOPEN = Route("POST", _PREFIX + "/tasks/{task_id}/reopen", idempotent=True)
 _ACCEPT = Route("POST", _PREFIX + "/tasks/{task_id}/acceptance", idempotent=True)
@@ -79,23 +82,38 @@ class MaintenanceResource(Resource):
         return await self._fetch(call, str)
 
     async def find_created(
-        self, error: OutcomeUnknownError, *, margin: float = 120.0
+        self,
+        error: OutcomeUnknownError,
+        *,
+        margin: float = 120.0,
+        settle: float = SETTLE_S,
+        interval: float = 2.0,
     ) -> MaintenanceTaskDetail | None:
         """The task that a :meth:`create_task` which raised ``error`` created, or ``None``.
 
         Looks through the project's tasks created between ``margin`` seconds before the first
-        attempt was sent and ``margin`` seconds after the last (on the server's clock) for one
-        with exactly the requested rooms and devices. Certain when no other task with those
-        rooms and devices was created in that window (a listing does not name the worker);
-        ``None`` means the create did not happen. See docs/protocol.md, "Outcome unknown".
+        attempt was sent and ``margin`` (at least ``settle``) seconds after the last (on the
+        server's clock) for one with exactly the requested rooms and devices. Certain when no
+        other task with those rooms and devices was created in that window (a listing does not
+        name the worker). The server may still be processing the create: until ``settle``
+        seconds have passed since it was last sent, a search that finds nothing is repeated
+        every ``interval`` seconds. ``None`` means a search that began ``settle`` seconds or more
+        after the last send found nothing: the create did not happen. See docs/errors.md,
+        "Outcome unknown".
         """
         ids = error.identifiers
         if error.route != _CREATE.template or "rooms" not in ids:
             raise ValueError("find_created takes the OutcomeUnknownError of a create_task")
         wanted = {room: sorted(devices) for room, devices in json.loads(ids["rooms"]).items()}
-        window = _window(error, margin)
+        window = _window(error, max(margin, settle))
+        search = functools.partial(self._search_created, ids["project_id"], wanted, window)
+        return await self._find_settled(error, search, settle, interval)
+
+    async def _search_created(
+        self, project_id: str, wanted: dict[str, list[str]], window: tuple[datetime, datetime]
+    ) -> MaintenanceTaskDetail | None:
         newest_first, previous = True, None
-        async with self.iter_tasks(ids["project_id"]) as tasks:  # leaving cancels the prefetch
+        async with self.iter_tasks(project_id) as tasks:  # leaving cancels the prefetch
             async for task in tasks:
                 created = task.created_at
                 if created is None:
@@ -105,7 +123,7 @@ class MaintenanceResource(Resource):
                 if newest_first and created < window[0]:
                     break
                 if window[0] <= created <= window[1]:
-                    detail = await self.get_task(ids["project_id"], task.task_id)
+                    detail = await self.get_task(project_id, task.task_id)
                     if {r.room_id: sorted(r.device_ids) for r in detail.rooms} == wanted:
                         return detail
         return None
@@ -211,9 +229,9 @@ class MaintenanceResource(Resource):
         """True when the task is in one of the ``wanted`` states (``None``: deleted), else None."""
         detail = _TASK.build(action.path_args)
 
-        async def check() -> bool | None:
+        async def check(options: Options) -> bool | None:
             try:
-                task = await self._fetch(detail, MaintenanceTaskDetail)
+                task = await self._within(options)._fetch(detail, MaintenanceTaskDetail)
             except NotFoundError:
                 return True if wanted is None else None
             except TuyaError:

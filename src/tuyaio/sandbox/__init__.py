@@ -2,7 +2,8 @@
 
 It verifies client_id, the time window and the signature of every request, issues and expires
 tokens (refresh tokens are single use; refreshing kills the old access token), enforces page
-limits, project ownership and the maintenance task state machine, and can inject latency, faults
+limits, project ownership and the maintenance task state machine, serves the directory
+(projects, workers, rooms, devices) a task must name, and can inject latency, faults
 (envelope 500, HTTP 502/503, a connection dropped after processing, slow answers, 1199), a server
 rate limit and clock skew — deterministically for a seed. It shares no code with the client.
 

@@ -1,9 +1,10 @@
 """The sandbox as an aiohttp application: the checks every request passes, and the routes.
 
-Order per request: latency → counting → fault injection → rate limit → client_id, time window,
-signature and token → the handler. Handlers (in :mod:`.tokens`, :mod:`.maintenance` and
-:mod:`.construction`) return a ``result`` or raise :class:`~.framework.Reject`. The signature
-check is the sandbox's own, written apart from the client's signer on purpose.
+Order per request: reading it whole → latency → counting → fault injection → rate limit →
+client_id, time window, signature and token → the handler. Handlers (in :mod:`.tokens`,
+:mod:`.maintenance`, :mod:`.construction` and :mod:`.directory`) return a ``result`` or raise
+:class:`~.framework.Reject`. The signature check is the sandbox's own, written apart from the
+client's signer on purpose.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import construction, maintenance, tokens
+from . import construction, directory, maintenance, tokens
 from .config import (
     FAULT_ABORT_AFTER,
     FAULT_ENVELOPE_500,
@@ -33,9 +34,10 @@ from .config import (
 )
 from .framework import Handler, Reject, Runtime, query
 
-__all__ = ["RUNTIME", "expected_sign", "make_app"]
+__all__ = ["RUNTIME", "expected_sign", "make_app", "route_names"]
 
 RUNTIME = web.AppKey("runtime", Runtime)
+_MODULES = (tokens, maintenance, construction, directory)
 _TOKEN_ROUTES = frozenset(path for _, path, _ in tokens.ROUTES)
 _REFUSING_FAULTS = {
     FAULT_ENVELOPE_500: (500, "system error,please contact the admin"),
@@ -141,6 +143,9 @@ async def _pipeline(
 ) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     config, state = runtime.config, runtime.state
+    # The whole request arrives first: latency or a slow fault delays the answer, and the request
+    # is processed even if the client has gone meanwhile, as on a real server.
+    body = await request.read()
     if config.latency_ms or config.latency_jitter_ms:
         delay = config.latency_ms + runtime.jitter.uniform(0, config.latency_jitter_ms)
         await asyncio.sleep(delay / 1000)
@@ -165,7 +170,7 @@ async def _pipeline(
         state.rate_limited += 1
         return _refuse(runtime, 1199, "request too frequent")
     try:
-        _authenticate(request, runtime, template, await request.read())
+        _authenticate(request, runtime, template, body)
     except Reject as refused:
         return _refuse(runtime, refused.code, refused.msg)
     state.note_request(time.monotonic())
@@ -187,11 +192,16 @@ def _endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.Respons
     return answer
 
 
+def route_names() -> frozenset[str]:
+    """Every route the sandbox answers, as ``FaultConfig.routes`` names them: ``"GET /v1.0/…"``."""
+    return frozenset(f"{method} {path}" for module in _MODULES for method, path, _ in module.ROUTES)
+
+
 def make_app(config: SandboxConfig) -> web.Application:
     """The sandbox application for ``config``, with its seeded data."""
     app = web.Application(middlewares=[_pipeline], client_max_size=1 << 20)
     app[RUNTIME] = Runtime(config)
-    for module in (tokens, maintenance, construction):
+    for module in _MODULES:
         for method, path, handler in module.ROUTES:
             # An ID in a path is [A-Za-z0-9_-]+: a path with another is not found (1108).
             safe_path = path.replace("}", ":[A-Za-z0-9_-]+}")

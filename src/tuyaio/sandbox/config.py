@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
@@ -51,12 +52,23 @@ def _collection_of(kind: type, member: Any) -> Any:
     return deep_iterable(member, and_(instance_of(kind), min_len(1)))
 
 
+def _known_routes(_instance: object, _attribute: object, routes: frozenset[str] | None) -> None:
+    """Refuse a route the sandbox does not answer: a typo would silently inject nothing."""
+    from .app import route_names  # here: app imports this module
+
+    known = route_names()
+    for route in sorted((routes or frozenset()) - known):
+        close = difflib.get_close_matches(route, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (write 'METHOD /path/{template}')"
+        raise ValueError(f"FaultConfig.routes: the sandbox has no route {route!r}{hint}")
+
+
 @attrs.frozen(kw_only=True)
 class FaultConfig:
     """Injected failures: each business request fails with probability ``rate``, its kind drawn
     uniformly from ``kinds``. ``routes`` limits faults to some routes, each written as the method
     and the route template (``"GET /v1.0/…/tasks/{task_id}"``); token routes are spared unless
-    ``include_token_routes``.
+    ``include_token_routes``; a route the sandbox does not answer is a ValueError.
 
     Kinds: ``envelope_500`` (``success: false``, code 500), ``http_502``/``http_503`` (an HTML
     gateway page), ``http_429`` (with ``Retry-After: retry_after_s``), ``rate_limit`` (code 1199)
@@ -81,7 +93,7 @@ class FaultConfig:
     routes: frozenset[str] | None = attrs.field(
         default=None,
         converter=_frozen,
-        validator=optional(deep_iterable(_text, instance_of(frozenset))),
+        validator=optional([deep_iterable(_text, instance_of(frozenset)), _known_routes]),
     )
     include_token_routes: bool = attrs.field(default=False, validator=instance_of(bool))
 
@@ -117,3 +129,12 @@ class SandboxConfig:
     )
     rooms: int = attrs.field(default=2000, validator=_count(0))
     records: int = attrs.field(default=50, validator=_count(0))
+    workers: int = attrs.field(default=12, validator=_count(1))
+    """The account's workers: the ``worker_id`` values a task may name."""
+    maintenance_rooms: int = attrs.field(default=40, validator=_count(1))
+    """Rooms of each maintenance project (the first is ``145267896505001``)."""
+    devices_per_room: int = attrs.field(default=3, validator=_count(1))
+    """Devices of each maintenance room (the first is ``00122433001``)."""
+    page_size_cap: int | None = attrs.field(default=None, validator=optional(_count(1)))
+    """At most this many items a page, whatever the page size asked for (``None``: no cap), with
+    the listing's true ``total``, as some servers do; pages are counted at the capped size."""

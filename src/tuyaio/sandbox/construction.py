@@ -104,7 +104,7 @@ def _listing(
                     cache.clear()
                 cache[key] = [item for item in items if all(keep(item, v) for keep, v in chosen)]
             items = cache[key]
-        shown = page(params, items, ("page", "pageSize"), 10_000)[2]
+        shown = page(params, items, ("page", "pageSize"), 10_000, runtime.config.page_size_cap)[2]
         return {
             "total": len(items),
             "list": shown if show is None else [show(runtime.state, item) for item in shown],

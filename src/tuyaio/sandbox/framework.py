@@ -98,13 +98,20 @@ def param_int(params: Mapping[str, Any], name: str, default: int | None = None) 
 
 
 def page(
-    params: Mapping[str, Any], items: list[Item], names: tuple[str, str], max_size: int
+    params: Mapping[str, Any],
+    items: list[Item],
+    names: tuple[str, str],
+    max_size: int,
+    cap: int | None = None,
 ) -> tuple[int, int, list[Item]]:
     """The page number, the page size (20 unless given) and the page of ``items`` that the two
-    parameters ``names`` ask for; out of range → 1101."""
+    parameters ``names`` ask for; out of range → 1101. A ``cap`` serves at most that many a page
+    (the size served, and counted by, is the smaller)."""
     number, size = param_int(params, names[0], 1), param_int(params, names[1], 20)
     if number is None or size is None or number < 1 or not 1 <= size <= max_size:
         raise Reject(1101, "param out of range")
+    if cap is not None:
+        size = min(size, cap)
     start = (number - 1) * size
     return number, size, items[start : start + size]
 

@@ -3,7 +3,9 @@
 The list shows ``maintenance_status`` and the detail ``construction_status``, as Tuya's pages do.
 Accepting needs ``PENDING_ACCEPTANCE``, reopening ``PENDING_ACCEPTANCE`` or ``ACCEPTANCE_COMPLETE``
 (back to ``PENDING_MAINTENANCE``); another status is 1109, so a repeat is refused. Deleting works in
-any status; a deleted or unknown task is 1000 (docs/protocol.md, "What the sandbox assumes").
+any status; a deleted or unknown task is 1000 (docs/protocol.md, "What the sandbox assumes"). A task
+names a worker, rooms of the project and devices of each room from the directory
+(:mod:`.directory`); another is 1109, as for a construction record's unknown ``roomIds``.
 """
 
 from __future__ import annotations
@@ -48,17 +50,22 @@ async def create(request: web.Request, runtime: Runtime) -> str:
     """``POST …/task`` → the new task ID."""
     _tasks(request, runtime)
     data = json_body(await request.read())
+    state, project_id = runtime.state, request.match_info["project_id"]
     worker_id = require(data, "worker_id", str)
+    if worker_id not in state.workers.by_id:
+        raise Reject(1109, "param worker_id is illegal")
     relations = []
     for relation in require(data, "room_device_relations", list):
         if not isinstance(relation, dict):
             raise Reject(1109, "param room_device_relations is illegal")
         room_id = require(relation, "room_id", str)
+        if room_id not in state.project_rooms[project_id].by_id:
+            raise Reject(1109, "param room_id is illegal")
         device_ids = require(relation, "device_ids", list)
-        if not all(isinstance(device, str) and device for device in device_ids):
+        in_room = state.room_devices[room_id].by_id
+        if not all(isinstance(device, str) and device in in_room for device in device_ids):
             raise Reject(1109, "param device_ids is illegal")
         relations.append({"room_id": room_id, "device_ids": device_ids})
-    project_id = request.match_info["project_id"]
     task = runtime.state.add_task(project_id, worker_id, relations, runtime.now_ms())
     return str(task["task_id"])
 
@@ -66,7 +73,9 @@ async def create(request: web.Request, runtime: Runtime) -> str:
 async def listing(request: web.Request, runtime: Runtime) -> dict[str, Any]:
     """``GET …/tasks?page_no&page_size``."""
     tasks = _tasks(request, runtime).items
-    page_no, page_size, shown = page(query(request), tasks, ("page_no", "page_size"), 99)
+    page_no, page_size, shown = page(
+        query(request), tasks, ("page_no", "page_size"), 99, runtime.config.page_size_cap
+    )
     return {
         "total": len(tasks),
         "page_no": page_no,

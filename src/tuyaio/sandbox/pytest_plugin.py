@@ -2,9 +2,11 @@
 
 ``tuya_sandbox`` is a running :class:`Sandbox` (an async fixture: pytest-asyncio runs it) built
 from ``tuya_sandbox_config``: override that fixture to change the seed data, latency or faults.
-``tuya_client`` is a :class:`TuyaClient` for it, closed after the test; ``tuya_env`` sets
-``TUYA_CLIENT_ID``, ``TUYA_CLIENT_SECRET`` and ``TUYA_BASE_URL`` for it (and unsets
-``TUYA_REGION``) for code that calls :meth:`TuyaClient.from_env`. docs/testing.md has examples.
+``tuya_client`` is a :class:`TuyaClient` for it, closed after the test, made with the options of
+``tuya_client_options`` (override or parametrize it: ``retry``, ``timeout``, ``hooks``…);
+``tuya_env`` sets ``TUYA_CLIENT_ID``, ``TUYA_CLIENT_SECRET`` and ``TUYA_BASE_URL`` for it (and
+unsets ``TUYA_REGION``) for code that calls :meth:`TuyaClient.from_env`. docs/testing.md has
+examples.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ..client import TuyaClient
+from ..client_options import ClientOptions
 from .config import SandboxConfig
 from .server import Sandbox
 
@@ -22,7 +25,13 @@ try:
 except ImportError:  # pragma: no cover - another asyncio plugin must run async fixtures
     _async_fixture = pytest.fixture  # type: ignore[assignment]
 
-__all__ = ["tuya_client", "tuya_env", "tuya_sandbox", "tuya_sandbox_config"]
+__all__ = [
+    "tuya_client",
+    "tuya_client_options",
+    "tuya_env",
+    "tuya_sandbox",
+    "tuya_sandbox_config",
+]
 
 
 @pytest.fixture
@@ -38,12 +47,28 @@ async def tuya_sandbox(tuya_sandbox_config: SandboxConfig) -> AsyncIterator[Sand
         yield sandbox
 
 
+@pytest.fixture
+def tuya_client_options() -> ClientOptions:
+    """The options of ``tuya_client`` (default: none, the client's defaults): override this
+    fixture in your conftest, or parametrize it, to test with other retries or timeouts::
+
+        @pytest.fixture
+        def tuya_client_options() -> ClientOptions:
+            return {"retry": RetryPolicy(max_retries=0), "timeout": 2.0}
+
+    ``base_url`` is always the sandbox's.
+    """
+    return {}
+
+
 @_async_fixture
-async def tuya_client(tuya_sandbox: Sandbox) -> AsyncIterator[TuyaClient]:
-    """A client for ``tuya_sandbox``, closed after the test."""
-    async with TuyaClient(
-        tuya_sandbox.client_id, tuya_sandbox.secret, base_url=tuya_sandbox.base_url
-    ) as client:
+async def tuya_client(
+    tuya_sandbox: Sandbox, tuya_client_options: ClientOptions
+) -> AsyncIterator[TuyaClient]:
+    """A client for ``tuya_sandbox`` with ``tuya_client_options``, closed after the test."""
+    options: ClientOptions = {**tuya_client_options, "base_url": tuya_sandbox.base_url}
+    options.pop("region", None)
+    async with TuyaClient(tuya_sandbox.client_id, tuya_sandbox.secret, **options) as client:
         yield client
 
 

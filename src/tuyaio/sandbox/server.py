@@ -25,6 +25,9 @@ _FIXED = {
     "lighting_projects",
     "rooms",
     "records",
+    "workers",
+    "maintenance_rooms",
+    "devices_per_room",
 }
 """What the running sandbox was built from: :meth:`Sandbox.configure` cannot change it."""
 

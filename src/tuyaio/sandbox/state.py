@@ -1,4 +1,5 @@
-"""The sandbox's memory: tokens, maintenance tasks, rooms and records, and counters for tests.
+"""The sandbox's memory: tokens, the directory (projects, workers, rooms, devices), maintenance
+tasks, lighting rooms and records, and counters for tests.
 
 Items are kept in wire form (the dicts the API returns), so listings answer without copying.
 """
@@ -21,6 +22,15 @@ _STATUSES = ("PENDING_MAINTENANCE", "IN_MAINTENANCE", "PENDING_ACCEPTANCE", "ACC
 DEVICE_TYPE_NAMES = {0: "smart light", 1: "gateway", 3: "switch", 4: "sensor"}
 _NOT_LISTED = frozenset({"projectId", "remark", "deviceTypes", "roomIds"})
 _NOT_IN_DETAIL = frozenset({"operatorUid", "deviceCount", "deviceTypes", "roomIds"})
+_CONSTRUCTION = ("ACCEPTANCE_COMPLETE", "IN_CONSTRUCTION", "PENDING_ACCEPTANCE", "UNAUTHORIZED")
+_PRODUCTS = (
+    ("pk7zqhjm1x0uaxrb", "Ceiling light", "Light", "dj"),
+    ("wkx1k4gqfdn0c1xa", "Wall switch", "Switch", "kg"),
+    ("mbxjl3xaxtjmoavx", "Motion sensor", "PIR sensor", "pir"),
+)
+_ROOM_DETAIL_ONLY = ("project_id", "telephone")
+_FIRST_WORKER = 1_306_411_812_723_001
+_FIRST_ROOM = 145_267_896_505_001
 _DAY_MS = 86_400_000
 _SLOT_S = 0.01
 _KEPT_SLOTS = 30_000  # five minutes
@@ -86,6 +96,18 @@ class SandboxState:
     tasks: Tables = attrs.field(factory=Tables, repr=False)
     rooms: Tables = attrs.field(factory=Tables, repr=False)
     records: Tables = attrs.field(factory=Tables, repr=False)
+    projects: Table = attrs.field(factory=Table, repr=False)
+    """The maintenance (Smart Engineering) projects, as ``GET /v1.0/osaas/projects`` lists them."""
+    lighting: Table = attrs.field(factory=Table, repr=False)
+    """The lighting projects, as ``GET /v1.0/illumination/construction/projects`` lists them."""
+    workers: Table = attrs.field(factory=Table, repr=False)
+    """The account's workers: the ones a task may name."""
+    project_rooms: Tables = attrs.field(factory=Tables, repr=False)
+    """Each maintenance project's rooms, in detail form (``project_id``, ``telephone``)."""
+    project_devices: Tables = attrs.field(factory=Tables, repr=False)
+    """Each maintenance project's devices, room by room."""
+    room_devices: Tables = attrs.field(factory=Tables, repr=False)
+    """Each maintenance room's devices: the ones a task may name for that room."""
     version: int = 0
     """Bumped on every change to rooms or records (listing caches key on it)."""
     _slots: deque[list[int]] = attrs.field(factory=deque, repr=False)
@@ -103,6 +125,7 @@ class SandboxState:
             records=Tables((project, Table()) for project in config.lighting_projects),
             rng=random.Random(config.seed),
         )
+        state._seed_directory(config, now_ms)
         state._seed_tasks(config.maintenance_projects[0], config.tasks, now_ms)
         state._seed_lighting(config.lighting_projects[0], config.rooms, config.records, now_ms)
         return state
@@ -214,14 +237,25 @@ class SandboxState:
 
     # --- data -------------------------------------------------------------------------------
 
+    def room(self, room_id: str) -> Item | None:
+        """A maintenance room of any project, in detail form, or ``None``."""
+        tables = self.project_rooms.values()
+        return next((table.by_id[room_id] for table in tables if room_id in table.by_id), None)
+
+    def room_summary(self, room: Item) -> Item:
+        """A maintenance room as its project's listing shows it."""
+        return {key: value for key, value in room.items() if key not in _ROOM_DETAIL_ONLY}
+
     def add_task(self, project_id: str, worker_id: str, relations: list[Item], now_ms: int) -> Item:
-        """Create a task pending maintenance, first in the listing."""
+        """Create a task pending maintenance, first in the listing (the worker is one of
+        ``workers``)."""
         task_id = self.new_id()
+        worker = self.workers.by_id[worker_id]
         task = {
             "task_id": task_id,
             "status": _STATUSES[0],
-            "worker_username": f"worker{worker_id[-4:]}@example.com",
-            "worker_nickname": f"Worker {worker_id[-4:]}",
+            "worker_username": worker["username"],
+            "worker_nickname": worker["nickname"],
             "gmt_create": now_ms,
             "room_device_relations": relations,
         }
@@ -281,15 +315,86 @@ class SandboxState:
 
     # --- seed data --------------------------------------------------------------------------
 
-    def _seed_tasks(self, project_id: str, count: int, now_ms: int) -> None:
-        for index in reversed(range(count)):  # the oldest first: each new task goes first
-            worker = f"13064118127{self._rng.randrange(10**4):04d}"
-            relations = [
+    def _seed_directory(self, config: SandboxConfig, now_ms: int) -> None:
+        """Workers, and each project with its rooms and devices: IDs by position, no random
+        draw (the samples of Tuya's pages come first: worker ``1306411812723001``, room
+        ``145267896505001``, device ``00122433001``)."""
+        for index in range(config.workers):
+            worker_id = str(_FIRST_WORKER + index)
+            username = f"worker{index + 1:02d}@example.com"
+            item = {"worker_id": worker_id, "username": username, "nickname": f"Worker {index + 1}"}
+            self.workers.add(worker_id, item)
+        devices = 0
+        for number, project_id in enumerate(config.maintenance_projects):
+            created = now_ms - (number + 30) * _DAY_MS
+            self.projects.add(
+                project_id,
                 {
-                    "room_id": str(145267896505000 + self._rng.randrange(1000)),
-                    "device_ids": [f"dev{self._rng.randrange(10**6):06d}" for _ in range(2)],
+                    "project_id": project_id,
+                    "project_name": f"Hotel {number + 1}",
+                    "location_id": str(1_000_000 + number),
+                    "address": f"{number + 1} Engineering Road",
+                    "time_zone_id": "Asia/Shanghai",
+                    "authorization_status": "AUTHORIZED",
+                    "gmt_create": created,
+                    "gmt_modified": created + _DAY_MS,
+                },
+            )
+            rooms, in_project = self.project_rooms.setdefault(project_id, Table()), Table()
+            self.project_devices[project_id] = in_project
+            for index in range(config.maintenance_rooms):
+                room_id = str(_FIRST_ROOM + number * 100_000 + index)
+                floor, door = divmod(index, 20)
+                room = {
+                    "room_id": room_id,
+                    "room_name": f"Room {floor + 1}{door + 1:02d}",
+                    "room_no": f"{floor + 1}{door + 1:02d}",
+                    "description": f"floor {floor + 1}",
+                    "construction_status": _CONSTRUCTION[index % len(_CONSTRUCTION)],
+                    "gmt_create": created + index,
+                    "gmt_modified": created + _DAY_MS + index,
+                    "project_id": project_id,
+                    "telephone": f"0571-8800{index:04d}",
                 }
-            ]
+                rooms.add(room_id, room)
+                in_room = self.room_devices.setdefault(room_id, Table())
+                for _ in range(config.devices_per_room):
+                    devices += 1
+                    product_id, product, category, code = _PRODUCTS[(devices - 1) % len(_PRODUCTS)]
+                    device_id = f"00122433{devices:03d}"
+                    device = {
+                        "device_id": device_id,
+                        "product_id": product_id,
+                        "product_name": product,
+                        "category": category,
+                        "category_code": code,
+                    }
+                    in_room.add(device_id, device)
+                    in_project.add(device_id, device)
+        for number, project_id in enumerate(config.lighting_projects):
+            self.lighting.add(
+                project_id,
+                {
+                    "projectId": project_id,
+                    "name": f"Office Tower {number + 1}",
+                    "address": f"{number + 1} Lighting Avenue",
+                    "ownerId": f"owner{number + 1}",
+                    "leaderName": "Chen",
+                    "leaderMobile": f"1865528{number:04d}",
+                    "timeZoneId": "Asia/Shanghai",
+                    "gmtCreate": now_ms - (number + 60) * _DAY_MS,
+                },
+            )
+
+    def _seed_tasks(self, project_id: str, count: int, now_ms: int) -> None:
+        workers, rooms = self.workers.items, self.project_rooms(project_id)
+        for index in reversed(range(count)):  # the oldest first: each new task goes first
+            worker = workers[self._rng.randrange(10**4) % len(workers)]["worker_id"]
+            room_id = rooms[self._rng.randrange(1000) % len(rooms)]["room_id"]
+            in_room = self.room_devices(room_id)
+            picked = {in_room[self._rng.randrange(10**6) % len(in_room)]["device_id"]: None}
+            picked[in_room[self._rng.randrange(10**6) % len(in_room)]["device_id"]] = None
+            relations = [{"room_id": room_id, "device_ids": list(picked)}]
             task = self.add_task(project_id, worker, relations, now_ms - (index + 1) * 60_000)
             task["status"] = _STATUSES[self._rng.randrange(4)]
 
