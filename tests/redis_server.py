@@ -141,13 +141,23 @@ class RedisClusterServers:
 def start_cluster(directory: Path, masters: int = 3) -> RedisClusterServers:
     """Start ``masters`` cluster nodes on free ports, share the 16,384 slots among them and
     join them (what ``redis-cli --cluster create`` does, without its waits); stop them with
-    :func:`stop_all`."""
+    :func:`stop_all`. A few tries: another process may take a port meanwhile."""
+    for attempt in range(3):
+        try:
+            return _start_cluster(directory / f"try-{attempt}", masters)
+        except Exception:  # a node that did not start, or did not join: all again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_cluster(directory: Path, masters: int) -> RedisClusterServers:
     started: list[tuple[subprocess.Popen[bytes], RedisServer]] = []
     bus_ports = [_free_port() for _ in range(masters)]
     try:
         for n in range(masters):
             node_dir = directory / f"node-{n}"
-            node_dir.mkdir()
+            node_dir.mkdir(parents=True)
             started.append(
                 start_redis(
                     node_dir,
