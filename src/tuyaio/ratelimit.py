@@ -20,7 +20,7 @@ from .validation import check_count, check_number, check_positive_number, field_
 
 __all__ = ["AdaptiveThrottle", "RateLimiter", "ThrottlePolicy", "TokenBucket"]
 
-logger = logging.getLogger(__name__)
+logger: logging.Logger = logging.getLogger(__name__)
 
 
 @runtime_checkable
