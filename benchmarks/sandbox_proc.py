@@ -32,7 +32,7 @@ class SandboxProcess:
     """Starts ``tuyaio sandbox serve`` and stops it (SIGTERM, then SIGKILL) on exit.
 
     ``max_seconds`` is passed on as ``--max-seconds``: the server stops by itself even if this
-    process dies without cleaning up.
+    process dies without cleaning up. ``extra_args`` are more ``tuyaio sandbox serve`` options.
     """
 
     def __init__(
@@ -43,6 +43,7 @@ class SandboxProcess:
         rooms: int,
         max_seconds: float,
         startup_timeout_s: float = 60.0,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self._argv = [
             sys.executable,
@@ -61,6 +62,7 @@ class SandboxProcess:
             "--max-seconds",
             f"{max_seconds:g}",
             "--json",
+            *extra_args,
         ]
         self._latency_ms = latency_ms
         self._startup_timeout_s = startup_timeout_s

@@ -139,36 +139,35 @@ class RedisClusterServers:
 
 
 def start_cluster(directory: Path, masters: int = 3) -> RedisClusterServers:
-    """Start ``masters`` cluster nodes on free ports and join them (``redis-cli --cluster
-    create``); stop them with :func:`stop_all`."""
-    redis_cli = _executable("redis-cli")
+    """Start ``masters`` cluster nodes on free ports, share the 16,384 slots among them and
+    join them (what ``redis-cli --cluster create`` does, without its waits); stop them with
+    :func:`stop_all`. A few tries: another process may take a port meanwhile."""
+    for attempt in range(3):
+        try:
+            return _start_cluster(directory / f"try-{attempt}", masters)
+        except Exception:  # a node that did not start, or did not join: all again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_cluster(directory: Path, masters: int) -> RedisClusterServers:
     started: list[tuple[subprocess.Popen[bytes], RedisServer]] = []
+    bus_ports = [_free_port() for _ in range(masters)]
     try:
         for n in range(masters):
             node_dir = directory / f"node-{n}"
-            node_dir.mkdir()
+            node_dir.mkdir(parents=True)
             started.append(
                 start_redis(
                     node_dir,
                     *("--cluster-enabled", "yes"),
                     *("--cluster-config-file", str(node_dir / "nodes.conf")),
-                    *("--cluster-port", str(_free_port())),
+                    *("--cluster-port", str(bus_ports[n])),
                     *("--cluster-node-timeout", "2000"),
                 )
             )
-        addresses = [f"{server.host}:{server.port}" for _, server in started]
-        subprocess.run(
-            [
-                redis_cli,
-                "--cluster",
-                "create",
-                *addresses,
-                *("--cluster-replicas", "0", "--cluster-yes"),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=_START_TIMEOUT_S * 3,
-        )
+        _join([server for _, server in started], bus_ports)
         _wait_cluster_ok([server for _, server in started])
     except BaseException:
         stop_all(process for process, _ in started)
@@ -176,6 +175,19 @@ def start_cluster(directory: Path, masters: int = 3) -> RedisClusterServers:
     return RedisClusterServers(
         tuple(process for process, _ in started), tuple(server for _, server in started)
     )
+
+
+def _join(nodes: list[RedisServer], bus_ports: list[int]) -> None:
+    import redis
+
+    slots = 16384
+    for n, node in enumerate(nodes):
+        with redis.Redis(host=node.host, port=node.port, socket_timeout=5) as client:
+            first, last = n * slots // len(nodes), (n + 1) * slots // len(nodes) - 1
+            client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+            client.execute_command("CLUSTER", "SET-CONFIG-EPOCH", n + 1)
+            for other, bus_port in zip(nodes[n + 1 :], bus_ports[n + 1 :], strict=True):
+                client.execute_command("CLUSTER", "MEET", other.host, other.port, bus_port)
 
 
 def _wait_cluster_ok(nodes: list[RedisServer]) -> None:

@@ -82,7 +82,8 @@ async def test_hooks_see_retries_tokens_waits_and_unknown_outcomes_but_no_secret
     def broken(event: Event) -> None:
         raise RuntimeError("a broken hook")
 
-    client = await make_client(sandbox, hooks=[events.append, broken], rate_limit=50.0)
+    pace = tuyaio.TokenBucket(50.0, burst=1)  # no bursts: each call waits its turn
+    client = await make_client(sandbox, hooks=[events.append, broken], rate_limit=pace)
     project = sandbox.project_id
     sandbox.configure(faults=FaultConfig(rate=0.5, kinds={FAULT_HTTP_502, FAULT_RATE_LIMIT}))
     for _ in range(20):

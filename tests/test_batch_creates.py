@@ -29,33 +29,30 @@ def reported_ids(outcomes: list[batch.Outcome[int, str]]) -> set[str]:
     return {o.unwrap() for o in outcomes if o.ok}
 
 
+def task_ids(sandbox: Sandbox) -> set[str]:
+    return {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)}
+
+
+@pytest.mark.parametrize("via", ["run", "stream in completion order"])
 async def test_stop_on_error_reports_every_create_it_started(
-    make_sandbox: SandboxFactory, make_client: ClientFactory
+    make_sandbox: SandboxFactory, make_client: ClientFactory, via: str
 ) -> None:
     sandbox = await make_sandbox(tasks=0, latency_ms=5, latency_jitter_ms=10)
     client = await make_client(sandbox)
     for run in range(RUNS):
-        before = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)}
+        before = task_ids(sandbox)
         create = creator(client, sandbox, fail_at=3 + run)
-        outcomes = await batch.run(create, range(40), concurrency=4, stop_on_error=True)
-        created = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)} - before
+        if via == "run":
+            outcomes = await batch.run(create, range(40), concurrency=4, stop_on_error=True)
+        else:
+            stream = batch.stream(
+                create, range(40), concurrency=4, ordered=False, stop_on_error=True
+            )
+            outcomes = [outcome async for outcome in stream]
+        created = task_ids(sandbox) - before
         assert created == reported_ids(outcomes)
         assert [o.input for o in outcomes if not o.ok] == [3 + run]
         assert len(created) >= 3 + run
-
-
-async def test_stream_with_stop_on_error_reports_every_create_it_started(
-    make_sandbox: SandboxFactory, make_client: ClientFactory
-) -> None:
-    sandbox = await make_sandbox(tasks=0, latency_ms=5, latency_jitter_ms=10)
-    client = await make_client(sandbox)
-    for run in range(RUNS):
-        before = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)}
-        create = creator(client, sandbox, fail_at=2 + run)
-        stream = batch.stream(create, range(40), concurrency=4, ordered=False, stop_on_error=True)
-        outcomes = [outcome async for outcome in stream]
-        created = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)} - before
-        assert created == reported_ids(outcomes)
 
 
 @pytest.mark.parametrize("timeout_s", [0.02, 0.05, 0.1])
@@ -71,13 +68,13 @@ async def test_a_batch_cancelled_by_wait_for_reports_every_create_it_started(
         seen.append(p.outcome)
 
     for _ in range(RUNS):
-        before = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)}
+        before = task_ids(sandbox)
         seen.clear()
         create = creator(client, sandbox)
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(
                 batch.run(create, range(500), concurrency=8, progress=progress), timeout_s
             )
-        created = {t["task_id"] for t in sandbox.state.tasks(sandbox.project_id)} - before
+        created = task_ids(sandbox) - before
         assert created == reported_ids(seen)
         assert all(o.ok for o in seen)

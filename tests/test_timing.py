@@ -323,3 +323,18 @@ def test_cancelled_waiters_leave_the_token_bucket_as_it_was() -> None:
         assert now() - started == pytest.approx(0.04)  # the rest of one 50 ms interval
 
     run(main)
+
+
+def test_the_pace_holds_when_the_calls_leave_also_right_after_a_token_renewal() -> None:
+    async def main() -> None:
+        server = answering(0.01)
+        server.expire_time_s = 20  # due for renewal at 18 s, while calls wait for their turn
+        server.grant_delay_s = 3  # the turns of three calls come while it is renewed
+        client = client_for(server, rate_limit=1, retry=RetryPolicy(deadline=None))
+        await asyncio.gather(*(client.maintenance.get_task(PROJECT, "t1") for _ in range(30)))
+        sent = sorted(r.at for r in server.of("/tasks/"))
+        assert server.grants + client.stats.token_refreshes >= 2
+        busiest = max(sum(1 for t in sent if start <= t < start + 1) for start in sent)
+        assert busiest <= 2  # a burst of one, plus the one whose turn ends the second
+
+    run(main)

@@ -18,7 +18,7 @@ import attrs
 from yarl import URL
 
 from tuyaio import TuyaClient
-from tuyaio.clock import Clock
+from tuyaio.clock import Clock, loop_time
 from tuyaio.exchange import Answer, ExchangeError
 from tuyaio.options import Timeout
 
@@ -211,6 +211,6 @@ def client_for(
 ) -> TuyaClient:
     """A real client whose requests go to ``server`` on virtual time (made inside :func:`run`)."""
     client = TuyaClient("client-id", "s" * 32, base_url="https://tuya.test", **options)
-    clock = Clock(time=wall or Wall())
+    clock = Clock(monotonic=loop_time, time=wall or Wall())
     client._transport.use(FakeExchange(server), clock, connections)
     return client

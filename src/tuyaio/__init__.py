@@ -17,7 +17,7 @@ from .jsondata import to_json_data
 from .models import *  # noqa: F403 (the one list: models.__all__)
 from .pagination import AsyncPager
 from .quota import CallQuota, LocalCallQuota, RouteUsage, Usage
-from .ratelimit import RateLimiter, TokenBucket
+from .ratelimit import RateLimiter, ThrottlePolicy, TokenBucket
 from .regions import REGIONS
 from .retry import RetryPolicy
 from .tokens import MemoryTokenStore, Token, TokenStore
@@ -40,6 +40,7 @@ __all__ = [
     "RetryPolicy",
     "RouteUsage",
     "Stats",
+    "ThrottlePolicy",
     "Timeout",
     "Token",
     "TokenBucket",

@@ -81,6 +81,7 @@ class CallState:
     first_sent_ms: int | None = None
     """When the first attempt was sent, on the server's clock."""
     in_flight: bool = attrs.field(default=False, init=False)
+    """The latest attempt was sent and has not been decided on yet."""
     sent_at: float = attrs.field(default=0.0, init=False)
     """When the latest attempt was sent (monotonic seconds)."""
     _budget: RetryBudget | None = attrs.field(default=None, init=False)
@@ -92,10 +93,13 @@ class CallState:
 
     def attempt_timeout(self, now: float) -> Timeout | None:
         """The next attempt's limits, none beyond the deadline; ``None`` once it has passed."""
-        left = self.left(now)
-        if left is None:
-            return self.limits
-        return self.limits.within(left) if left > 0 else None
+        deadline, limits = self.policy.deadline, self.limits
+        if deadline is None:
+            return limits
+        left = self.started + deadline - now
+        if limits.total is not None and limits.total <= left:
+            return limits
+        return limits.within(left) if left > 0 else None
 
     def sending(self, now: float, server_ms: int) -> None:
         """An attempt is about to leave, at ``now`` (``server_ms`` on the server's clock)."""

@@ -19,7 +19,7 @@ from .events import Hook
 from .exchange import DEFAULT_MAX_BODY_BYTES, AiohttpExchange
 from .options import Options, Timeout, check_hooks, timeout_from
 from .quota import CallQuota, LocalCallQuota, Usage
-from .ratelimit import AdaptiveThrottle, RateLimiter, TokenBucket
+from .ratelimit import AdaptiveThrottle, RateLimiter, ThrottlePolicy, TokenBucket
 from .regions import resolve_base_url
 from .resources import ConstructionResource, DirectoryResource, MaintenanceResource
 from .retry import RetryPolicy
@@ -103,7 +103,8 @@ class TuyaClient:
     attempt, call, token fetch and rate-limit wait (:mod:`tuyaio.events`). ``call_quota`` (a
     number of requests, or a :class:`~tuyaio.quota.CallQuota` such as the fleet's) refuses
     requests with :class:`CallBudgetExceededError` once spent; :attr:`usage` counts them per
-    route.
+    route. ``throttle`` says how the client slows down when the server answers "too many
+    requests" (:class:`ThrottlePolicy`); ``None`` turns that off.
     """
 
     def __init__(
@@ -124,6 +125,7 @@ class TuyaClient:
         headers: Mapping[str, str] | None = None,
         hooks: Sequence[Hook] = (),
         call_quota: int | CallQuota | None = None,
+        throttle: ThrottlePolicy | None = ThrottlePolicy(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         credentials = Credentials(
             _credential("client_id", client_id), _credential("secret", secret)
@@ -147,7 +149,7 @@ class TuyaClient:
             rate_limiter=_limiter(rate_limit),
             options=options,
             quota=LocalCallQuota(call_quota) if isinstance(call_quota, int) else call_quota,
-            throttle=AdaptiveThrottle(),
+            throttle=None if throttle is None else AdaptiveThrottle(throttle),
         )
         self._options = options
         self._owner = True

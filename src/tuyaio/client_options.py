@@ -17,7 +17,7 @@ from yarl import URL
 from .events import Hook
 from .options import Timeout
 from .quota import CallQuota
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, ThrottlePolicy
 from .retry import RetryPolicy
 from .tokens import TokenStore
 
@@ -41,3 +41,4 @@ class ClientOptions(TypedDict, total=False):
     headers: Mapping[str, str] | None
     hooks: Sequence[Hook]
     call_quota: int | CallQuota | None
+    throttle: ThrottlePolicy | None

@@ -20,8 +20,8 @@ DRIFT_TOLERANCE_MS = 2_000
 
 
 def loop_time() -> float:
-    """The running event loop's clock (monotonic seconds; :func:`time.monotonic` outside one),
-    so that a loop with virtual time makes every wait and deadline virtual."""
+    """The running event loop's clock (monotonic seconds; :func:`time.monotonic` outside one):
+    the monotonic clock of a :class:`Clock` for a loop with virtual time."""
     try:
         return asyncio.get_running_loop().time()
     except RuntimeError:
@@ -33,13 +33,14 @@ class Clock:
     """Where the core reads the time and sleeps: ``monotonic`` (seconds, never steps), ``time``
     (seconds since the epoch, may step) and ``sleep``."""
 
-    monotonic: Callable[[], float] = loop_time
+    monotonic: Callable[[], float] = time.monotonic
     time: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
 SYSTEM_CLOCK = Clock()
-"""The process's clocks and :func:`asyncio.sleep`."""
+"""The process's clocks and :func:`asyncio.sleep` (an event loop's ``time()`` is
+:func:`time.monotonic` too)."""
 
 
 class ServerClock:
@@ -72,13 +73,12 @@ class ServerClock:
             return int(self.source.time() * 1000) + self._wall_offset_ms
         return self._server_ms + int((self.source.monotonic() - self._at) * 1000)
 
-    def observe(self, server_ms: int, round_trip_s: float = 0.0) -> bool:
-        """Anchor to ``server_ms``, an answer's time, received just now after ``round_trip_s``;
-        True when it moved the estimate by more than :data:`DRIFT_TOLERANCE_MS`."""
-        moved = abs(server_ms - self.now_ms()) > DRIFT_TOLERANCE_MS
-        self._server_ms, self._at = server_ms, self.source.monotonic()
-        self.uncertainty_ms = int(round_trip_s * 1000) + 1
-        return moved
+    def observe(self, server_ms: int, sent_at: float | None = None) -> None:
+        """Anchor to ``server_ms``, the time of an answer received just now to a request sent at
+        ``sent_at`` (monotonic seconds; ``None``: just now)."""
+        at = self.source.monotonic()
+        self._server_ms, self._at = server_ms, at
+        self.uncertainty_ms = 1 if sent_at is None else int((at - sent_at) * 1000) + 1
 
     def correct(self, server_ms: int) -> None:
         """Adopt the server's time, read from an answer that was just received (a 1013)."""

@@ -8,12 +8,10 @@ the mapping of aiohttp's errors); tests script a fake one. Nothing else in the c
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Mapping
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import aiohttp
-import attrs
 from yarl import URL
 
 from .errors import (
@@ -37,8 +35,7 @@ CONNECTIONS = 100
 FailureKind = Literal["connect", "timeout", "closed", "protocol", "too_large", "failed"]
 
 
-@attrs.frozen
-class Answer:
+class Answer(NamedTuple):
     """What came back: the HTTP status, the headers and the (decoded) body."""
 
     status: int
@@ -103,8 +100,6 @@ class _BodyTooLarge(Exception):
 async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """The decoded body, never more than ``limit`` bytes held (inflated bytes counted)."""
     length = response.content_length
-    if length is not None and length <= limit and "Content-Encoding" not in response.headers:
-        return await response.read()
     if length is not None and length > limit:
         raise _BodyTooLarge
     chunks: list[bytes] = []
@@ -144,6 +139,7 @@ class AiohttpExchange:
         self._max_body_bytes = max_body_bytes
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._limits: tuple[Timeout, aiohttp.ClientTimeout] | None = None
 
     def __repr__(self) -> str:
         return f"AiohttpExchange(own_session={self._given is None})"
@@ -180,6 +176,8 @@ class AiohttpExchange:
         """Send one request over aiohttp (redirects are not followed)."""
         limit = self._max_body_bytes
         session = self._session(fresh)
+        last = self._limits
+        timeout = last[1] if last is not None and last[0] is limits else self._timeout(limits)
         sent = False
         try:
             async with session.request(
@@ -188,12 +186,21 @@ class AiohttpExchange:
                 data=body or None,
                 headers=headers,
                 # A bodiless POST carries no Content-Type (aiohttp would add one).
-                skip_auto_headers=None if body else _NO_CONTENT_TYPE,
-                timeout=_client_timeout(limits),
+                skip_auto_headers=_NO_CONTENT_TYPE if not body and method != "GET" else None,
+                timeout=timeout,
                 allow_redirects=False,
             ) as response:
                 sent = True
-                return Answer(response.status, response.headers, await _read_body(response, limit))
+                length, answer_headers = response.content_length, response.headers
+                if (
+                    length is not None
+                    and length <= limit
+                    and "Content-Encoding" not in answer_headers
+                ):
+                    read = await response.read()  # the common case: one read of a known length
+                else:
+                    read = await _read_body(response, limit)
+                return Answer(response.status, answer_headers, read)
         except _BodyTooLarge:
             detail = f"the answer is larger than max_body_bytes ({limit})"
             failure = ExchangeError("too_large", detail, sent=True)
@@ -203,17 +210,18 @@ class AiohttpExchange:
         # request's headers (the token and signature) and URL (a refresh token).
         raise failure
 
+    def _timeout(self, limits: Timeout) -> aiohttp.ClientTimeout:
+        """aiohttp's form of ``limits``, kept for the next call (the same limits, as a rule)."""
+        timeout = aiohttp.ClientTimeout(total=limits.total, connect=limits.connect)
+        self._limits = (limits, timeout)
+        return timeout
+
     async def close(self) -> None:
         """Close the sessions this exchange made."""
         sessions = list(self._sessions.values())
         self._sessions.clear()
         for session in sessions:
             await session.close()
-
-
-@functools.lru_cache(maxsize=64)
-def _client_timeout(limits: Timeout) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=limits.total, connect=limits.connect)
 
 
 def _failure(error: BaseException, *, sent: bool) -> ExchangeError:

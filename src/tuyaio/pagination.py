@@ -187,8 +187,8 @@ class _Seen:
         if len(keys) < len(items):
             raise self.error(page, page_no, size, "the page holds an item twice")
         fingerprint = hash(keys)
-        repeated = keys & self._window
-        if repeated:
+        if not self._window.isdisjoint(keys):
+            repeated = keys & self._window
             shift = len(repeated)
             if shift > grown or self._keys(items[:shift]) != repeated:
                 raise self.error(page, page_no, size, f"{shift} items on it were already yielded")

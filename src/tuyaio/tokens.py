@@ -117,6 +117,7 @@ class TokenManager:
     _clock: ServerClock
     _token: Token | None = attrs.field(default=None, init=False)
     _rejected: Token | None = attrs.field(default=None, init=False)
+    _replaced: Token | None = attrs.field(default=None, init=False)
     _renewal: asyncio.Task[Token] | None = attrs.field(default=None, init=False)
 
     def __repr__(self) -> str:
@@ -126,6 +127,16 @@ class TokenManager:
     def current(self) -> Token | None:
         """The token in use, if any (``None`` before the first call or after a rejection)."""
         return self._token
+
+    def secrets(self) -> tuple[str, ...]:
+        """The access and refresh tokens in use, refused and last replaced: values that no error
+        may show (a server may echo any of them)."""
+        return tuple(
+            value
+            for token in (self._token, self._rejected, self._replaced)
+            if token is not None
+            for value in (token.access_token, token.refresh_token)
+        )
 
     def fresh(self) -> Token | None:
         """The token in use if it is not due for renewal, without waiting; else ``None``."""
@@ -162,13 +173,19 @@ class TokenManager:
         async with self._store.lock(self._key):
             stored = await self._store.get(self._key)
             if stored is not None and stored.is_fresh(self._clock.now_ms()):
-                self._token, self._rejected = stored, None
+                self._adopt(stored)
                 return stored
             previous = stored or self._token or self._rejected
             token = await self._refresh_or_grant(previous)
             await self._store.set(self._key, token)
-            self._token, self._rejected = token, None
+            self._adopt(token)
             return token
+
+    def _adopt(self, token: Token) -> None:
+        replaced = self._token or self._rejected
+        if replaced is not None and replaced.access_token != token.access_token:
+            self._replaced = replaced
+        self._token, self._rejected = token, None
 
     async def _refresh_or_grant(self, previous: Token | None) -> Token:
         if previous is not None:

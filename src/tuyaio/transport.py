@@ -115,20 +115,6 @@ def _failure_key(error: TuyaError) -> str:
     return f"HTTP {status}" if status else type(error).__name__
 
 
-def _debug(call: Call, state: CallState, status: int | str, code: int | None, took: float) -> None:
-    """One DEBUG line per attempt: the route, never the path (it may hold a refresh token)."""
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "%s %s -> %s code=%s attempt=%d %.1fms",
-            call.method,
-            call.route,
-            status,
-            code,
-            state.attempts,
-            took * 1000,
-        )
-
-
 def _envelope(envelope: Envelope) -> Envelope:
     return envelope
 
@@ -148,8 +134,6 @@ class Transport:
         options: Options,
         quota: CallQuota | None = None,
         throttle: AdaptiveThrottle | None = None,
-        clock: Clock = SYSTEM_CLOCK,
-        rand: Callable[[], float] = random.random,
     ) -> None:
         self._credentials = credentials
         self._base_url = base_url
@@ -158,13 +142,12 @@ class Transport:
         self._limiter = rate_limiter
         self._throttle = throttle
         self._quota = quota
-        self._time = clock
-        self._rand = rand
+        self._time = SYSTEM_CLOCK
         self._closed = False
         self._scopes: set[asyncio.Timeout] = set()
         self.options = options
         self.usage: Usage = Usage()
-        self.clock: ServerClock = ServerClock(clock)
+        self.clock: ServerClock = ServerClock(SYSTEM_CLOCK)
         self.stats: Stats = Stats()
         self.tokens: TokenManager = TokenManager(
             fetch=self._fetch_token,
@@ -230,9 +213,11 @@ class Transport:
         monotonic = self._time.monotonic
         state = CallState(call, options.retry, options.timeout, monotonic())
         while True:
-            token: Token | None = None
+            # Without pacing, a quota or a token to wait for, nothing is awaited before sending.
+            token = self.tokens.fresh() if call.authenticated and self._unpaced() else None
             try:
-                token = await self._ready(call, state, options.hooks)
+                if token is None and (call.authenticated or self._quota is not None):
+                    token = await self._ready(call, state, options.hooks)
                 envelope = await self._attempt(call, url, state, token)
             except _Stop as stop:
                 self._fail(call, options, state, stop.error)
@@ -245,7 +230,7 @@ class Transport:
                 monotonic(),
                 sent_token=token is not None,
                 can_reconcile=reconcile is not None,
-                rand=self._rand(),
+                rand=random.random(),
             )
             if options.hooks:
                 emit(options.hooks, attempt_event(call, failure, state, decision, monotonic()))
@@ -290,21 +275,25 @@ class Transport:
         self._finished(call, options, state, envelope=envelope)
         return result
 
+    def _unpaced(self) -> bool:
+        """True when nothing can make a call wait for its turn (no pacing, no quota, open)."""
+        throttle = self._throttle
+        return not (
+            self._closed
+            or self._limiter is not None
+            or self._quota is not None
+            or (throttle is not None and throttle.limited)
+        )
+
     async def _ready(self, call: Call, state: CallState, hooks: tuple[Hook, ...]) -> Token | None:
         """The token to send, once the call's turn has come (pacing, quota)."""
         if not call.authenticated:
             if self._quota is not None:
                 await self._spend_quota(call, state)
             return None
-        throttle = self._throttle
-        if (
-            self._closed
-            or self._limiter is not None
-            or self._quota is not None
-            or (throttle is not None and throttle.limited)
-        ):
-            return await self._pace(call, state, hooks)
-        return self.tokens.fresh() or await self._renewed(call, state)
+        if self._unpaced():
+            return self.tokens.fresh() or await self._renewed(call, state)
+        return await self._pace(call, state, hooks)
 
     async def _pace(self, call: Call, state: CallState, hooks: tuple[Hook, ...]) -> Token:
         # The token is taken before pacing, so that a renewal never queues behind paced calls
@@ -391,8 +380,7 @@ class Transport:
                 # (renewals never wait for a connection: holding one here is safe).
                 self._check_open(call)
                 token = self.tokens.fresh() or await self._renewed(call, state)
-            monotonic = self._time.monotonic
-            now = monotonic()
+            now = self._time.monotonic()
             timeout = state.attempt_timeout(now)
             if timeout is None:
                 raise _Stop(state.expired())
@@ -419,7 +407,7 @@ class Transport:
             except ExchangeError as error:
                 failure = error.as_error(call.method, call.route, closed=self._closed)
             if failure is not None:  # raised outside the handler: no context to carry
-                _debug(call, state, "-", None, monotonic() - now)
+                self._debug(call, state, "-", None)
                 raise failure
         finally:
             if slots is not None:
@@ -432,10 +420,11 @@ class Transport:
                 route=call.route,
                 headers=answer.headers,
                 secrets=self._secrets,
+                sign=headers["sign"],
                 now_ms=self.clock.now_ms,
             )
         except ApiError as error:
-            _debug(call, state, error.http_status, error.code, monotonic() - now)
+            self._debug(call, state, error.http_status, error.code)
             rate_limited = isinstance(error, RateLimitedError)
             self.stats.rate_limited += rate_limited
             if self._throttle is not None:
@@ -443,10 +432,17 @@ class Transport:
             raise
         if self._throttle is not None:
             self._throttle.record(rate_limited=False)
-        _debug(call, state, answer.status, None, monotonic() - now)
         if envelope.t is not None:
-            self.clock.observe(envelope.t, monotonic() - now)
+            self.clock.observe(envelope.t, now)
+        self._debug(call, state, answer.status, None)
         return envelope
+
+    def _debug(self, call: Call, state: CallState, status: int | str, code: int | None) -> None:
+        """One DEBUG line per attempt: the route, never the path (it may hold a refresh token)."""
+        if logger.isEnabledFor(logging.DEBUG):
+            took_ms = (self._time.monotonic() - state.sent_at) * 1000
+            text = "%s %s -> %s code=%s attempt=%d %.1fms"
+            logger.debug(text, call.method, call.route, status, code, state.attempts, took_ms)
 
     def _check_open(self, call: Call) -> None:
         if self._closed:
@@ -508,9 +504,7 @@ class Transport:
         raise final from error
 
     def _secrets(self) -> tuple[str, ...]:
-        token = self.tokens.current
-        secret = self._credentials.secret
-        return (secret,) if token is None else (secret, token.access_token, token.refresh_token)
+        return (self._credentials.secret, *self.tokens.secrets())
 
     async def token(self) -> Token:
         """A valid access token, fetched or renewed only if needed, within the client's

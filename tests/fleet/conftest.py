@@ -8,7 +8,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -20,7 +20,10 @@ import redis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
-from tuyaio.fleet import RedisRateLimiter, RedisTokenStore
+from tuyaio import TuyaClient
+from tuyaio.clock import ServerClock
+from tuyaio.fleet import Fleet, RedisRateLimiter, RedisTokenStore
+from tuyaio.sandbox import Sandbox
 from tuyaio.tokens import Token
 
 from ..redis_server import (
@@ -213,3 +216,47 @@ def sentinels(tmp_path: Path) -> Iterator[SentinelServers]:
         yield servers
     finally:
         stop_all(servers.processes)
+
+
+@attrs.define
+class Grants:
+    """A token fetcher that records its calls; each gives a new token (``access-1``, …)."""
+
+    clock: ServerClock = attrs.field(factory=ServerClock)
+    calls: list[str | None] = attrs.field(factory=list)
+    """The refresh token of each call (``None``: a grant)."""
+
+    async def fetch(self, refresh_token: str | None) -> Token:
+        """The TokenManager's ``fetch``."""
+        self.calls.append(refresh_token)
+        return make_token(str(len(self.calls)), expires_at_ms=self.clock.now_ms() + 10**7)
+
+
+StoreFactory = Callable[..., RedisTokenStore]
+
+
+@pytest.fixture
+async def make_store(redis_url: str) -> AsyncIterator[StoreFactory]:
+    """Stores with their own Redis connections, as separate workers would have."""
+    stores: list[RedisTokenStore] = []
+
+    def make(url: str = redis_url, **options: object) -> RedisTokenStore:
+        store = RedisTokenStore(url, **options)  # type: ignore[arg-type]
+        stores.append(store)
+        return store
+
+    yield make
+    for store in stores:
+        await store.aclose()
+
+
+async def fleet_client(
+    make_client: Callable[..., Awaitable[TuyaClient]], sandbox: Sandbox, fleet: Fleet
+) -> TuyaClient:
+    """A client of the sandbox on the fleet's token store, rate limiter and call budget."""
+    return await make_client(
+        sandbox,
+        token_store=fleet.token_store,
+        rate_limit=fleet.rate_limiter,
+        call_quota=fleet.call_quota,
+    )

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tuyaio.sandbox import SandboxState
+
 WORKER = Path(__file__).with_name("fleet_worker.py")
 START_TIMEOUT_S = 30.0
 
@@ -48,6 +50,14 @@ class Workers:
     ) -> list[asyncio.subprocess.Process]:
         """Start ``count`` copies of fleet_worker.py in ``mode``."""
         return await self.start(count, [sys.executable, str(WORKER), mode], env)
+
+    async def run(
+        self, count: int, mode: str, env: Mapping[str, str], *, within: float = 60
+    ) -> list[dict[str, Any]]:
+        """Start ``count`` workers in ``mode``, release them, and collect their results."""
+        started = await self.start_workers(count, mode, env)
+        await self.go(started)
+        return await self.results(started, within)
 
     @staticmethod
     async def go(processes: Sequence[asyncio.subprocess.Process]) -> None:
@@ -89,3 +99,13 @@ async def _stderr(process: asyncio.subprocess.Process) -> str:
     process.kill()
     _, stderr = await asyncio.wait_for(process.communicate(), 10)
     return stderr.decode()[-2000:]
+
+
+def steady_rate(state: SandboxState) -> tuple[int, float]:
+    """The busiest 1-s window and the mean requests per second the sandbox saw, both from one
+    second after the first request (the workers' start-up left out)."""
+    first, last = state.first_request_at, state.last_request_at
+    assert first is not None
+    assert last is not None
+    busiest = state.busiest_window(1.0, since=first + 1.0, until=last)
+    return busiest, state.requests_between(since=first + 1.0) / (last - first - 1.0)

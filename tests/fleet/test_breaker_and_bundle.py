@@ -14,6 +14,7 @@ from tuyaio.fleet._breaker import RETRY_FIRST_S, RETRY_MAX_S, Breaker, breaker_f
 from tuyaio.sandbox import Sandbox
 
 from ..conftest import ClientFactory
+from .conftest import fleet_client
 
 
 def test_the_breaker_tries_redis_again_sooner_than_a_second_growing_and_jittered() -> None:
@@ -84,12 +85,7 @@ async def test_one_switch_falls_back_for_the_whole_fleet(
         assert fleet.rate_limiter._fallback.rate == 25
         assert fleet.call_quota._fallback is not None
         assert fleet.call_quota._fallback.limit == 250
-        client = await make_client(
-            sandbox,
-            token_store=fleet.token_store,
-            rate_limit=fleet.rate_limiter,
-            call_quota=fleet.call_quota,
-        )
+        client = await fleet_client(make_client, sandbox, fleet)
         await asyncio.gather(
             *(client.maintenance.list_tasks(sandbox.project_id, page_size=1) for _ in range(5))
         )
@@ -115,15 +111,7 @@ async def test_a_fleet_on_one_redis_grants_once(
 ) -> None:
     fleets = [Fleet(redis_url, key=sandbox.client_id, rate=200, call_quota=50) for _ in "abc"]
     try:
-        clients = [
-            await make_client(
-                sandbox,
-                token_store=fleet.token_store,
-                rate_limit=fleet.rate_limiter,
-                call_quota=fleet.call_quota,
-            )
-            for fleet in fleets
-        ]
+        clients = [await fleet_client(make_client, sandbox, fleet) for fleet in fleets]
         for client in clients:
             await client.maintenance.list_tasks(sandbox.project_id, page_size=1)
         assert fleets[0].call_quota is not None
@@ -150,3 +138,16 @@ def test_bad_fleet_arguments_name_the_argument(
 ) -> None:
     with pytest.raises(error, match=match):
         Fleet("redis://127.0.0.1:1/0", key="k", **options)  # type: ignore[arg-type]
+
+
+async def test_a_hung_redis_is_tried_no_sooner_than_a_try_took() -> None:
+    now = [0.0]
+    breaker = Breaker(clock=lambda: now[0], rand=lambda: 1.0)
+    watcher = breaker.changed()
+    breaker.trip("Redis did not answer", took=0.5)  # each try costs its caller a timeout
+    assert breaker.retry_at == 0.5
+    assert watcher.done()  # callers queued behind the one that waited go to the fallback
+    now[0] = 0.5
+    watcher = breaker.changed()
+    assert breaker.check() is True
+    assert watcher.done()  # and so do those queued behind a try of Redis

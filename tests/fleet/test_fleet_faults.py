@@ -27,6 +27,7 @@ from tuyaio.tokens import Token, TokenManager
 from .conftest import (
     CLOCKS_US,
     Closers,
+    Grants,
     OwnRedis,
     Timing,
     make_token,
@@ -127,12 +128,8 @@ async def test_redis_stopped_100_fleet_calls_complete_via_fallback_within_their_
 async def test_redis_stopped_token_renewals_fall_back_or_fail_within_one_timeout(
     own_redis: OwnRedis, closers: Closers, caplog: pytest.LogCaptureFixture, timing: Timing
 ) -> None:
-    clock = ServerClock()
-    grants: list[str | None] = []
-
-    async def fetch(refresh_token: str | None) -> Token:
-        grants.append(refresh_token)
-        return make_token(str(len(grants)), expires_at_ms=clock.now_ms() + 10**7)
+    grants = Grants()
+    clock, fetch = grants.clock, grants.fetch
 
     falling_back = RedisTokenStore(own_redis.url, timeout=TIMEOUT, local_fallback=True)
     strict = RedisTokenStore(own_redis.url, timeout=TIMEOUT)
@@ -148,7 +145,7 @@ async def test_redis_stopped_token_renewals_fall_back_or_fail_within_one_timeout
         waits = await asyncio.gather(*(timed(manager.get()) for manager in managers))
     print(f"\nRedis stopped, 50 token renewals: longest {max(waits):.3f} s")
     timing.below(max(waits), TIMEOUT + SLACK, "the longest renewal")
-    assert len(grants) == 25  # the falling-back ones got a token; the strict ones an error
+    assert len(grants.calls) == 25  # the falling-back ones got a token; the strict ones an error
 
     async def shared_again() -> bool:
         await falling_back.get(KEY)
@@ -297,16 +294,12 @@ async def test_a_token_key_of_the_wrong_type_costs_one_grant(
     store = RedisTokenStore(redis_url, timeout=TIMEOUT)
     closers.append(store)
     await redis_client.rpush(store.token_key(KEY), "x")
-    clock = ServerClock()
-    grants: list[str | None] = []
-
-    async def fetch(refresh_token: str | None) -> Token:
-        grants.append(refresh_token)
-        return make_token(str(len(grants)), expires_at_ms=clock.now_ms() + 10**7)
+    grants = Grants()
+    clock, fetch = grants.clock, grants.fetch
 
     managers = [TokenManager(fetch=fetch, store=store, key=KEY, clock=clock) for _ in range(3)]
     tokens = await asyncio.gather(*(manager.get() for manager in managers))
-    assert grants == [None]
+    assert grants.calls == [None]
     assert {token.access_token for token in tokens} == {"access-1"}
 
 

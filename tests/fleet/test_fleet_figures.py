@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from tuyaio.sandbox import Sandbox, SandboxConfig, SandboxState
 
-from .processes import Workers
+from .processes import Workers, steady_rate
 
 pytestmark = pytest.mark.slow  # measurements with worker processes: run by `pytest -m slow`
 
@@ -96,16 +96,13 @@ async def test_fleet_rate_limit_holds_across_processes(
     )
     async with Sandbox(config) as sandbox:
         env = fleet_env(sandbox, redis_url, duration=5, concurrency=50, rate=100, burst=1)
-        fleet = await workers.start_workers(8, "load", env)
-        await workers.go(fleet)
-        results = await workers.results(fleet, 60)
+        results = await workers.run(8, "load", env)
         state = sandbox.state
         first, last = state.first_request_at, state.last_request_at
 
     assert first is not None
     assert last is not None
-    busiest = state.busiest_window(1.0, since=first + 1.0, until=last)
-    mean_rate = state.requests_between(since=first + 1.0) / (last - first - 1.0)
+    busiest, mean_rate = steady_rate(state)
     print(
         f"\n8 workers flat out under a 100 req/s fleet limit, token TTL {token_ttl_s} s "
         f"({state.refreshes} refreshes): {state.requests_between()} "

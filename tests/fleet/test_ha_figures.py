@@ -24,7 +24,7 @@ from ..redis_server import (
     start_redis,
     stop_redis,
 )
-from .processes import Workers
+from .processes import Workers, steady_rate
 from .test_fleet_figures import fleet_env
 
 pytestmark = pytest.mark.slow
@@ -44,14 +44,9 @@ async def test_four_worker_processes_on_a_cluster_make_one_grant_and_no_failure(
         env = fleet_env(
             sandbox, "", cluster=f"{node.host}:{node.port}", duration=4, concurrency=50, rate=RATE
         )
-        fleet = await workers.start_workers(4, "load", env)
-        await workers.go(fleet)
-        results = await workers.results(fleet, 60)
+        results = await workers.run(4, "load", env)
         state = sandbox.state
-        first, last = state.first_request_at, state.last_request_at
-    assert first is not None
-    assert last is not None
-    busiest = state.busiest_window(1.0, since=first + 1.0, until=last)
+    busiest, _ = steady_rate(state)
     calls = sum(int(result["calls"]) for result in results)
     print(
         f"\nCluster, 4 worker processes x 50 callers, {RATE} req/s: {calls} calls, "
@@ -85,10 +80,7 @@ async def test_kill_9_of_the_sentinel_master_with_the_fallback_switch_fails_no_c
         promoted_after = await asyncio.to_thread(_wait_for_promotion, sentinels, 20.0)
         results = await workers.results(fleet, 60)
         state = sandbox.state
-        first, last = state.first_request_at, state.last_request_at
-    assert first is not None
-    assert last is not None
-    busiest = state.busiest_window(1.0, since=first + 1.0, until=last)
+    busiest, _ = steady_rate(state)
     calls = sum(int(result["calls"]) for result in results)
     print(
         f"\nSentinel, kill -9 of the master mid-run, 4 workers, local_fallback=1/4: {calls} calls,"

@@ -11,14 +11,13 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
-from tuyaio.clock import ServerClock
 from tuyaio.fleet import Fleet, QuotaStateLostError, RedisRateLimiter, RedisTokenStore
 from tuyaio.sandbox import Sandbox
-from tuyaio.tokens import Token, TokenManager
+from tuyaio.tokens import TokenManager
 
 from ..conftest import ClientFactory
 from ..redis_server import SENTINEL_MASTER, RedisClusterServers, SentinelServers
-from .conftest import make_token
+from .conftest import Grants, fleet_client, make_token
 
 KEY = "127.0.0.1:fleet-client-id"
 
@@ -47,15 +46,7 @@ async def test_four_workers_on_a_cluster_make_one_grant(
         for client in cluster_clients
     ]
     try:
-        clients = [
-            await make_client(
-                sandbox,
-                token_store=fleet.token_store,
-                rate_limit=fleet.rate_limiter,
-                call_quota=fleet.call_quota,
-            )
-            for fleet in fleets
-        ]
+        clients = [await fleet_client(make_client, sandbox, fleet) for fleet in fleets]
         await asyncio.gather(
             *(
                 client.maintenance.list_tasks(sandbox.project_id, page_size=1)
@@ -73,12 +64,8 @@ async def test_four_workers_on_a_cluster_make_one_grant(
 
 async def test_the_scripts_run_on_a_cluster(cluster_client: RedisCluster) -> None:
     """Fencing, the lost-token request (sharded pub/sub) and the quota's epoch on Cluster."""
-    clock = ServerClock()
-    grants: list[str | None] = []
-
-    async def fetch(refresh_token: str | None) -> Token:
-        grants.append(refresh_token)
-        return make_token(str(len(grants)), expires_at_ms=clock.now_ms() + 10**7)
+    grants = Grants()
+    clock, fetch = grants.clock, grants.fetch
 
     store = RedisTokenStore(cluster_client)
     joiner_store = RedisTokenStore(cluster_client)
@@ -97,7 +84,7 @@ async def test_the_scripts_run_on_a_cluster(cluster_client: RedisCluster) -> Non
         await cluster_client.delete(store.token_key(KEY))  # lost (a failover)
         joiner = TokenManager(fetch=fetch, store=joiner_store, key=KEY, clock=clock)
         assert (await joiner.get()).access_token == "access-1"
-        assert grants == [None]
+        assert grants.calls == [None]
         await limiter.acquire()
     finally:
         await store.aclose()
@@ -130,12 +117,7 @@ async def test_a_fleet_on_sentinel_grants_once(
     fleets = [Fleet(master, key=sandbox.client_id, rate=500, call_quota=100) for _ in "ab"]
     try:
         for fleet in fleets:
-            client = await make_client(
-                sandbox,
-                token_store=fleet.token_store,
-                rate_limit=fleet.rate_limiter,
-                call_quota=fleet.call_quota,
-            )
+            client = await fleet_client(make_client, sandbox, fleet)
             await client.maintenance.list_tasks(sandbox.project_id, page_size=1)
     finally:
         for fleet in fleets:

@@ -16,26 +16,10 @@ from tuyaio.sandbox import Sandbox
 from tuyaio.tokens import Token, TokenManager
 
 from ..conftest import ClientFactory
-from .conftest import make_token
+from .conftest import Grants, StoreFactory, make_token
 
 KEY = "127.0.0.1:fleet-client-id"
-StoreFactory = Callable[..., RedisTokenStore]
 QuotaFactory = Callable[..., RedisCallQuota]
-
-
-@pytest.fixture
-async def make_store(redis_url: str) -> AsyncIterator[StoreFactory]:
-    """Stores with their own Redis connections, as separate workers would have."""
-    stores: list[RedisTokenStore] = []
-
-    def make(**options: object) -> RedisTokenStore:
-        store = RedisTokenStore(redis_url, **options)  # type: ignore[arg-type]
-        stores.append(store)
-        return store
-
-    yield make
-    for store in stores:
-        await store.aclose()
 
 
 @pytest.fixture
@@ -134,13 +118,8 @@ async def _subscribed(client: aioredis.Redis, channel: str, count: int) -> None:
 async def test_a_worker_joining_after_flushall_makes_no_second_grant(
     make_store: StoreFactory, redis_client: aioredis.Redis
 ) -> None:
-    clock = ServerClock()
-    grants: list[str | None] = []
-
-    async def fetch(refresh_token: str | None) -> Token:
-        grants.append(refresh_token)
-        return make_token(str(len(grants)), expires_at_ms=clock.now_ms() + 10**7)
-
+    grants = Grants()
+    clock, fetch = grants.clock, grants.fetch
     running = [TokenManager(fetch=fetch, store=make_store(), key=KEY, clock=clock) for _ in "ab"]
     first = {(await manager.get()).access_token for manager in running}
     await _subscribed(redis_client, f"tuyaio:token-wanted:{{{KEY}}}", 2)
@@ -148,7 +127,7 @@ async def test_a_worker_joining_after_flushall_makes_no_second_grant(
     joiner = TokenManager(fetch=fetch, store=make_store(), key=KEY, clock=clock)
     assert first == {"access-1"}
     assert (await joiner.get()).access_token == "access-1"
-    assert grants == [None]
+    assert grants.calls == [None]
     assert await redis_client.hget(f"tuyaio:token:{{{KEY}}}", "access_token") == b"access-1"
 
 

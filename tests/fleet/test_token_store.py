@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 
 import pytest
 import redis.asyncio as aioredis
@@ -14,25 +14,9 @@ from tuyaio.clock import Clock, ServerClock
 from tuyaio.fleet import RedisTokenStore, RedisUnavailableError, TokenLockTimeoutError
 from tuyaio.tokens import Token, TokenManager, TokenStore
 
-from .conftest import Timing, make_token
+from .conftest import StoreFactory, Timing, make_token
 
 KEY = "127.0.0.1:fleet-client-id"
-StoreFactory = Callable[..., RedisTokenStore]
-
-
-@pytest.fixture
-async def make_store(redis_url: str) -> AsyncIterator[StoreFactory]:
-    """Stores with their own Redis connections, as separate workers would have."""
-    stores: list[RedisTokenStore] = []
-
-    def make(url: str = redis_url, **options: object) -> RedisTokenStore:
-        store = RedisTokenStore(url, **options)  # type: ignore[arg-type]
-        stores.append(store)
-        return store
-
-    yield make
-    for store in stores:
-        await store.aclose()
 
 
 async def test_implements_the_token_store_protocol(make_store: StoreFactory) -> None:

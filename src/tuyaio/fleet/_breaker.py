@@ -71,6 +71,7 @@ class Breaker:
         self._failures = 0
         self._retry_at = 0.0
         self._trial = False
+        self._watchers: list[asyncio.Future[None]] = []
 
     def peek(self) -> None:
         """Raise at once while Redis is down, unless it is time to try it again."""
@@ -82,18 +83,37 @@ class Breaker:
         :meth:`trial_done` when its command has ended)."""
         self.peek()
         self._trial = self.down is not None
+        if self._trial:
+            self._notify()
         return self._trial
+
+    def changed(self) -> asyncio.Future[None]:
+        """A future done when Redis is next taken to be down or tried again (cancel it when
+        no longer needed)."""
+        watcher = asyncio.get_running_loop().create_future()
+        self._watchers = [w for w in self._watchers if not w.done()]
+        self._watchers.append(watcher)
+        return watcher
+
+    def _notify(self) -> None:
+        watchers, self._watchers = self._watchers, []
+        for watcher in watchers:
+            if not watcher.done():
+                watcher.set_result(None)
 
     def trial_done(self) -> None:
         """The try of Redis started by :meth:`check` has ended."""
         self._trial = False
 
-    def trip(self, why: str) -> RedisUnavailableError:
-        """Redis failed: take it to be down until the next try."""
+    def trip(self, why: str, took: float = 0.0) -> RedisUnavailableError:
+        """Redis failed (after ``took`` seconds): take it to be down until the next try, which
+        comes no sooner than that again, so that a hung Redis costs at most every other
+        stretch of time a caller its wait."""
         self.down = why
         delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2**self._failures)
         self._failures = min(self._failures + 1, 16)
-        self._retry_at = self._now() + delay * (0.5 + self._rand() / 2)
+        self._retry_at = self._now() + max(delay * (0.5 + self._rand() / 2), took)
+        self._notify()
         return RedisUnavailableError(detail=why)
 
     @property
@@ -167,8 +187,9 @@ class RedisBacked:
         """Raise at once while Redis is down, unless it is time to try it again."""
         self._breaker.peek()
 
-    def _late(self, what: str) -> RedisUnavailableError:
-        return self._breaker.trip(f"Redis did not answer {what} within {self._timeout:g} s")
+    def _late(self, what: str, took: float = 0.0) -> RedisUnavailableError:
+        why = f"Redis did not answer {what} within {self._timeout:g} s"
+        return self._breaker.trip(why, took)
 
     def _fall_back(self, error: RedisUnavailableError, fallback: _T | None) -> _T:
         if fallback is None:
@@ -184,7 +205,8 @@ class RedisBacked:
         """Await ``call(*args)`` until ``deadline`` (loop time; default: in ``timeout``); a
         timeout or an unreachable Redis trips the breaker, an error reply does not."""
         loop = asyncio.get_running_loop()
-        left = self._timeout if deadline is None else deadline - loop.time()
+        started = loop.time()
+        left = self._timeout if deadline is None else deadline - started
         trial = self._breaker.check()
         task = asyncio.ensure_future(call(*args))
         try:
@@ -197,7 +219,7 @@ class RedisBacked:
                 self._abandoned.add(task)
                 task.add_done_callback(self._forget)
         if not task.done():
-            raise self._late(what)
+            raise self._late(what, loop.time() - started)
         try:
             result = task.result()
         except (aioredis.RedisError, OSError) as error:
@@ -205,7 +227,7 @@ class RedisBacked:
             if isinstance(error, aioredis.ResponseError):  # an answer: Redis is up
                 self._breaker.answered()
                 raise RedisUnavailableError(detail=f"Redis refused {why}") from error
-            raise self._breaker.trip(f"Redis failed {why}") from error
+            raise self._breaker.trip(f"Redis failed {why}", loop.time() - started) from error
         self._breaker.answered()
         if self._fallen_back:
             self._fallen_back = False

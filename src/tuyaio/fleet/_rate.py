@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from typing import Any
 
 from ..ratelimit import TokenBucket
 from ..validation import check_count, check_positive_number
@@ -101,7 +102,16 @@ class RedisRateLimiter(RedisBacked):
                 left = arrived + self._timeout + self._paced() - now
                 if left <= 0:
                     raise self._late("the rate-limit script")
-                await asyncio.wait({turn}, timeout=left + max(0.0, self._pacing_until - now))
+                # Woken too when Redis is tried again: a trial in flight sends the queue to
+                # the fallback at once rather than after each caller's timeout.
+                changed = self._breaker.changed()
+                waiting: set[asyncio.Future[Any]] = {turn, changed}
+                await asyncio.wait(
+                    waiting,
+                    timeout=left + max(0.0, self._pacing_until - now),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                changed.cancel()
         except BaseException:
             if not turn.cancel():  # the turn was handed to this caller: pass it on
                 self._turn.release()
