@@ -162,7 +162,7 @@ def test_unpacked_keywords_are_shown_as_parameters() -> None:
     shown = {p.name: p for p in create.parameters}
     assert "fields" not in shown
     assert shown["start_time"].default is None  # required
-    assert shown["remark"].default == "…"
+    assert shown["remark"].default == "..."
     rooms = package["resources.construction.ConstructionResource.list_rooms"]
     assert {"authorization_status", "room_name"} <= {p.name for p in rooms.parameters}
 
