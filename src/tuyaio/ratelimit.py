@@ -83,8 +83,10 @@ class TokenBucket:
 
     def _try_take(self) -> bool:
         self._refill()
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        # Within rounding of a whole token is one: waiting for the last 1e-17 of it would spin
+        # (the wait rounds to nothing on the clock, so no time passes and no token accrues).
+        if self._tokens >= 1.0 - 1e-9:
+            self._tokens = max(0.0, self._tokens - 1.0)
             return True
         return False
 
@@ -175,7 +177,8 @@ class AdaptiveThrottle:
             raise TypeError(
                 f"throttle must be a ThrottlePolicy or None, got {type(policy).__name__}"
             )
-        self._policy = policy
+        self.policy: ThrottlePolicy | None = policy
+        """How it reacts (``None``: never)."""
         self._clock = clock
         self._sleep = sleep
         # The round being counted: since when, its answers and rate-limit answers, and the answers
@@ -194,7 +197,7 @@ class AdaptiveThrottle:
         self._tolerated_until = -math.inf
 
     def __repr__(self) -> str:
-        return f"AdaptiveThrottle({self._policy!r}, rate={self.rate!r})"
+        return f"AdaptiveThrottle({self.policy!r}, rate={self.rate!r})"
 
     @property
     def rate(self) -> float | None:
@@ -216,7 +219,7 @@ class AdaptiveThrottle:
 
     def record(self, rate_limited: bool) -> None:
         """One answer from the server: was it a rate-limit answer?"""
-        policy = self._policy
+        policy = self.policy
         if policy is None:
             return
         now = self._clock()
@@ -244,7 +247,7 @@ class AdaptiveThrottle:
         self._answers = self._rejected = self._accepted_after = 0
 
     def _pace(self, now: float) -> float:
-        policy = self._policy
+        policy = self.policy
         assert policy is not None
         x = (now - self._cut_at) / self._recovery - 1.0
         if x <= _CUBIC_UNTIL:
@@ -289,6 +292,7 @@ class AdaptiveThrottle:
         if refused_for >= policy.window / 2:
             accepted = max(self._accepted_after / refused_for, accepted * (1.0 - share))
         ceiling = min(accepted, self._pace(now)) if paced else accepted
+        ceiling = max(ceiling, policy.min_rate)  # growth from a ceiling of 0 would stay at 0
         confirmed = paced and abs(ceiling - self._ceiling) <= _SAME * self._ceiling
         self._recovery = policy.recovery * (_CONFIRMED if confirmed else 1.0)
         self._ceiling, self._cut_at, self._hot_share = ceiling, now, share

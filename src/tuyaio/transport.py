@@ -162,6 +162,9 @@ class Transport:
         self._exchange, self._time = exchange, clock
         self._slots = Slots(connections) if connections else None
         self.clock.source = clock
+        if self._throttle is not None:
+            policy = self._throttle.policy
+            self._throttle = AdaptiveThrottle(policy, clock=clock.monotonic, sleep=clock.sleep)
 
     def __repr__(self) -> str:
         client_id = self._credentials.client_id
