@@ -162,6 +162,35 @@ def test_unpacked_keywords_are_shown_as_parameters() -> None:
     shown = {p.name: p for p in create.parameters}
     assert "fields" not in shown
     assert shown["start_time"].default is None  # required
-    assert shown["remark"].default == "…"
+    assert shown["remark"].default == "..."
     rooms = package["resources.construction.ConstructionResource.list_rooms"]
     assert {"authorization_status", "room_name"} <= {p.name for p in rooms.parameters}
+
+
+def test_check_site_reports_what_a_reader_would_see_broken(tmp_path: Path) -> None:
+    check_site = _tool("check_site")
+    page = tmp_path / "reference" / "client" / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(
+        '<div class="md-content"><p>See :class:<code>Outcome</code> and '
+        "<code>~tuyaio.quota.CallQuota</code>, typed::</p>"
+        "<blockquote>\n<blockquote>\n<p>&gt;&gt;&gt; x</p></blockquote></blockquote>"
+        "<p>= attrs.field(default=3)</p><pre><code>&gt;&gt;&gt; fine</code></pre></div>"
+    )
+    (tmp_path / "index.html").write_text('<div class="md-content"><p>home</p></div>')
+    problems = "\n".join(check_site.content_problems(tmp_path))
+    for expected in (
+        "a Sphinx role",
+        "a ~ target",
+        "a literal-block marker",
+        "a doctest outside a code block",
+        "nested block quotes",
+        "an internal default",
+        "the reference has 1 pages, fewer than 4",
+        "/reference/otel/: missing",
+        "/changelog/: missing",
+        "is not on the home page",
+        "CrossRegionError is on neither",
+        "tuyaio construction update --end is not on the page",
+    ):
+        assert expected in problems, expected

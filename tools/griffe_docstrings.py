@@ -7,7 +7,7 @@ readers, become Markdown the documentation site renders and links.
 - a doctest (``>>>`` lines and their output) becomes a fenced ``pycon`` block instead of nested
   block quotes;
 - ``**fields: Unpack[RecordFields]`` in a signature becomes the TypedDict's keyword parameters
-  (``= …`` for the optional ones), so the page shows what the call takes.
+  (``= ...`` for the optional ones), so the page shows what the call takes.
 
 The docstrings themselves stay as they are: ``help()`` shows them unchanged.
 """
@@ -134,7 +134,7 @@ def _unpacked(function: griffe.Function, pkg: griffe.Module) -> None:
                 name,
                 annotation=hint,
                 kind=griffe.ParameterKind.keyword_only,
-                default="…" if optional else None,
+                default="..." if optional else None,
             )
         )
     function.parameters = griffe.Parameters(*params[:-1], *keywords)

@@ -356,6 +356,9 @@ DOCUMENTED_MODULES = (
     "tuyaio.fleet",
     "tuyaio.sandbox",
     "tuyaio.client_options",
+    "tuyaio.resources.maintenance",
+    "tuyaio.resources.construction",
+    "tuyaio.resources.directory",
 )
 """Modules whose public names the reference documents under the module's path."""
 
@@ -428,8 +431,6 @@ def link_code(html: str, index: dict[str, str]) -> str:
     return "".join(parts)
 
 
-def on_page_content(html: str, *, page: Any, **_kwargs: Any) -> str:
-    """MkDocs: link the guides' code spans to the reference."""
-    if page.file.src_uri.startswith("reference/") and page.file.src_uri != "reference/index.md":
-        return html
+def on_page_content(html: str, **_kwargs: Any) -> str:
+    """MkDocs: link the code spans of the pages' prose to the reference."""
     return link_code(html, reference_index())
