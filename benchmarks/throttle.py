@@ -135,7 +135,7 @@ async def _measure(case: Case, info: SandboxInfo) -> dict[str, Any]:
                     ok += 1
                 except tuyaio.TuyaError:
                     failed += 1
-                if throttle.rate is not None:
+                if throttle is not None and throttle.rate is not None:
                     paces.append(throttle.rate)
 
         started = time.perf_counter()

@@ -194,3 +194,12 @@ def test_check_site_reports_what_a_reader_would_see_broken(tmp_path: Path) -> No
         "tuyaio construction update --end is not on the page",
     ):
         assert expected in problems, expected
+
+
+def test_every_model_has_a_reference_entry() -> None:
+    from tuyaio import models
+
+    pages = "".join(_page(f"reference/{name}") for name in
+                    ("models.md", "models-construction.md", "models-directory.md"))  # fmt: skip
+    for name in models.__all__:
+        assert f"::: tuyaio.models.{name}\n" in pages + "\n", name

@@ -38,3 +38,14 @@ def test_every_readme_table_renders_as_a_table() -> None:
     assert "<p>|" not in html
     assert "\n|" not in html.replace("<td>|", "")
     assert html.count("<tr>") == len(rows) - html.count("<table>")  # the |---| lines are no rows
+
+
+def test_the_readmes_exit_codes_are_the_command_lines() -> None:
+    from tuyaio.cli.failures import EXIT_MEANINGS
+
+    table = re.search(
+        r"^\| exit code \| meaning \|\n\|---\|---\|\n((?:\|.*\n)+)", README.read_text(), re.M
+    )
+    assert table is not None
+    codes = [int(row.split("|")[1]) for row in table[1].splitlines()]
+    assert codes == [int(code) for code in EXIT_MEANINGS]

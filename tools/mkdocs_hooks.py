@@ -10,7 +10,9 @@ version); the hook replaces it with the Markdown that ``GENERATORS[NAME]`` build
 - ``cli``: every command and option of ``tuyaio``, from its argparse parser;
 - ``exit-codes``: the command line's exit codes;
 - ``version``: ``tuyaio.__version__``;
-- ``changelog``: CHANGELOG.md.
+- ``changelog``: CHANGELOG.md;
+- ``models SUBMODULE``: a reference entry for each model ``tuyaio.models`` exports from
+  ``tuyaio.models.SUBMODULE``.
 
 The functions work without MkDocs (tests/test_docs_generated.py calls :func:`expand`).
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKER = re.compile(r"<!-- generated: (?P<name>[\w-]+) -->")
+MARKER = re.compile(r"<!-- generated: (?P<name>[\w-]+)(?: (?P<arg>[\w.]+))? -->")
 
 
 def _cell(text: object) -> str:
@@ -306,7 +308,21 @@ def changelog() -> str:
     return re.sub(r"\A# [^\n]*\n", "", text).strip()
 
 
-GENERATORS: dict[str, Callable[[], str]] = {
+def models(submodule: str) -> str:
+    """``:::`` entries (mkdocstrings) for the models of one submodule, by their public path."""
+    from tuyaio import models as package
+
+    names = [
+        name
+        for name in package.__all__
+        if getattr(package, name).__module__ == f"tuyaio.models.{submodule}"
+    ]
+    if not names:
+        raise ValueError(f"tuyaio.models exports nothing from tuyaio.models.{submodule}")
+    return "\n\n".join(f"::: tuyaio.models.{name}" for name in names)
+
+
+GENERATORS: dict[str, Callable[..., str]] = {
     "errors": errors_table,
     "codes": codes_table,
     "regions": regions_table,
@@ -315,6 +331,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "exit-codes": exit_codes_table,
     "version": version,
     "changelog": changelog,
+    "models": models,
 }
 
 
@@ -323,12 +340,12 @@ def expand(markdown: str) -> str:
     cache: dict[str, str] = {}
 
     def generated(match: re.Match[str]) -> str:
-        name = match["name"]
+        name, arg = match["name"], match["arg"]
         if name not in GENERATORS:
             raise ValueError(f"unknown marker <!-- generated: {name} -->")
-        if name not in cache:
-            cache[name] = GENERATORS[name]()
-        return cache[name]
+        if match[0] not in cache:
+            cache[match[0]] = GENERATORS[name](*([arg] if arg else []))
+        return cache[match[0]]
 
     return MARKER.sub(generated, markdown)
 
