@@ -10,6 +10,8 @@ import sys
 import typing
 from pathlib import Path
 
+import pytest
+
 from tuyaio import TuyaClient
 from tuyaio.client_options import ClientOptions
 
@@ -27,6 +29,7 @@ def test_the_options_are_the_constructors_keyword_arguments() -> None:
     assert typing.get_type_hints(ClientOptions)  # every annotation resolves
 
 
+@pytest.mark.slow  # a cold mypy run over tuyaio and aiohttp: 15-20 s of CPU
 def test_mypy_rejects_a_misspelt_option(tmp_path: Path) -> None:
     snippet = tmp_path / "snippet.py"
     snippet.write_text(
