@@ -13,10 +13,13 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 
-pytestmark = pytest.mark.skipif(
-    any(importlib.util.find_spec(name) is None for name in ("mkdocs", "material", "mkdocstrings")),
-    reason="needs the docs extra: pip install 'tuyaio[docs]'",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        any(importlib.util.find_spec(n) is None for n in ("mkdocs", "material", "mkdocstrings")),
+        reason="needs the docs extra: pip install 'tuyaio[docs]'",
+    ),
+    pytest.mark.slow,  # a whole site build: .ci/run builds and checks the site in its own step
+]
 
 
 def test_the_site_builds_strictly_and_reads_clean(tmp_path: Path) -> None:
