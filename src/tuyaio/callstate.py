@@ -93,13 +93,10 @@ class CallState:
 
     def attempt_timeout(self, now: float) -> Timeout | None:
         """The next attempt's limits, none beyond the deadline; ``None`` once it has passed."""
-        deadline, limits = self.policy.deadline, self.limits
-        if deadline is None:
-            return limits
-        left = self.started + deadline - now
-        if limits.total is not None and limits.total <= left:
-            return limits
-        return limits.within(left) if left > 0 else None
+        left = self.left(now)
+        if left is None:
+            return self.limits
+        return self.limits.within(left) if left > 0 else None
 
     def sending(self, now: float, server_ms: int) -> None:
         """An attempt is about to leave, at ``now`` (``server_ms`` on the server's clock)."""

@@ -75,11 +75,7 @@ class ServerClock:
 
     def observe(self, server_ms: int, sent_at: float | None = None) -> None:
         """Anchor to ``server_ms``, the time of an answer received just now to a request sent at
-        ``sent_at`` (monotonic seconds; ``None``: just now)."""
+        ``sent_at`` (monotonic seconds; ``None``: just now, e.g. a 1013's server time)."""
         at = self.source.monotonic()
         self._server_ms, self._at = server_ms, at
         self.uncertainty_ms = 1 if sent_at is None else int((at - sent_at) * 1000) + 1
-
-    def correct(self, server_ms: int) -> None:
-        """Adopt the server's time, read from an answer that was just received (a 1013)."""
-        self.observe(server_ms)

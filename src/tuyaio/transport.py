@@ -147,7 +147,7 @@ class Transport:
         self._scopes: set[asyncio.Timeout] = set()
         self.options = options
         self.usage: Usage = Usage()
-        self.clock: ServerClock = ServerClock(SYSTEM_CLOCK)
+        self.clock: ServerClock = ServerClock()
         self.stats: Stats = Stats()
         self.tokens: TokenManager = TokenManager(
             fetch=self._fetch_token,
@@ -251,7 +251,7 @@ class Transport:
                 self.stats.token_rejections += 1
                 await self.tokens.invalidate(token)
             elif action is Action.CORRECT_CLOCK:
-                self.clock.correct(getattr(failure, "server_time_ms", None) or self.clock.now_ms())
+                self.clock.observe(getattr(failure, "server_time_ms", None) or self.clock.now_ms())
                 self.stats.clock_corrections += 1
             else:
                 self.stats.retries += 1
